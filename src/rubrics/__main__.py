@@ -1,0 +1,3 @@
+from rubrics.cli import main
+
+main()

@@ -1,0 +1,319 @@
+"""The command line: a thin layer over library calls.
+
+This is the only module that prints errors and picks exit codes, and the only
+one that imports typer. Library modules are imported inside commands so that
+``rubrics --help`` and ``rubrics --version`` answer fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from rubrics import __version__
+
+if TYPE_CHECKING:
+    from rubrics.errors import Problem
+    from rubrics.workspace import Workspace
+
+app = typer.Typer(
+    name="rubrics",
+    help="Structured interview loops from an engineering progression framework: "
+    "validate frameworks and roles, generate candidate packs, collect scores and "
+    "recommend a level.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+frameworks_app = typer.Typer(help="List and show frameworks.", no_args_is_help=True)
+roles_app = typer.Typer(help="List and show roles and their interview loops.",
+                        no_args_is_help=True)
+app.add_typer(frameworks_app, name="frameworks")
+app.add_typer(roles_app, name="roles")
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace folder (frameworks/, roles/, templates/). Default: the bundled one.",
+        envvar="RUBRICS_WORKSPACE",
+        file_okay=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rubrics {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True,
+                     help="Show the version and exit."),
+    ] = False,
+) -> None:
+    """Structured interview loops from an engineering progression framework."""
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    _err(f"error: {message}")
+    raise typer.Exit(code)
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Turn our errors into one line per problem and exit 1; never a traceback."""
+    from rubrics.errors import InvalidInput, RubricsError
+
+    try:
+        yield
+    except InvalidInput as exc:
+        for p in exc.problems:
+            _err(str(p))
+        n = len([p for p in exc.problems if p.is_error])
+        _err(f"{n} problem{'s' if n != 1 else ''} found")
+        raise typer.Exit(1) from None
+    except RubricsError as exc:
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        _err("interrupted")
+        raise typer.Exit(130) from None
+
+
+def _workspace(path: Path | None) -> Workspace:
+    from rubrics.workspace import Workspace
+
+    return Workspace.open(path)
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+# --------------------------------------------------------------------------- validate
+
+
+@app.command()
+def validate(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Framework, role or submission files, or folders. "
+                       "Default: the whole workspace."),
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Check frameworks, roles and submissions; print every problem as path:line:col."""
+    from rubrics.errors import Severity
+    from rubrics.validate import validate_paths
+
+    with handled():
+        ws = _workspace(workspace)
+        problems: list[Problem] = validate_paths(list(paths or []), ws)
+    errors = [p for p in problems if p.is_error or strict]
+    for p in problems:
+        if strict and p.severity is Severity.WARNING:
+            _err(str(p).replace(": warning: ", ": ", 1))
+        else:
+            _err(str(p))
+    if errors:
+        _err(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} found")
+        raise typer.Exit(1)
+    warnings = len(problems)
+    suffix = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
+    typer.echo(f"ok: no problems found{suffix}")
+
+
+# --------------------------------------------------------------------------- schema
+
+
+@app.command()
+def schema(
+    kind: Annotated[str, typer.Argument(help="framework, role or submission")],
+) -> None:
+    """Print the JSON Schema of a file format (for editor validation)."""
+    from rubrics.schema import SCHEMA_KINDS, schema_json
+
+    if kind not in SCHEMA_KINDS:
+        fail(f"unknown schema '{kind}' (choose from {', '.join(SCHEMA_KINDS)})", 2)
+    sys.stdout.write(schema_json(kind))
+
+
+# --------------------------------------------------------------------------- frameworks
+
+
+@frameworks_app.command("list")
+def frameworks_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """List the frameworks of the workspace."""
+    with handled():
+        ws = _workspace(workspace)
+        found = ws.frameworks()
+    rows = [
+        {
+            "id": fw.id,
+            "title": fw.title,
+            "levels": len(fw.levels),
+            "sub_levels": fw.sub_levels,
+            "topics": [t.id for t in fw.topics],
+            "criteria": sum(len(t.criteria) for t in fw.topics),
+            "path": str(path),
+        }
+        for fw, path, _ in found.values()
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Frameworks in {ws.frameworks_dir}")
+    for col in ("id", "title", "levels", "topics", "criteria"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["id"], r["title"], str(r["levels"]), ", ".join(r["topics"]),
+                      str(r["criteria"]))
+    _console().print(table)
+
+
+@frameworks_app.command("show")
+def frameworks_show(
+    framework_id: Annotated[str, typer.Argument(metavar="ID", help="Framework id.")],
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a framework's topics, levels and criteria (with their ids)."""
+    with handled():
+        fw = _workspace(workspace).framework(framework_id)
+    if as_json:
+        _print_json(fw.model_dump(mode="json"))
+        return
+    from rich.table import Table
+
+    console = _console()
+    subs = f", sub-levels {fw.sub_levels[0]}–{fw.sub_levels[-1]}" if fw.sub_levels else ""
+    console.print(f"[bold]{fw.title}[/bold]  ({fw.id}: {len(fw.levels)} levels{subs})")
+    for topic in fw.topics:
+        table = Table(title=f"{topic.title} ({topic.id})", title_justify="left", expand=True)
+        table.add_column("level", justify="right", no_wrap=True)
+        table.add_column("criterion")
+        table.add_column("id", style="dim", overflow="fold")
+        for c in topic.criteria:
+            text = c.text + "".join(f"\n  e.g. {e}" for e in c.examples)
+            table.add_row(str(c.level), text, c.id)
+        console.print(table)
+
+
+@frameworks_app.command("export")
+def frameworks_export(
+    framework_id: Annotated[str, typer.Argument(metavar="ID", help="Framework id.")],
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Print a framework in rubrics' native YAML format (explicit criterion ids)."""
+    from rubrics.frameworks import framework_to_yaml
+
+    with handled():
+        fw = _workspace(workspace).framework(framework_id)
+    sys.stdout.write(framework_to_yaml(fw))
+
+
+# --------------------------------------------------------------------------- roles
+
+
+@roles_app.command("list")
+def roles_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """List the roles of the workspace."""
+    with handled():
+        ws = _workspace(workspace)
+        found = ws.roles()
+    rows = [
+        {
+            "id": role.id,
+            "title": role.title,
+            "framework": role.framework,
+            "target_level": role.target_level,
+            "band": [role.band.min, role.band.max],
+            "stages": [s.id for s in role.stages],
+            "path": str(path),
+        }
+        for role, path in found
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Roles in {ws.roles_dir}")
+    for col in ("id", "title", "framework", "target", "band", "stages"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["id"], r["title"], r["framework"], str(r["target_level"]),
+                      f"{r['band'][0]}–{r['band'][1]}", str(len(r["stages"])))
+    _console().print(table)
+
+
+@roles_app.command("show")
+def roles_show(
+    role_id: Annotated[str, typer.Argument(metavar="ID", help="Role id or role file.")],
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a role, its interview loop and the coverage matrix."""
+    from rubrics.coverage import coverage_summary
+
+    with handled():
+        loop, path = _workspace(workspace).loop(role_id)
+    summary = coverage_summary(loop)
+    if as_json:
+        _print_json({"role": loop.role.model_dump(mode="json"), "path": str(path),
+                     "coverage": summary})
+        return
+    from rubrics.coverage import print_role
+
+    print_role(_console(), loop, summary)
+
+
+# --------------------------------------------------------------------------- init
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="New workspace folder.")],
+) -> None:
+    """Start a new workspace for your company from the bundled one."""
+    from rubrics.workspace import init_workspace
+
+    with handled():
+        written = init_workspace(directory)
+    typer.echo(f"created workspace {directory} ({len(written)} files)")
+    typer.echo(f"next: edit {directory}/roles/, then: rubrics validate --workspace {directory}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

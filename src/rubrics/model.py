@@ -1,0 +1,333 @@
+"""The hiring domain: frameworks, roles, interview loops.
+
+These pydantic models are the single source of truth for our native file
+formats (and their JSON Schema). Our own formats forbid unknown keys so that a
+typo in a role file is an error, not a silently ignored field.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Identifier = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", min_length=1, max_length=120),
+]
+"""Lower-case letters, digits, '.', '_' and '-': readable and safe in file names."""
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+LevelNumber = Annotated[int, Field(ge=1, le=20)]
+
+ID_RULE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+# --------------------------------------------------------------------------- framework
+
+
+class Level(Strict):
+    """One level of a framework (1..N), optionally named ("Senior")."""
+
+    number: LevelNumber
+    name: str | None = None
+    summary: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"Level {self.number}" + (f" ({self.name})" if self.name else "")
+
+
+class Criterion(Strict):
+    """One observable behaviour expected at one level of one topic."""
+
+    id: Identifier = Field(description="Stable id: survives reordering and new criteria.")
+    level: LevelNumber
+    text: Text
+    examples: list[Text] = Field(default_factory=list)
+
+
+class Topic(Strict):
+    """A dimension of the framework (communication, impact, mastery, ...)."""
+
+    id: Identifier
+    title: Text
+    description: str | None = None
+    criteria: list[Criterion] = Field(default_factory=list)
+
+    def at_level(self, level: int) -> list[Criterion]:
+        return [c for c in self.criteria if c.level == level]
+
+    @property
+    def levels(self) -> list[int]:
+        return sorted({c.level for c in self.criteria})
+
+
+class Framework(Strict):
+    """A progression framework: topics x levels x behaviour criteria."""
+
+    id: Identifier
+    title: Text
+    description: str | None = None
+    levels: list[Level]
+    sub_levels: list[Annotated[str, StringConstraints(min_length=1, max_length=8)]] = Field(
+        default_factory=list,
+        description="Optional steps within a level, e.g. A-E: how many behaviours of the "
+        "next level are shown.",
+    )
+    topics: list[Topic]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Framework:
+        numbers = [lv.number for lv in self.levels]
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise ValueError("levels must be numbered 1, 2, 3, ... in order")
+        seen: set[str] = set()
+        for topic in self.topics:
+            if topic.id in seen:
+                raise ValueError(f"duplicate topic id '{topic.id}'")
+            seen.add(topic.id)
+        crit_ids: set[str] = set()
+        for topic in self.topics:
+            for c in topic.criteria:
+                if c.id in crit_ids:
+                    raise ValueError(f"duplicate criterion id '{c.id}'")
+                crit_ids.add(c.id)
+                if c.level > len(numbers):
+                    raise ValueError(
+                        f"criterion '{c.id}' is at level {c.level}, "
+                        f"but the framework has {len(numbers)} levels"
+                    )
+        return self
+
+    @property
+    def min_level(self) -> int:
+        return self.levels[0].number
+
+    @property
+    def max_level(self) -> int:
+        return self.levels[-1].number
+
+    def level(self, number: int) -> Level:
+        return self.levels[number - 1]
+
+    def criteria(self) -> dict[str, tuple[Topic, Criterion]]:
+        return {c.id: (t, c) for t in self.topics for c in t.criteria}
+
+    def topic(self, topic_id: str) -> Topic | None:
+        return next((t for t in self.topics if t.id == topic_id), None)
+
+
+# --------------------------------------------------------------------------- role
+
+
+class StageKind(StrEnum):
+    SYSTEM_DESIGN = "system_design"
+    CODING = "coding"
+    BEHAVIOURAL = "behavioural"
+    TECHNICAL_DEEP_DIVE = "technical_deep_dive"
+    LEADERSHIP = "leadership"
+    STAKEHOLDER = "stakeholder"
+    SCREEN = "screen"
+    OTHER = "other"
+
+
+class ResponsibilityKind(StrEnum):
+    RESPONSIBILITY = "responsibility"
+    MEASURED_ON = "measured_on"
+    REQUIREMENT = "requirement"
+    PREFERRED = "preferred"
+
+
+class Competency(Strict):
+    """A role-specific competency with its own level-anchored criteria.
+
+    It is scored and aggregated exactly like a framework topic.
+    """
+
+    id: Identifier
+    title: Text
+    description: str | None = None
+    criteria: list[Criterion] = Field(min_length=1)
+
+
+class Responsibility(Strict):
+    """A line of the job description and the criteria that evidence it."""
+
+    id: Identifier
+    kind: ResponsibilityKind = ResponsibilityKind.RESPONSIBILITY
+    text: Text
+    evidenced_by: list[Identifier] = Field(
+        min_length=1,
+        description="Framework criterion ids, competency ids or competency criterion ids.",
+    )
+
+
+class LevelAnchor(Strict):
+    """What a good answer looks like at one level."""
+
+    level: LevelNumber
+    text: Text
+
+
+class Question(Strict):
+    text: Text
+    probes: list[Text] = Field(default_factory=list)
+    what_good_looks_like: list[LevelAnchor] = Field(default_factory=list)
+
+
+class Stage(Strict):
+    """One interview of the loop."""
+
+    id: Identifier
+    title: Text
+    kind: StageKind
+    duration_minutes: Annotated[int, Field(ge=5, le=480)]
+    interviewer_profile: Text
+    candidate_description: Text = Field(
+        description="What this stage explores, in words for the candidate (shown in the "
+        "candidate packet)."
+    )
+    assesses: list[Identifier] = Field(
+        default_factory=list, description="Criterion ids (framework or role competency)."
+    )
+    questions: list[Question] = Field(default_factory=list)
+    red_flags: list[Text] = Field(default_factory=list)
+
+
+class LevelBand(Strict):
+    min: LevelNumber
+    max: LevelNumber
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LevelBand:
+        if self.min > self.max:
+            raise ValueError(f"band min ({self.min}) is above band max ({self.max})")
+        return self
+
+
+class AggregationRule(Strict):
+    """The thresholds of the mechanical rule (docs/aggregation.md)."""
+
+    demonstrated_at: float = Field(
+        default=2.5,
+        ge=1,
+        le=4,
+        description="A criterion counts as shown when its mean rating is at least this.",
+    )
+    level_pass_fraction: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="A topic reaches a level when at least this fraction of that level's "
+        "rated criteria are shown.",
+    )
+    disagreement_spread: int = Field(
+        default=2, ge=1, le=3, description="Raters this far apart on a criterion are flagged."
+    )
+    high_confidence_raters: int = Field(
+        default=2, ge=1, description="Independent raters per topic needed for high confidence."
+    )
+
+
+class Role(Strict):
+    """A role mapped onto a framework, with its interview loop."""
+
+    id: Identifier
+    title: Text
+    framework: Identifier
+    summary: Text
+    candidate_summary: Text = Field(description="The role in words for candidates.")
+    target_level: LevelNumber
+    band: LevelBand
+    competencies: list[Competency] = Field(default_factory=list)
+    responsibilities: list[Responsibility] = Field(min_length=1)
+    key_criteria: list[Identifier] = Field(
+        default_factory=list,
+        description="The most important criteria: each must be assessed by two stages.",
+    )
+    topic_weights: dict[Identifier, Annotated[float, Field(ge=0, le=100)]] = Field(
+        description="Weight of each framework topic and role competency in the overall level."
+    )
+    stages: list[Stage] = Field(min_length=1)
+    aggregation: AggregationRule = Field(default_factory=AggregationRule)
+    preparation: list[Text] = Field(
+        default_factory=list, description="How candidates can prepare (candidate packet)."
+    )
+    adjustments: Text = Field(
+        default="Tell your recruiter about any adjustments you need; we will arrange them.",
+        description="How candidates ask for adjustments (candidate packet).",
+    )
+
+    @model_validator(mode="after")
+    def _band_holds_target(self) -> Role:
+        if not self.band.min <= self.target_level <= self.band.max:
+            raise ValueError(
+                f"target_level {self.target_level} is outside the band "
+                f"{self.band.min}-{self.band.max}"
+            )
+        return self
+
+    def stage(self, stage_id: str) -> Stage | None:
+        return next((s for s in self.stages if s.id == stage_id), None)
+
+    def competency_criteria(self) -> dict[str, tuple[Competency, Criterion]]:
+        return {c.id: (comp, c) for comp in self.competencies for c in comp.criteria}
+
+
+# --------------------------------------------------------------------------- submission
+
+SUBMISSION_FORMAT = "rubrics-submission/1"
+
+Rating = Annotated[int, Field(strict=True, ge=1, le=4)]
+"""1 no or contrary evidence, 2 partial, 3 demonstrated, 4 strong."""
+
+RATING_LABELS = {
+    1: "No or contrary evidence",
+    2: "Partial evidence",
+    3: "Demonstrated",
+    4: "Strong evidence",
+}
+
+
+class Recommendation(StrEnum):
+    STRONG_NO = "strong_no"
+    NO = "no"
+    YES = "yes"
+    STRONG_YES = "strong_yes"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Submission(Strict):
+    """What one interviewer returns for one stage: the one format YAML, JSON, the HTML
+    form's export and the filled PDF all become."""
+
+    format: Literal["rubrics-submission/1"] = Field(
+        default=SUBMISSION_FORMAT, description="Format marker and version."
+    )
+    pack_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    stage: Identifier
+    interviewer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                  max_length=200)]
+    candidate_id: str | None = None
+    ratings: dict[str, Rating | None] = Field(
+        description="Every criterion id of the stage: 1-4, or null for not assessed."
+    )
+    evidence: dict[str, Annotated[str, StringConstraints(max_length=20_000)]] = Field(
+        default_factory=dict, description="What the candidate said or did, per criterion."
+    )
+    red_flags: list[Annotated[str, StringConstraints(max_length=2_000)]] = Field(
+        default_factory=list, description="Red flags observed (empty if none)."
+    )
+    notes: Annotated[str, StringConstraints(max_length=50_000)] = ""
+    recommendation: Recommendation
+    interviewed_on: str | None = Field(default=None, description="Date of the interview.")

@@ -1,0 +1,271 @@
+"""Roles and their interview loops, checked against their framework."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rubrics.errors import InvalidInput, Problem, Severity
+from rubrics.model import Competency, Criterion, Framework, Role, Stage, Topic
+from rubrics.validation import validate_model
+from rubrics.yamlio import Document, read_document
+
+
+@dataclass(frozen=True)
+class Area:
+    """Something the loop levels a candidate on: a framework topic or a role competency."""
+
+    id: str
+    title: str
+    kind: str  # "topic" | "competency"
+    criteria: tuple[Criterion, ...]
+
+    def at_level(self, level: int) -> list[Criterion]:
+        return [c for c in self.criteria if c.level == level]
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    criterion: Criterion
+    area: Area
+    stages: tuple[str, ...]
+    key: bool
+
+    @property
+    def gap(self) -> bool:
+        return not self.stages
+
+
+@dataclass
+class InterviewLoop:
+    """A role resolved against its framework: everything a pack or aggregate needs."""
+
+    role: Role
+    framework: Framework
+    areas: dict[str, Area] = field(default_factory=dict)
+    criteria: dict[str, tuple[Area, Criterion]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, role: Role, framework: Framework) -> InterviewLoop:
+        loop = cls(role=role, framework=framework)
+        for topic in framework.topics:
+            loop._add(_area_from_topic(topic))
+        for comp in role.competencies:
+            loop._add(_area_from_competency(comp))
+        return loop
+
+    def _add(self, area: Area) -> None:
+        self.areas[area.id] = area
+        for c in area.criteria:
+            self.criteria[c.id] = (area, c)
+
+    def expand(self, ref: str) -> list[str]:
+        """Criterion ids a reference names: a criterion id, or every criterion of a competency."""
+        if ref in self.criteria:
+            return [ref]
+        area = self.areas.get(ref)
+        if area is not None and area.kind == "competency":
+            return [c.id for c in area.criteria]
+        return []
+
+    def role_criteria(self) -> list[str]:
+        """Every criterion the role cares about, in framework order."""
+        wanted: set[str] = set()
+        for resp in self.role.responsibilities:
+            for ref in resp.evidenced_by:
+                wanted.update(self.expand(ref))
+        for stage in self.role.stages:
+            wanted.update(cid for cid in stage.assesses if cid in self.criteria)
+        wanted.update(k for k in self.role.key_criteria if k in self.criteria)
+        return [cid for cid in self.criteria if cid in wanted]
+
+    def stages_assessing(self, criterion_id: str) -> list[Stage]:
+        return [s for s in self.role.stages if criterion_id in s.assesses]
+
+    def coverage(self) -> list[CoverageRow]:
+        key = set(self.role.key_criteria)
+        rows = []
+        for cid in self.role_criteria():
+            area, crit = self.criteria[cid]
+            stages = tuple(s.id for s in self.stages_assessing(cid))
+            rows.append(CoverageRow(crit, area, stages, cid in key))
+        return rows
+
+    def anchors(self, criterion_id: str) -> tuple[list[Criterion], list[Criterion]]:
+        """Behaviours of the same area one level below and one level above."""
+        area, crit = self.criteria[criterion_id]
+        return area.at_level(crit.level - 1), area.at_level(crit.level + 1)
+
+    def area_of(self, criterion_id: str) -> Area:
+        return self.criteria[criterion_id][0]
+
+
+def _area_from_topic(topic: Topic) -> Area:
+    return Area(topic.id, topic.title, "topic", tuple(topic.criteria))
+
+
+def _area_from_competency(comp: Competency) -> Area:
+    return Area(comp.id, comp.title, "competency", tuple(comp.criteria))
+
+
+def read_role(path: Path) -> tuple[Role, Document]:
+    doc = read_document(path)
+    if not isinstance(doc.data, dict):
+        raise InvalidInput([doc.problem((), "a role file must be a mapping of keys to values")])
+    return validate_model(Role, doc), doc
+
+
+def check_role(role: Role, framework: Framework, doc: Document) -> list[Problem]:
+    """Every problem of a role against its framework, errors and warnings."""
+    problems: list[Problem] = []
+    loop = InterviewLoop.build(role, framework)
+    known = list(loop.criteria)
+
+    def unknown(ref: str, loc: tuple[str | int, ...], what: str) -> None:
+        hint = difflib.get_close_matches(ref, known + list(loop.areas), n=1, cutoff=0.6)
+        extra = f" (did you mean '{hint[0]}'?)" if hint else ""
+        problems.append(doc.problem(loc, f"{what}: unknown criterion '{ref}'{extra}"))
+
+    # Competency ids must not clash with framework topics or criteria.
+    for ci, comp in enumerate(role.competencies):
+        if framework.topic(comp.id) is not None:
+            problems.append(
+                doc.problem(
+                    ("competencies", ci, "id"),
+                    f"competencies[{ci}].id: '{comp.id}' is already a topic of framework "
+                    f"'{framework.id}'",
+                )
+            )
+        for k, crit in enumerate(comp.criteria):
+            loc = ("competencies", ci, "criteria", k)
+            if crit.id in framework.criteria():
+                problems.append(
+                    doc.problem(
+                        (*loc, "id"),
+                        f"competencies[{ci}].criteria[{k}].id: '{crit.id}' is already a "
+                        "framework criterion",
+                    )
+                )
+            _check_level(framework, crit.level, doc, (*loc, "level"), problems,
+                         f"competencies[{ci}].criteria[{k}].level")
+    _duplicates(
+        [c.id for comp in role.competencies for c in comp.criteria], doc, ("competencies",),
+        "competency criterion id", problems,
+    )
+    _duplicates([c.id for c in role.competencies], doc, ("competencies",), "competency id",
+                problems)
+
+    for field_name, value in (("target_level", role.target_level), ):
+        _check_level(framework, value, doc, (field_name,), problems, field_name)
+    _check_level(framework, role.band.min, doc, ("band", "min"), problems, "band.min")
+    _check_level(framework, role.band.max, doc, ("band", "max"), problems, "band.max")
+
+    _duplicates([r.id for r in role.responsibilities], doc, ("responsibilities",),
+                "responsibility id", problems)
+    for ri, resp in enumerate(role.responsibilities):
+        for k, ref in enumerate(resp.evidenced_by):
+            if not loop.expand(ref):
+                unknown(ref, ("responsibilities", ri, "evidenced_by", k),
+                        f"responsibilities[{ri}].evidenced_by[{k}]")
+
+    for k, ref in enumerate(role.key_criteria):
+        if ref not in loop.criteria:
+            unknown(ref, ("key_criteria", k), f"key_criteria[{k}]")
+
+    for topic_id in role.topic_weights:
+        if topic_id not in loop.areas:
+            problems.append(
+                doc.problem(
+                    ("topic_weights", topic_id),
+                    f"topic_weights.{topic_id}: no topic or competency '{topic_id}' "
+                    f"(known: {', '.join(loop.areas)})",
+                )
+            )
+    if role.topic_weights and sum(role.topic_weights.values()) <= 0:
+        problems.append(doc.problem(("topic_weights",), "topic_weights: weights add up to 0"))
+
+    seen_stage: dict[str, int] = {}
+    for si, stage in enumerate(role.stages):
+        sloc = ("stages", si)
+        if stage.id in seen_stage:
+            problems.append(
+                doc.problem((*sloc, "id"), f"stages[{si}].id: duplicate stage id '{stage.id}' "
+                            f"(also stages[{seen_stage[stage.id]}])")
+            )
+        seen_stage.setdefault(stage.id, si)
+        if not stage.assesses:
+            problems.append(
+                doc.problem(sloc, f"stages[{si}]: stage '{stage.id}' assesses nothing")
+            )
+        seen_crit: set[str] = set()
+        for k, ref in enumerate(stage.assesses):
+            if ref not in loop.criteria:
+                unknown(ref, (*sloc, "assesses", k), f"stages[{si}].assesses[{k}]")
+            if ref in seen_crit:
+                problems.append(
+                    doc.problem((*sloc, "assesses", k),
+                                f"stages[{si}].assesses[{k}]: '{ref}' is listed twice")
+                )
+            seen_crit.add(ref)
+        for qi, q in enumerate(stage.questions):
+            for ai, anchor in enumerate(q.what_good_looks_like):
+                _check_level(framework, anchor.level, doc,
+                             (*sloc, "questions", qi, "what_good_looks_like", ai, "level"),
+                             problems,
+                             f"stages[{si}].questions[{qi}].what_good_looks_like[{ai}].level")
+
+    if not any(p.is_error for p in problems):
+        weighted = {a for a, w in role.topic_weights.items() if w > 0}
+        for row in loop.coverage():
+            cid = row.criterion.id
+            if row.gap:
+                problems.append(
+                    doc.problem(("responsibilities",),
+                                f"criterion '{cid}' is part of the role but no stage assesses it")
+                )
+            elif row.key and len(row.stages) < 2:
+                problems.append(
+                    doc.problem(
+                        ("key_criteria", role.key_criteria.index(cid)),
+                        f"key criterion '{cid}' is assessed by only one stage "
+                        f"({row.stages[0]}); key criteria need two",
+                        Severity.WARNING,
+                    )
+                )
+            if row.area.id not in weighted:
+                problems.append(
+                    doc.problem(
+                        ("topic_weights",),
+                        f"'{row.area.id}' has assessed criteria but no weight in topic_weights",
+                        Severity.WARNING,
+                    )
+                )
+    return _unique(problems)
+
+
+def _check_level(framework: Framework, value: int, doc: Document, loc: tuple[str | int, ...],
+                 problems: list[Problem], label: str) -> None:
+    if not framework.min_level <= value <= framework.max_level:
+        problems.append(
+            doc.problem(loc, f"{label}: level {value} is outside framework '{framework.id}' "
+                        f"(levels {framework.min_level}-{framework.max_level})")
+        )
+
+
+def _duplicates(ids: Iterable[str], doc: Document, loc: tuple[str | int, ...], what: str,
+                problems: list[Problem]) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            problems.append(doc.problem(loc, f"duplicate {what} '{i}'"))
+        seen.add(i)
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    out: list[Problem] = []
+    for p in problems:
+        if p not in out:
+            out.append(p)
+    return out

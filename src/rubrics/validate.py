@@ -1,0 +1,91 @@
+"""``rubrics validate``: check frameworks, roles and submissions, reporting every problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rubrics.errors import InvalidInput, NotFound, Problem, problem
+from rubrics.frameworks import FRAMEWORK_SUFFIXES, is_progression_format, load_framework
+from rubrics.roles import check_role, read_role
+from rubrics.workspace import ROLE_SUFFIXES, Workspace
+from rubrics.yamlio import read_document
+
+
+def validate_paths(paths: list[Path], workspace: Workspace) -> list[Problem]:
+    """Every problem found in ``paths`` (default: the whole workspace), in file order."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    if not paths:
+        files = workspace.framework_files() + workspace.role_files()
+    for path in paths:
+        if path.is_dir():
+            found = _files_in(path)
+            if not found:
+                problems.append(problem(path, "no framework, role or submission files in folder"))
+            files.extend(found)
+        else:
+            files.append(path)
+    for path in files:
+        problems.extend(validate_file(path, workspace))
+    return problems
+
+
+def _files_in(folder: Path) -> list[Path]:
+    suffixes = set(FRAMEWORK_SUFFIXES) | set(ROLE_SUFFIXES)
+    subs = [folder / s for s in ("frameworks", "roles")]
+    roots = [s for s in subs if s.is_dir()] or [folder]
+    return sorted(
+        p for root in roots for p in root.iterdir() if p.is_file() and p.suffix.lower() in suffixes
+    )
+
+
+def kind_of(path: Path, data: Any) -> str:
+    """'framework', 'role' or 'submission', from the folder first, then the content."""
+    parent = path.parent.name
+    if parent == "frameworks" or path.suffix.lower() in (".md", ".markdown"):
+        return "framework"
+    if parent == "roles":
+        return "role"
+    if isinstance(data, dict):
+        if "stages" in data and "framework" in data:
+            return "role"
+        if "topics" in data and ("levels" in data or is_progression_format(data)):
+            return "framework"
+        if "ratings" in data or "pack_id" in data:
+            return "submission"
+    return "unknown"
+
+
+def validate_file(path: Path, workspace: Workspace) -> list[Problem]:
+    try:
+        doc = read_document(path)
+    except InvalidInput as exc:
+        return exc.problems
+    kind = kind_of(path, doc.data)
+    try:
+        if kind == "framework":
+            _, warnings = load_framework(path)
+            return warnings
+        if kind == "role":
+            role, doc = read_role(path)
+            ws = _workspace_of(path, workspace)
+            try:
+                framework = ws.framework(role.framework)
+            except NotFound as exc:
+                return [*doc.warnings, doc.problem(("framework",), f"framework: {exc}")]
+            return [*doc.warnings, *check_role(role, framework, doc)]
+        if kind == "submission":
+            from rubrics.submissions import validate_submission_file
+
+            return validate_submission_file(path)
+    except InvalidInput as exc:
+        return exc.problems
+    return [problem(path, "not a framework, role or submission file (cannot tell which it is)")]
+
+
+def _workspace_of(path: Path, default: Workspace) -> Workspace:
+    parent = path.resolve().parent
+    if parent.name == "roles" and (parent.parent / "frameworks").is_dir():
+        return Workspace(parent.parent)
+    return default

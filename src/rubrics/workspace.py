@@ -1,0 +1,158 @@
+"""Workspaces: a folder with frameworks/, roles/ and templates/.
+
+The bundled workspace ships inside the package (``rubrics/_bundled``) for an
+installed rubrics; a source checkout uses the repository root, which is one.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from rubrics.errors import Conflict, InvalidInput, NotFound, Problem, problem
+from rubrics.frameworks import FRAMEWORK_SUFFIXES, load_framework
+from rubrics.model import Framework, Role
+from rubrics.roles import InterviewLoop, check_role, read_role
+
+ROLE_SUFFIXES = (".yaml", ".yml", ".json")
+SUBFOLDERS = ("frameworks", "roles", "templates")
+
+
+def bundled_root() -> Path:
+    """The workspace that ships with rubrics."""
+    packaged = Path(str(resources.files("rubrics"))) / "_bundled"
+    if (packaged / "roles").is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "roles").is_dir() and (checkout / "frameworks").is_dir():
+        return checkout
+    raise NotFound("the bundled workspace is missing from this installation of rubrics")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @classmethod
+    def open(cls, root: Path | None) -> Workspace:
+        if root is None:
+            return cls(bundled_root())
+        if not root.is_dir():
+            raise NotFound(f"{root}: workspace folder not found")
+        if not any((root / sub).is_dir() for sub in ("frameworks", "roles")):
+            raise NotFound(f"{root}: not a workspace (no frameworks/ or roles/ folder)")
+        return cls(root)
+
+    @property
+    def frameworks_dir(self) -> Path:
+        return self.root / "frameworks"
+
+    @property
+    def roles_dir(self) -> Path:
+        return self.root / "roles"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates"
+
+    def framework_files(self) -> list[Path]:
+        return _files(self.frameworks_dir, FRAMEWORK_SUFFIXES)
+
+    def role_files(self) -> list[Path]:
+        return _files(self.roles_dir, ROLE_SUFFIXES)
+
+    def frameworks(self) -> dict[str, tuple[Framework, Path, list[Problem]]]:
+        """Every loadable framework by id (invalid ones are skipped; validate reports them)."""
+        out: dict[str, tuple[Framework, Path, list[Problem]]] = {}
+        for path in self.framework_files():
+            try:
+                framework, warnings = load_framework(path)
+            except InvalidInput:
+                continue
+            out.setdefault(framework.id, (framework, path, warnings))
+        return out
+
+    def framework(self, framework_id: str) -> Framework:
+        for path in self.framework_files():
+            if path.stem == framework_id:
+                return load_framework(path)[0]
+        found = self.frameworks()
+        if framework_id in found:
+            return found[framework_id][0]
+        known = ", ".join(sorted(found)) or "none"
+        raise NotFound(f"framework '{framework_id}' not found in {self.frameworks_dir} "
+                       f"(known: {known})")
+
+    def role_path(self, role_id: str) -> Path:
+        direct = Path(role_id)
+        if direct.suffix in ROLE_SUFFIXES and direct.is_file():
+            return direct
+        for path in self.role_files():
+            if path.stem == role_id:
+                return path
+        for path in self.role_files():
+            try:
+                role, _ = read_role(path)
+            except InvalidInput:
+                continue
+            if role.id == role_id:
+                return path
+        known = ", ".join(p.stem for p in self.role_files()) or "none"
+        raise NotFound(f"role '{role_id}' not found in {self.roles_dir} (known: {known})")
+
+    def loop(self, role_id: str) -> tuple[InterviewLoop, Path]:
+        """Load a role and its framework, refusing a role that does not validate."""
+        path = self.role_path(role_id)
+        role, doc = read_role(path)
+        framework = self.framework(role.framework)
+        errors = [p for p in check_role(role, framework, doc) if p.is_error]
+        if errors:
+            raise InvalidInput(errors)
+        return InterviewLoop.build(role, framework), path
+
+    def roles(self) -> list[tuple[Role, Path]]:
+        out = []
+        for path in self.role_files():
+            try:
+                role, _ = read_role(path)
+            except InvalidInput:
+                continue
+            out.append((role, path))
+        return out
+
+
+def _files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+
+
+def init_workspace(target: Path) -> list[Path]:
+    """Start a new workspace at ``target`` from the bundled one; never overwrite."""
+    source = bundled_root()
+    if target.exists() and any(target.iterdir()):
+        raise Conflict(f"{target}: folder exists and is not empty; choose a new folder")
+    staging = target.with_name(f".{target.name}.rubrics-init")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    written = []
+    try:
+        for sub in SUBFOLDERS:
+            src = source / sub
+            if src.is_dir():
+                shutil.copytree(src, staging / sub)
+        for path in sorted(staging.rglob("*")):
+            if path.is_file():
+                written.append(target / path.relative_to(staging))
+        if target.exists():
+            target.rmdir()
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return written
+
+

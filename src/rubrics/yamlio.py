@@ -1,0 +1,338 @@
+"""Safe reading of the YAML and JSON files users give us.
+
+Every read goes through :func:`read_document`, which returns the data together
+with the line and column of every value, so that later validation can point at
+``path:line:col``. It refuses what would be unsafe or silently wrong: tags that
+construct objects, alias bombs, recursive aliases, duplicate keys, binary data,
+oversized files. YAML 1.1's ``yes``/``no``/``on``/``off`` stay strings (only
+``true``/``false`` are booleans), so ``recommendation: no`` means what it says.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rubrics.errors import InvalidInput, Problem, Severity, problem
+
+Loc = tuple[str | int, ...]
+
+MAX_BYTES = 8 * 1024 * 1024
+MAX_NODES = 200_000
+SAFE_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:timestamp",
+}
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose booleans are only true/false (YAML 1.2 core schema)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+@dataclass
+class Document:
+    """Data read from one file, with where each value came from."""
+
+    path: str
+    data: Any
+    positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)
+    text: str = ""
+    body: str = ""
+
+    def locate(self, loc: Loc) -> tuple[int | None, int | None]:
+        """Line and column of ``loc``, or of its nearest located ancestor."""
+        key = tuple(loc)
+        while True:
+            if key in self.positions:
+                return self.positions[key]
+            if not key:
+                return (None, None)
+            key = key[:-1]
+
+    def problem(self, loc: Loc, message: str, severity: Severity = Severity.ERROR) -> Problem:
+        line, col = self.locate(loc)
+        return Problem(self.path, line, col, message, severity)
+
+
+def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> tuple[str, list[Problem]]:
+    """Read a user's text file, repairing mojibake; raise InvalidInput if it is not text."""
+    name = str(path)
+    try:
+        if path.is_dir():
+            raise InvalidInput([problem(name, "is a folder, not a file")])
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InvalidInput(
+                [problem(name, f"file is too large ({size:,} bytes; the limit is {max_bytes:,})")]
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput([problem(name, "file not found")]) from None
+    except PermissionError:
+        raise InvalidInput([problem(name, "permission denied")]) from None
+    except OSError as exc:
+        raise InvalidInput([problem(name, f"cannot read file: {exc.strerror or exc}")]) from None
+    return decode_text(name, raw)
+
+
+def decode_text(name: str, raw: bytes) -> tuple[str, list[Problem]]:
+    """Decode bytes a user gave us as UTF-8 text, repairing Mac Roman/cp1252 mojibake."""
+    if not raw.strip():
+        raise InvalidInput([problem(name, "file is empty")])
+    if b"\x00" in raw[:8192]:
+        raise InvalidInput([problem(name, "binary file, not text")])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InvalidInput(
+            [problem(name, f"not UTF-8 text (invalid byte 0x{raw[exc.start]:02x})", line)]
+        ) from None
+    from rubrics.mojibake import repair
+
+    repaired, note = repair(text)
+    warnings = [problem(name, note, severity=Severity.WARNING)] if note else []
+    return repaired.replace("\r\n", "\n").replace("\r", "\n"), warnings
+
+
+def split_front_matter(name: str, text: str) -> tuple[str, str, int]:
+    """Split a Markdown file into (front matter, body, line offset of the front matter)."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        raise InvalidInput(
+            [problem(name, "no YAML front matter: the file must start with a '---' line", 1, 1)]
+        )
+    for i in range(1, len(lines)):
+        if lines[i].rstrip() in ("---", "..."):
+            return "\n".join(lines[1:i]), "\n".join(lines[i + 1 :]), 1
+    raise InvalidInput([problem(name, "front matter is not closed by a '---' line", 1, 1)])
+
+
+def parse_yaml(name: str, text: str, *, line_offset: int = 0) -> Document:
+    """Parse YAML text safely into a located Document (raises InvalidInput)."""
+    loader: _Loader | None = None
+    try:
+        loader = _Loader(text)
+        node = loader.get_single_node()
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1 + line_offset
+        raise InvalidInput(
+            [problem(name, f"control character U+{exc.character:04X} is not allowed in YAML", line)]
+        ) from None
+    except yaml.MarkedYAMLError as exc:
+        raise InvalidInput(_yaml_error_problems(name, text, exc, line_offset)) from None
+    except yaml.YAMLError as exc:
+        raise InvalidInput([problem(name, f"invalid YAML: {exc}")]) from None
+    except RecursionError:
+        raise InvalidInput([problem(name, "YAML is nested too deeply")]) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if node is None:
+        raise InvalidInput([problem(name, "file has no content (only comments or blank lines)")])
+    problems: list[Problem] = []
+    _check_size(name, node, line_offset)
+    positions: dict[Loc, tuple[int, int]] = {}
+    _walk(name, node, (), positions, problems, line_offset)
+    if problems:
+        raise InvalidInput(problems)
+    try:
+        data = _Loader(text).construct_document(node)
+    except yaml.YAMLError as exc:  # pragma: no cover - tags are checked in _walk
+        raise InvalidInput([problem(name, f"invalid YAML: {exc}")]) from None
+    return Document(path=name, data=data, positions=positions, text=text)
+
+
+def _yaml_error_problems(
+    name: str, text: str, exc: yaml.MarkedYAMLError, line_offset: int
+) -> list[Problem]:
+    tab_lines = [
+        i + 1
+        for i, line in enumerate(text.split("\n"))
+        if "\t" in line[: len(line) - len(line.lstrip(" \t"))]
+    ]
+    if tab_lines:
+        return [
+            problem(
+                name,
+                "tab character in indentation; YAML indents with spaces only",
+                n + line_offset,
+                1,
+            )
+            for n in tab_lines
+        ]
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 + line_offset if mark else None
+    col = mark.column + 1 if mark else None
+    what = exc.problem or "invalid YAML"
+    if exc.context:
+        what = f"{exc.context}, {what}"
+    return [problem(name, f"invalid YAML: {what}", line, col)]
+
+
+def _check_size(name: str, root: yaml.Node, line_offset: int) -> None:
+    """Refuse alias bombs and recursive aliases before anything expands them."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in on_path:
+            raise InvalidInput(
+                [problem(name, "recursive YAML alias", node.start_mark.line + 1 + line_offset)]
+            )
+        on_path.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            for child in node.value:
+                total += size(child)
+        elif isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                total += size(k) + size(v)
+        on_path.discard(key)
+        if total > MAX_NODES:
+            raise InvalidInput(
+                [
+                    problem(
+                        name,
+                        f"document expands to more than {MAX_NODES:,} values "
+                        "(too many aliases: an alias bomb?)",
+                    )
+                ]
+            )
+        sizes[key] = total
+        return total
+
+    try:
+        size(root)
+    except RecursionError:
+        raise InvalidInput([problem(name, "YAML is nested too deeply")]) from None
+
+
+def _walk(
+    name: str,
+    node: yaml.Node,
+    loc: Loc,
+    positions: dict[Loc, tuple[int, int]],
+    problems: list[Problem],
+    line_offset: int,
+) -> None:
+    line = node.start_mark.line + 1 + line_offset
+    col = node.start_mark.column + 1
+    positions.setdefault(loc, (line, col))
+    if node.tag not in SAFE_TAGS:
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        problems.append(
+            problem(name, f"unsupported YAML tag '{tag}' (only plain YAML is read)", line, col)
+        )
+        return
+    if isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            _walk(name, child, (*loc, i), positions, problems, line_offset)
+    elif isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                problems.append(
+                    problem(name, "YAML merge keys ('<<') are not supported", line, col)
+                )
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(
+                    problem(
+                        name,
+                        "mapping keys must be plain values",
+                        key_node.start_mark.line + 1 + line_offset,
+                        key_node.start_mark.column + 1,
+                    )
+                )
+                continue
+            key: str | int = key_node.value
+            if key in seen:
+                problems.append(
+                    problem(
+                        name,
+                        f"duplicate key '{key}'",
+                        key_node.start_mark.line + 1 + line_offset,
+                        key_node.start_mark.column + 1,
+                    )
+                )
+            seen.add(key)
+            positions.setdefault(
+                (*loc, key),
+                (key_node.start_mark.line + 1 + line_offset, key_node.start_mark.column + 1),
+            )
+            _walk(name, value_node, (*loc, key), positions, problems, line_offset)
+
+
+def read_document(path: Path, *, max_bytes: int = MAX_BYTES) -> Document:
+    """Read a YAML, JSON or Markdown-with-front-matter file into a located Document."""
+    name = str(path)
+    text, warnings = read_text(path, max_bytes=max_bytes)
+    body = ""
+    offset = 0
+    if path.suffix.lower() in (".md", ".markdown"):
+        yaml_text, body, offset = split_front_matter(name, text)
+    elif path.suffix.lower() == ".json":
+        return _parse_json(name, text, warnings)
+    else:
+        yaml_text = text
+    doc = parse_yaml(name, yaml_text, line_offset=offset)
+    doc.warnings = warnings + doc.warnings
+    doc.text = text
+    doc.body = body
+    return doc
+
+
+def _parse_json(name: str, text: str, warnings: list[Problem]) -> Document:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput([problem(name, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno)]) from None
+    except RecursionError:
+        raise InvalidInput([problem(name, "JSON is nested too deeply")]) from None
+    # JSON is a subset of YAML: reparse for positions when it is small enough to be cheap.
+    positions: dict[Loc, tuple[int, int]] = {}
+    try:
+        located = parse_yaml(name, text)
+        positions = located.positions
+    except InvalidInput:
+        positions = {}
+    return Document(path=name, data=data, positions=positions, warnings=warnings, text=text)
+
+
+def iter_locs(data: Any, loc: Loc = ()) -> Iterator[Loc]:
+    """Every location inside a plain data tree (used by tests)."""
+    yield loc
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from iter_locs(v, (*loc, k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from iter_locs(v, (*loc, i))

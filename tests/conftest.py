@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SEED = ROOT / "frameworks" / "backend.md"
+ROLE_ID = "senior-backend-money-movement"
+ROLE_FILE = ROOT / "roles" / f"{ROLE_ID}.yaml"
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A throwaway copy of the bundled workspace."""
+    import shutil
+
+    ws = tmp_path / "ws"
+    for sub in ("frameworks", "roles", "templates"):
+        if (ROOT / sub).is_dir():
+            shutil.copytree(ROOT / sub, ws / sub)
+    return ws
+
+
+def rel(path: Path) -> str:
+    """A path as rubrics prints it (relative to the current folder when inside it)."""
+    from rubrics.errors import display_path
+
+    return display_path(path)
