@@ -7,22 +7,21 @@ typo in a role file is an error, not a silently ignored field.
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 Identifier = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", min_length=1, max_length=120),
+    StringConstraints(pattern=ID_PATTERN, min_length=1, max_length=120),
 ]
 """Lower-case letters, digits, '.', '_' and '-': readable and safe in file names."""
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 LevelNumber = Annotated[int, Field(ge=1, le=20)]
 
-ID_RULE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
 class Strict(BaseModel):

@@ -216,33 +216,43 @@ def check_role(role: Role, framework: Framework, doc: Document) -> list[Problem]
                              problems,
                              f"stages[{si}].questions[{qi}].what_good_looks_like[{ai}].level")
 
-    if not any(p.is_error for p in problems):
-        weighted = {a for a, w in role.topic_weights.items() if w > 0}
-        for row in loop.coverage():
-            cid = row.criterion.id
-            if row.gap:
-                problems.append(
-                    doc.problem(("responsibilities",),
-                                f"criterion '{cid}' is part of the role but no stage assesses it")
+    weighted = {a for a, w in role.topic_weights.items() if w > 0}
+    for row in loop.coverage():
+        cid = row.criterion.id
+        if row.gap:
+            problems.append(
+                doc.problem(_referenced_at(role, loop, cid),
+                            f"criterion '{cid}' is part of the role but no stage assesses it")
+            )
+        elif row.key and len(row.stages) < 2:
+            problems.append(
+                doc.problem(
+                    ("key_criteria", role.key_criteria.index(cid)),
+                    f"key criterion '{cid}' is assessed by only one stage "
+                    f"({row.stages[0]}); key criteria need two",
+                    Severity.WARNING,
                 )
-            elif row.key and len(row.stages) < 2:
-                problems.append(
-                    doc.problem(
-                        ("key_criteria", role.key_criteria.index(cid)),
-                        f"key criterion '{cid}' is assessed by only one stage "
-                        f"({row.stages[0]}); key criteria need two",
-                        Severity.WARNING,
-                    )
+            )
+        if row.area.id not in weighted:
+            problems.append(
+                doc.problem(
+                    ("topic_weights",),
+                    f"'{row.area.id}' has assessed criteria but no weight in topic_weights",
+                    Severity.WARNING,
                 )
-            if row.area.id not in weighted:
-                problems.append(
-                    doc.problem(
-                        ("topic_weights",),
-                        f"'{row.area.id}' has assessed criteria but no weight in topic_weights",
-                        Severity.WARNING,
-                    )
-                )
+            )
     return _unique(problems)
+
+
+def _referenced_at(role: Role, loop: InterviewLoop, cid: str) -> tuple[str | int, ...]:
+    """Where the role first asks for a criterion (for locating a coverage gap)."""
+    for ri, resp in enumerate(role.responsibilities):
+        for k, ref in enumerate(resp.evidenced_by):
+            if cid in loop.expand(ref):
+                return ("responsibilities", ri, "evidenced_by", k)
+    if cid in role.key_criteria:
+        return ("key_criteria", role.key_criteria.index(cid))
+    return ("responsibilities",)
 
 
 def _check_level(framework: Framework, value: int, doc: Document, loc: tuple[str | int, ...],

@@ -27,7 +27,8 @@ def validate_paths(paths: list[Path], workspace: Workspace) -> list[Problem]:
         else:
             files.append(path)
     for path in files:
-        problems.extend(validate_file(path, workspace))
+        found = validate_file(path, workspace)
+        problems.extend(sorted(found, key=lambda p: (p.path, p.line or 0, p.column or 0)))
     return problems
 
 

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from rubrics.errors import InvalidInput, Problem
+from rubrics.model import ID_PATTERN
 from rubrics.yamlio import Document, Loc
 
 M = TypeVar("M", bound=BaseModel)
@@ -29,10 +30,13 @@ def _message(err: Any) -> str:
         return f"unknown field '{loc[-1]}'"
     if kind == "missing":
         return "required field is missing"
+    if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == ID_PATTERN:
+        return (f"must be an id: lower-case letters, digits, '.', '_' or '-' "
+                f"(got {err.get('input')!r})")
     msg = str(err["msg"])
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    if kind.endswith("_type") or kind in ("literal_error", "enum", "string_pattern_mismatch"):
+    if kind.endswith(("_type", "_parsing")) or kind in ("literal_error", "enum", "string_pattern_mismatch"):
         value = err.get("input")
         if value is not None and not isinstance(value, dict | list):
             shown = repr(value)

@@ -1,0 +1,160 @@
+"""Templates in, HTML and PDF out.
+
+Templates are looked up by file name in the user's folders first (``--templates``,
+then the workspace's ``templates/``), then the bundled ones, so one file can be
+overridden by name. Autoescape is on and undefined variables are errors.
+
+WeasyPrint is imported only when a PDF is made (``rubrics --help`` stays fast),
+and it fetches nothing but ``data:`` URLs and files inside the template folders.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import urllib.parse
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from rubrics.errors import NotFound, UnsafeResource
+
+
+def csp_hash(text: str) -> str:
+    """The Content-Security-Policy source for an inline <script> or <style> body."""
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+@dataclass
+class Templates:
+    """An ordered list of template folders; the first that has a file name wins."""
+
+    folders: list[Path]
+    _env: jinja2.Environment | None = field(default=None, repr=False)
+
+    @classmethod
+    def for_workspace(cls, workspace_templates: Path | None, override: Path | None,
+                      bundled: Path) -> Templates:
+        folders: list[Path] = []
+        if override is not None:
+            if not override.is_dir():
+                raise NotFound(f"{override}: templates folder not found")
+            folders.append(override)
+        if workspace_templates is not None and workspace_templates.is_dir():
+            folders.append(workspace_templates)
+        folders.append(bundled)
+        unique: list[Path] = []
+        for f in folders:
+            if f.resolve() not in [u.resolve() for u in unique]:
+                unique.append(f)
+        return cls(unique)
+
+    @property
+    def env(self) -> jinja2.Environment:
+        if self._env is None:
+            env = jinja2.Environment(
+                loader=jinja2.FileSystemLoader([str(f) for f in self.folders]),
+                autoescape=True,
+                undefined=jinja2.StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                keep_trailing_newline=True,
+            )
+            self._env = env
+        return self._env
+
+    def render(self, name: str, **context: Any) -> str:
+        try:
+            template = self.env.get_template(name)
+            return template.render(**context)
+        except jinja2.TemplateNotFound as exc:
+            raise NotFound(f"template '{exc.name}' not found in "
+                           f"{', '.join(str(f) for f in self.folders)}") from None
+        except jinja2.UndefinedError as exc:
+            raise NotFound(f"template '{name}': {exc.message}") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise NotFound(f"{exc.filename or name}:{exc.lineno}: template syntax error: "
+                           f"{exc.message}") from None
+
+    def render_page(self, name: str, *, css: str | None = None, js: str | None = None,
+                    **context: Any) -> str:
+        """Render a self-contained page: inline CSS/JS pinned by a strict CSP."""
+        style = self.render(css, **context) if css else ""
+        script = self.render(js, **context) if js else ""
+        policy = ["default-src 'none'", "img-src data:", "base-uri 'none'", "form-action 'none'"]
+        if style:
+            policy.append(f"style-src {csp_hash(style)}")
+        if script:
+            policy.append(f"script-src {csp_hash(script)}")
+        return self.render(name, inline_css=Markup(style), inline_js=Markup(script),
+                           csp="; ".join(policy), **context)
+
+
+class _Refused(Exception):
+    pass
+
+
+def _fetcher_class() -> Any:
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+    class Refused(FatalURLFetchingError):
+        pass
+
+    class LocalOnlyFetcher(URLFetcher):  # type: ignore[misc]
+        """Fetches data: URLs and files inside the allowed folders; refuses the rest."""
+
+        def __init__(self, roots: Sequence[Path]) -> None:
+            super().__init__(allowed_protocols={"data", "file"}, fail_on_errors=True)
+            self.roots = [r.resolve() for r in roots]
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            scheme = url.split(":", 1)[0].lower()
+            if scheme == "data":
+                return super().fetch(url, headers)
+            if scheme == "file":
+                path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
+                resolved = path.resolve()
+                if any(resolved.is_relative_to(r) for r in self.roots) and resolved.is_file():
+                    return super().fetch(url, headers)
+            self.refused.append(url)
+            raise Refused(f"refused to fetch {url}")
+
+    return LocalOnlyFetcher
+
+
+def html_to_pdf(html: str, *, base: Path, allowed: Sequence[Path], forms: bool = False,
+                tagged: bool = True, variant: str | None = None) -> bytes:
+    """Render HTML to PDF bytes with WeasyPrint, fetching only what is allowed."""
+    import logging
+
+    from weasyprint import HTML
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    fetcher = _fetcher_class()(allowed)
+    options: dict[str, Any] = {"pdf_forms": forms, "pdf_tags": tagged}
+    if variant:
+        options["pdf_variant"] = variant
+    try:
+        document = HTML(string=html, base_url=str(base.resolve()) + "/", url_fetcher=fetcher)
+        pdf = document.write_pdf(**options)
+    except BaseException as exc:
+        if fetcher.refused:
+            raise UnsafeResource(_refusal(fetcher.refused)) from None
+        raise exc
+    if fetcher.refused:
+        raise UnsafeResource(_refusal(fetcher.refused))
+    assert isinstance(pdf, bytes)
+    return pdf
+
+
+def _refusal(urls: list[str]) -> str:
+    shown = urls[0] if len(urls) == 1 else f"{urls[0]} (and {len(urls) - 1} more)"
+    return (f"a template asked for {shown}; templates may only use data: URLs and files "
+            "inside the template folders")

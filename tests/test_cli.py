@@ -1,0 +1,220 @@
+"""The command line as users run it: exit codes, messages, JSON, help."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from rubrics import __version__
+from rubrics.cli import app
+from tests.conftest import ROLE_ID, ROOT, SEED, rel
+
+
+def test_version(runner: CliRunner) -> None:
+    """--version prints the version and exits 0."""
+    result = runner.invoke(app, ["--version"])
+    assert (result.exit_code, result.output) == (0, f"rubrics {__version__}\n")
+
+
+def _commands(group: typer.Typer, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = [(*prefix, c.name or c.callback.__name__) for c in group.registered_commands
+           if c.callback is not None]
+    for sub in group.registered_groups:
+        assert sub.typer_instance is not None and sub.name is not None
+        out += _commands(sub.typer_instance, (*prefix, sub.name))
+    return out
+
+
+def test_every_command_has_help_and_is_documented(runner: CliRunner) -> None:
+    """Each command answers --help with a description and is named in the README."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = _commands(app)
+    assert len(commands) >= 8
+    for cmd in commands:
+        result = runner.invoke(app, [*cmd, "--help"])
+        assert result.exit_code == 0, cmd
+        assert "Usage:" in result.output
+        assert f"rubrics {cmd[0]}" in readme, f"rubrics {' '.join(cmd)} is not in README.md"
+
+
+def test_help_does_not_import_weasyprint() -> None:
+    """`rubrics --help` stays fast: neither WeasyPrint nor the domain model is imported."""
+    code = (
+        "import sys\nfrom rubrics.cli import main\nsys.argv=['rubrics','--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('LOADED', 'weasyprint' in sys.modules, 'pydantic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.splitlines()[-1] == "LOADED False False"
+
+
+def test_validate_bundled_workspace(runner: CliRunner) -> None:
+    """The bundled framework and role validate clean (the seed's mojibake is a warning)."""
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"{rel(SEED)}: warning: repaired mojibake: the file's UTF-8 had been read as Mac Roman",
+        "ok: no problems found (1 warning)",
+    ]
+
+
+def test_validate_missing_file(runner: CliRunner, tmp_path: Path) -> None:
+    """A missing file is one line and exit 1."""
+    result = runner.invoke(app, ["validate", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"{rel(tmp_path / 'nope.yaml')}: file not found",
+                                          "1 problem found"]
+
+
+def test_validate_unknown_kind(runner: CliRunner, tmp_path: Path) -> None:
+    """A YAML file that is neither framework, role nor submission says so."""
+    f = tmp_path / "x.yaml"
+    f.write_text("hello: world\n", encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(f)])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        f"{rel(f)}: not a framework, role or submission file (cannot tell which it is)")
+
+
+def test_frameworks_list_and_show_json(runner: CliRunner) -> None:
+    """frameworks list/show --json give scripts the framework and its criterion ids."""
+    result = runner.invoke(app, ["frameworks", "list", "--json"])
+    assert result.exit_code == 0
+    rows = json.loads(result.output)
+    assert [(r["id"], r["levels"], r["criteria"]) for r in rows] == [("backend", 6, 135)]
+    result = runner.invoke(app, ["frameworks", "show", "backend", "--json"])
+    data = json.loads(result.output)
+    assert data["sub_levels"] == ["A", "B", "C", "D", "E"]
+    assert data["topics"][2]["title"] == "👩‍💼 Leadership"
+
+
+def test_frameworks_show_text(runner: CliRunner) -> None:
+    """frameworks show prints each topic with its criteria and ids."""
+    result = runner.invoke(app, ["frameworks", "show", "backend"], terminal_width=200)
+    assert result.exit_code == 0
+    assert "🛠️ Backend Engineering Framework" in result.output
+    assert "impact.l4.solves-ambiguous-problems" in result.output
+
+
+def test_frameworks_export_is_native_yaml(runner: CliRunner, tmp_path: Path) -> None:
+    """frameworks export writes the native format, which validates on its own."""
+    result = runner.invoke(app, ["frameworks", "export", "backend"])
+    assert result.exit_code == 0
+    out = tmp_path / "frameworks" / "backend.yaml"
+    out.parent.mkdir()
+    out.write_text(result.output, encoding="utf-8")
+    assert runner.invoke(app, ["validate", str(out)]).output == "ok: no problems found\n"
+
+
+def test_unknown_framework_and_role(runner: CliRunner) -> None:
+    """Asking for an id that does not exist names what does."""
+    result = runner.invoke(app, ["frameworks", "show", "nope"])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: framework 'nope' not found in ")
+    assert result.output.rstrip().endswith("(known: backend)")
+    result = runner.invoke(app, ["roles", "show", "nope"])
+    assert result.exit_code == 1
+    assert result.output.rstrip().endswith(f"(known: {ROLE_ID})")
+
+
+def test_roles_list_json(runner: CliRunner) -> None:
+    """roles list --json lists the bundled role with its band."""
+    rows = json.loads(runner.invoke(app, ["roles", "list", "--json"]).output)
+    assert [(r["id"], r["framework"], r["target_level"], r["band"]) for r in rows] == [
+        (ROLE_ID, "backend", 5, [4, 6])
+    ]
+
+
+def test_roles_show_coverage(runner: CliRunner) -> None:
+    """roles show --json has the coverage matrix: no gaps, key criteria assessed twice."""
+    result = runner.invoke(app, ["roles", "show", ROLE_ID, "--json"])
+    assert result.exit_code == 0
+    cov = json.loads(result.output)["coverage"]
+    assert cov["gaps"] == []
+    assert cov["key_under_covered"] == []
+    assert all(c["stages"] for c in cov["criteria"])
+    assert {c["id"] for c in cov["criteria"] if c["key"]} <= set(cov["assessed_twice"])
+
+
+def test_roles_show_text(runner: CliRunner) -> None:
+    """roles show prints the loop and the coverage matrix in a terminal."""
+    result = runner.invoke(app, ["roles", "show", ROLE_ID], terminal_width=160)
+    assert result.exit_code == 0
+    for heading in ("Interview loop", "Coverage by topic", "Coverage matrix",
+                    "every role criterion is assessed by at least one stage"):
+        assert heading in result.output
+
+
+@pytest.mark.parametrize("kind", ["framework", "role", "submission"])
+def test_schema(runner: CliRunner, kind: str) -> None:
+    """schema prints a JSON Schema for each file format."""
+    result = runner.invoke(app, ["schema", kind])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["type"] == "object"
+    assert schema["additionalProperties"] is False
+
+
+def test_schema_unknown(runner: CliRunner) -> None:
+    """An unknown schema name is a usage error (exit 2)."""
+    result = runner.invoke(app, ["schema", "pizza"])
+    assert result.exit_code == 2
+    assert result.output == "error: unknown schema 'pizza' (choose from framework, role, " \
+        "submission)\n"
+
+
+def test_init_creates_a_workspace_and_never_overwrites(runner: CliRunner,
+                                                       tmp_path: Path) -> None:
+    """init copies the bundled workspace; a second init into the same folder is refused."""
+    target = tmp_path / "acme"
+    result = runner.invoke(app, ["init", str(target)])
+    assert result.exit_code == 0, result.output
+    assert (target / "roles" / f"{ROLE_ID}.yaml").is_file()
+    assert (target / "frameworks" / "backend.md").read_bytes() == SEED.read_bytes()
+    assert runner.invoke(app, ["validate", "-w", str(target)]).exit_code == 0
+    result = runner.invoke(app, ["init", str(target)])
+    assert result.exit_code == 1
+    assert result.output == f"error: {target}: folder exists and is not empty; choose a new " \
+        "folder\n"
+
+
+def test_workspace_option_and_env(runner: CliRunner, tmp_path: Path) -> None:
+    """--workspace must be a workspace folder; RUBRICS_WORKSPACE works too."""
+    result = runner.invoke(app, ["roles", "list", "-w", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output == f"error: {tmp_path}: not a workspace (no frameworks/ or roles/ " \
+        "folder)\n"
+    ws = ROOT / "tests" / "fixtures" / "ws"
+    result = runner.invoke(app, ["roles", "list", "--json"], env={"RUBRICS_WORKSPACE": str(ws)})
+    assert [r["id"] for r in json.loads(result.output)] == ["tiny-engineer"]
+
+
+@pytest.mark.slow
+def test_installed_package_finds_bundled_workspace(tmp_path: Path) -> None:
+    """A wheel install (not a checkout) carries frameworks, roles and templates and uses them."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path / "dist"), str(ROOT)],
+        check=True, capture_output=True,
+    )
+    wheel = next((tmp_path / "dist").glob("rubrics-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert f"rubrics/_bundled/roles/{ROLE_ID}.yaml" in names
+    assert "rubrics/_bundled/frameworks/backend.md" in names
+    target = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(target)
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    out = subprocess.run([sys.executable, "-m", "rubrics", "roles", "list", "--json"],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, check=True)
+    rows = json.loads(out.stdout)
+    assert rows[0]["path"].startswith(str(target))
