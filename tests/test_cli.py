@@ -99,7 +99,7 @@ def test_frameworks_list_and_show_json(runner: CliRunner) -> None:
 
 def test_frameworks_show_text(runner: CliRunner) -> None:
     """frameworks show prints each topic with its criteria and ids."""
-    result = runner.invoke(app, ["frameworks", "show", "backend"], terminal_width=200)
+    result = runner.invoke(app, ["frameworks", "show", "backend"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "🛠️ Backend Engineering Framework" in result.output
     assert "impact.l4.solves-ambiguous-problems" in result.output
@@ -147,7 +147,7 @@ def test_roles_show_coverage(runner: CliRunner) -> None:
 
 def test_roles_show_text(runner: CliRunner) -> None:
     """roles show prints the loop and the coverage matrix in a terminal."""
-    result = runner.invoke(app, ["roles", "show", ROLE_ID], terminal_width=160)
+    result = runner.invoke(app, ["roles", "show", ROLE_ID], env={"COLUMNS": "160"})
     assert result.exit_code == 0
     for heading in ("Interview loop", "Coverage by topic", "Coverage matrix",
                     "every role criterion is assessed by at least one stage"):

@@ -132,8 +132,7 @@ def test_random_text_never_raises_anything_but_invalid_input(text: str) -> None:
 
 
 YAML_ALPHABET = st.sampled_from(
-    list(":-[]{}&*!|>'\"#%@`,? \n\t") + ["a", "b", "1", "yes", "- ", "&x ", "*x", "!!str ",
-                                          "!!python/object ", "<<: ", "---\n", "...\n"]
+    [*list(":-[]{}&*!|>'\"#%@`,? \n\t"), "a", "b", "1", "yes", "- ", "&x ", "*x", "!!str ", "!!python/object ", "<<: ", "---\n", "...\n"]
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -171,7 +171,7 @@ def frameworks_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) ->
     with handled():
         ws = _workspace(workspace)
         found = ws.frameworks()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": fw.id,
             "title": fw.title,
@@ -247,7 +247,7 @@ def roles_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None
     with handled():
         ws = _workspace(workspace)
         found = ws.roles()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": role.id,
             "title": role.title,

@@ -65,12 +65,11 @@ def print_role(console: Any, loop: InterviewLoop, summary: dict[str, Any]) -> No
     console.print()
 
     stages = Table(title="Interview loop", title_justify="left")
-    for col in ("#", "stage", "kind", "minutes", "interviewer", "criteria"):
+    for col in ("#", "stage", "kind", "minutes", "criteria"):
         stages.add_column(col)
     for i, s in enumerate(role.stages, 1):
-        stages.add_row(str(i), f"{escape(s.title)}\n[dim]{s.id}[/dim]", s.kind.value,
-                       str(s.duration_minutes), escape(s.interviewer_profile),
-                       str(len(s.assesses)))
+        stages.add_row(f"S{i}", f"{escape(s.title)}\n[dim]{s.id}[/dim]", s.kind.value,
+                       str(s.duration_minutes), str(len(s.assesses)))
     console.print(stages)
 
     ids = [s.id for s in role.stages]

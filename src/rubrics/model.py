@@ -311,7 +311,7 @@ class Submission(Strict):
     form's export and the filled PDF all become."""
 
     format: Literal["rubrics-submission/1"] = Field(
-        default=SUBMISSION_FORMAT, description="Format marker and version."
+        default="rubrics-submission/1", description="Format marker and version."
     )
     pack_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     stage: Identifier

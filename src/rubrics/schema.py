@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rubrics.model import Framework, Role
+from rubrics.model import Framework, Role, Submission
 
 SCHEMA_KINDS = ("framework", "role", "submission")
 
@@ -16,8 +16,6 @@ def schema_for(kind: str) -> dict[str, Any]:
     elif kind == "role":
         model = Role
     elif kind == "submission":
-        from rubrics.submissions import Submission
-
         model = Submission
     else:
         raise ValueError(f"unknown schema '{kind}' (choose from {', '.join(SCHEMA_KINDS)})")

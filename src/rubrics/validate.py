@@ -20,15 +20,15 @@ def validate_paths(paths: list[Path], workspace: Workspace) -> list[Problem]:
         files = workspace.framework_files() + workspace.role_files()
     for path in paths:
         if path.is_dir():
-            found = _files_in(path)
-            if not found:
+            inside = _files_in(path)
+            if not inside:
                 problems.append(problem(path, "no framework, role or submission files in folder"))
-            files.extend(found)
+            files.extend(inside)
         else:
             files.append(path)
     for path in files:
         found = validate_file(path, workspace)
-        problems.extend(sorted(found, key=lambda p: (p.path, p.line or 0, p.column or 0)))
+        problems.extend(sorted(found, key=lambda p: (p.line or 0, p.column or 0)))
     return problems
 
 

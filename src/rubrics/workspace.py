@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from rubrics.errors import Conflict, InvalidInput, NotFound, Problem, problem
+from rubrics.errors import Conflict, InvalidInput, NotFound, Problem
 from rubrics.frameworks import FRAMEWORK_SUFFIXES, load_framework
 from rubrics.model import Framework, Role
 from rubrics.roles import InterviewLoop, check_role, read_role

@@ -1,0 +1,348 @@
+"""Candidate packs: scorecards per stage, the candidate packet and the interview plan.
+
+A pack is written into a temporary folder next to its final place and renamed
+into place only when complete, so an interrupted run leaves no half pack. An
+existing pack is never overwritten without ``force``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import secrets
+import shutil
+import unicodedata
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rubrics import __version__
+from rubrics.errors import Conflict, InvalidInput, Problem, RubricsError, problem
+from rubrics.frameworks import framework_to_yaml
+from rubrics.fsutil import fsync_dir, sha256_bytes
+from rubrics.ids import slugify, text_hash
+from rubrics.model import RATING_LABELS, Recommendation, Stage
+from rubrics.render import Templates, html_to_pdf
+from rubrics.roles import InterviewLoop
+from rubrics.workspace import Workspace, bundled_root
+
+PACK_FORMAT = "rubrics-pack/1"
+FORMATS = ("html", "pdf")
+MAX_NAME = 200
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    id: str | None = None
+    email: str | None = None
+    notes: str | None = None
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.name.strip():
+            problems.append("candidate name is empty")
+        if len(self.name) > MAX_NAME:
+            problems.append(f"candidate name is longer than {MAX_NAME} characters")
+        if any(unicodedata.category(ch) == "Cc" for ch in self.name):
+            problems.append("candidate name contains control characters")
+        if self.id is not None and (not self.id.strip() or len(self.id) > 100
+                                    or any(unicodedata.category(ch) == "Cc" for ch in self.id)):
+            problems.append("candidate id must be 1-100 printable characters")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    @property
+    def folder_name(self) -> str:
+        """A safe folder name: ASCII letters, digits and hyphens only."""
+        base = slugify(self.id or self.name, max_words=8, max_chars=48)
+        if not base:
+            base = "candidate-" + text_hash(self.id or self.name, 8)
+        return base
+
+
+@dataclass(frozen=True)
+class PackOptions:
+    out: Path
+    formats: tuple[str, ...] = FORMATS
+    anonymous: bool = False
+    templates: Path | None = None
+    force: bool = False
+
+
+@dataclass
+class PackResult:
+    candidate: Candidate
+    path: Path
+    pack_id: str
+    files: list[str] = field(default_factory=list)
+
+
+def pack_templates(workspace: Workspace, override: Path | None) -> Templates:
+    return Templates.for_workspace(workspace.templates_dir, override,
+                                   bundled_root() / "templates")
+
+
+def new_pack_id(candidate: Candidate, when: datetime) -> str:
+    return f"{when:%Y%m%d}-{candidate.folder_name[:32]}-{secrets.token_hex(4)}"
+
+
+def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
+               options: PackOptions, templates: Templates) -> PackResult:
+    """Render and write one candidate's pack; return where it went."""
+    formats = tuple(dict.fromkeys(options.formats))
+    for f in formats:
+        if f not in FORMATS:
+            raise InvalidInput([problem("--format", f"unknown format '{f}' (use html, pdf)")])
+    target = options.out / candidate.folder_name
+    if target.exists() and not options.force:
+        raise Conflict(f"{target}: pack exists; use --force to replace it, or a different "
+                       "--candidate-id")
+    options.out.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC).replace(microsecond=0)
+    pack_id = new_pack_id(candidate, now)
+    staging = options.out / f".{candidate.folder_name}.{secrets.token_hex(4)}.partial"
+    staging.mkdir()
+    try:
+        files = _write_pack(staging, loop, role_source, candidate, options, templates,
+                            pack_id, now, formats)
+        _commit(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return PackResult(candidate, target, pack_id, files)
+
+
+def _commit(staging: Path, target: Path) -> None:
+    if target.exists():
+        old = target.with_name(f".{target.name}.{secrets.token_hex(4)}.replaced")
+        target.rename(old)
+        staging.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(target)
+    fsync_dir(target.parent)
+
+
+def _write_pack(folder: Path, loop: InterviewLoop, role_source: bytes, candidate: Candidate,
+                options: PackOptions, templates: Templates, pack_id: str, now: datetime,
+                formats: tuple[str, ...]) -> list[str]:
+    role, framework = loop.role, loop.framework
+    framework_yaml = framework_to_yaml(framework).encode("utf-8")
+    written: dict[str, bytes] = {
+        "source/role.yaml": role_source,
+        "source/framework.yaml": framework_yaml,
+    }
+    shown_name = None if options.anonymous else candidate.name
+    candidate_id = candidate.id or ("C-" + text_hash(pack_id, 6).upper())
+    base_context = {
+        "pack_id": pack_id,
+        "role": role,
+        "framework": framework,
+        "candidate_name": candidate.name,
+        "candidate_label": shown_name or f"Candidate {candidate_id}",
+        "candidate_id": candidate_id,
+        "anonymous": options.anonymous,
+        "created": now,
+        "version": __version__,
+    }
+    allowed = templates.folders
+    font = _form_font(templates)
+
+    for stage in role.stages:
+        ctx = {**base_context, **scorecard_context(loop, stage)}
+        written[f"scorecards/{stage.id}.yaml"] = templates.render(
+            "submission.yaml.j2", **ctx).encode("utf-8")
+        if "html" in formats:
+            html = templates.render_page("scorecard.html.j2", css="scorecard.css",
+                                         js="scorecard.js", for_pdf=False, form_font=None,
+                                         **ctx)
+            written[f"scorecards/{stage.id}.html"] = html.encode("utf-8")
+        if "pdf" in formats:
+            from rubrics.pdfforms import normalise_form
+
+            html = templates.render_page("scorecard.html.j2", css="scorecard.css",
+                                         for_pdf=True, form_font=font, **ctx)
+            pdf = html_to_pdf(html, base=templates.folders[-1], allowed=allowed, forms=True)
+            written[f"scorecards/{stage.id}.pdf"] = normalise_form(
+                pdf, keywords=f"rubrics-pack={pack_id}; rubrics-stage={stage.id}")
+
+    from rubrics.coverage import coverage_summary
+
+    coverage = coverage_summary(loop)
+    pages: dict[str, dict[str, Any]] = {
+        "candidate-packet": {"candidate_name": candidate.name},
+        "interview-plan": {"coverage": coverage, "candidate": candidate},
+    }
+    for page, extra in pages.items():
+        ctx = {**base_context, **extra}
+        html = templates.render_page(f"{page}.html.j2", css="document.css", for_pdf=False,
+                                     **ctx)
+        if "html" in formats:
+            written[f"{page}.html"] = html.encode("utf-8")
+        if "pdf" in formats:
+            pdf_html = templates.render_page(f"{page}.html.j2", css="document.css",
+                                             for_pdf=True, **ctx)
+            written[f"{page}.pdf"] = html_to_pdf(pdf_html, base=templates.folders[-1],
+                                                 allowed=allowed, variant="pdf/ua-1")
+
+    for rel, data in written.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    manifest = {
+        "format": PACK_FORMAT,
+        "pack_id": pack_id,
+        "created_at": now.isoformat(),
+        "tool": {"name": "rubrics", "version": __version__},
+        "role": {"id": role.id, "title": role.title,
+                 "version": sha256_bytes(role_source)[:12], "file": "source/role.yaml"},
+        "framework": {"id": framework.id, "title": framework.title,
+                      "hash": sha256_bytes(framework_yaml)[:12],
+                      "file": "source/framework.yaml"},
+        "candidate": {"name": candidate.name, "id": candidate_id, "email": candidate.email,
+                      "anonymous": options.anonymous},
+        "stages": [{"id": s.id, "title": s.title, "criteria": list(s.assesses)}
+                   for s in role.stages],
+        "files": [{"path": rel, "sha256": sha256_bytes(data), "bytes": len(data)}
+                  for rel, data in sorted(written.items())],
+    }
+    (folder / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as fh:
+                os.fsync(fh.fileno())
+    return ["manifest.json", *sorted(written)]
+
+
+def _form_font(templates: Templates) -> str | None:
+    for folder in templates.folders:
+        font = folder / "fonts" / "form-sans.ttf"
+        if font.is_file():
+            return font.resolve().as_uri()
+    return None
+
+
+def scorecard_context(loop: InterviewLoop, stage: Stage) -> dict[str, Any]:
+    """What a scorecard template needs about one stage."""
+    criteria = []
+    for n, cid in enumerate(stage.assesses, 1):
+        area, crit = loop.criteria[cid]
+        below, above = loop.anchors(cid)
+        criteria.append({
+            "n": n,
+            "id": cid,
+            "text": crit.text,
+            "level": crit.level,
+            "level_label": loop.framework.level(crit.level).label,
+            "area": area.title,
+            "area_kind": area.kind,
+            "examples": list(crit.examples),
+            "below": [c.text for c in below],
+            "above": [c.text for c in above],
+            "below_level": crit.level - 1,
+            "above_level": crit.level + 1,
+        })
+    return {
+        "stage": stage,
+        "criteria": criteria,
+        "rating_labels": RATING_LABELS,
+        "recommendations": [(r.value, r.label) for r in Recommendation],
+        "loop_stages": loop.role.stages,
+    }
+
+
+def yaml_str(value: object) -> str:
+    """A value as a one-line YAML scalar (JSON is valid YAML)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def read_candidates_csv(path: Path) -> Iterator[tuple[int, Candidate | Problem]]:
+    """Rows of a candidates CSV (name, id, optional email/notes), each with its line number."""
+    from rubrics.yamlio import read_text
+
+    text, _ = read_text(path)
+    reader = csv.DictReader(text.splitlines())
+    headers = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if "name" not in headers:
+        raise InvalidInput([problem(path, "CSV needs a header row with a 'name' column "
+                                    "(and 'id'; optional 'email', 'notes')", 1)])
+    for row in reader:
+        line = reader.line_num
+        clean = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        try:
+            yield line, Candidate(name=clean.get("name", ""), id=clean.get("id") or None,
+                                  email=clean.get("email") or None,
+                                  notes=clean.get("notes") or None)
+        except ValueError as exc:
+            yield line, problem(path, str(exc), line)
+
+
+@dataclass
+class BatchOutcome:
+    written: list[PackResult] = field(default_factory=list)
+    failed: list[Problem] = field(default_factory=list)
+
+
+def _batch_worker(args: tuple[Path | None, str, Candidate, PackOptions, int]) -> PackResult:
+    workspace_root, role_id, candidate, options, _line = args
+    ws = Workspace.open(workspace_root)
+    loop, role_path = ws.loop(role_id)
+    return build_pack(loop, role_path.read_bytes(), candidate, options,
+                      pack_templates(ws, options.templates))
+
+
+def build_batch(workspace_root: Path | None, role_id: str, csv_path: Path,
+                options: PackOptions, *, jobs: int | None = None,
+                progress: Callable[[int, int], None] | None = None) -> BatchOutcome:
+    """One pack per CSV row, in parallel; a bad row fails alone, with its line number."""
+    outcome = BatchOutcome()
+    Workspace.open(workspace_root).loop(role_id)  # fail fast on a bad role
+    rows = list(read_candidates_csv(csv_path))
+    tasks = []
+    folders: dict[str, int] = {}
+    for line, item in rows:
+        if isinstance(item, Problem):
+            outcome.failed.append(item)
+            continue
+        if item.folder_name in folders:
+            outcome.failed.append(problem(
+                csv_path, f"candidate '{item.name}' has the same pack folder "
+                f"'{item.folder_name}' as line {folders[item.folder_name]}; give each an id",
+                line))
+            continue
+        folders[item.folder_name] = line
+        tasks.append((workspace_root, role_id, item, options, line))
+    total = len(tasks)
+    done = 0
+    if progress:
+        progress(done, total)
+    workers = max(1, min(jobs or os.cpu_count() or 1, total or 1))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_batch_worker, t): t for t in tasks}
+        for future in as_completed(futures):
+            task = futures[future]
+            try:
+                outcome.written.append(future.result())
+            except RubricsError as exc:
+                outcome.failed.append(problem(csv_path, str(exc).replace("\n", "; "), task[4]))
+            done += 1
+            if progress:
+                progress(done, total)
+    outcome.written.sort(key=lambda r: r.path.name)
+    outcome.failed.sort(key=lambda p: p.line or 0)
+    return outcome
+
+
+def dump_yaml(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -1,0 +1,119 @@
+"""Fillable PDF scorecards: tidy WeasyPrint's form fields, read filled ones back.
+
+WeasyPrint writes each radio group as one field whose on-states are indexes
+(``/0``, ``/1``...) into ``/Opt``, with kids that also carry names. We rename the
+states to the HTML values (``/1`` ... ``/4``, ``/na``) and make the kids plain
+widgets, so that every viewer (PDFium/Chromium, pdf.js, Acrobat) records the
+choice the same way. Reading back accepts all the ways viewers store a choice:
+the parent's ``/V``, or only the kid widget's ``/AS`` (Acrobat style).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, NameObject, TextStringObject
+
+RADIO_FLAG = 1 << 15
+_STATE_OK = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+def normalise_form(pdf: bytes, *, keywords: str | None = None) -> bytes:
+    """Rename radio states to their HTML values and make radio kids plain widgets."""
+    writer = PdfWriter(clone_from=io.BytesIO(pdf))
+    root: Any = writer._root_object
+    acro = root.get("/AcroForm")
+    if acro is not None:
+        acro = acro.get_object()
+        fields = acro["/Fields"]
+        kid_ids: set[int] = set()
+        for ref in list(fields):
+            field = ref.get_object()
+            if "/DA" in field:
+                field[NameObject("/DA")] = TextStringObject(
+                    re.sub(r"/\S+ gs\s*", "", str(field["/DA"])))
+            if field.get("/FT") == "/Btn" and int(field.get("/Ff", 0)) & RADIO_FLAG:
+                _normalise_radio(field, kid_ids)
+        acro[NameObject("/Fields")] = ArrayObject(
+            r for r in fields if getattr(r, "idnum", None) not in kid_ids)
+    if keywords is not None:
+        writer.add_metadata({"/Keywords": keywords})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _normalise_radio(field: Any, kid_ids: set[int]) -> None:
+    options = [str(o) for o in field.get("/Opt", [])]
+    rename = (bool(options) and all(_STATE_OK.match(o) for o in options)
+              and len(set(options)) == len(options))
+    for kid_ref in field.get("/Kids", []):
+        kid_ids.add(kid_ref.idnum)
+        kid = kid_ref.get_object()
+        for key in ("/T", "/TU", "/FT"):
+            kid.pop(key, None)
+        if rename:
+            normal = kid["/AP"]["/N"]
+            for state in [s for s in list(normal) if s != "/Off"]:
+                new = NameObject("/" + options[int(state[1:])])
+                normal[new] = normal.pop(state)
+                if kid.get("/AS") == state:
+                    kid[NameObject("/AS")] = new
+    if rename:
+        value = field.get("/V", "/Off")
+        if value != "/Off" and str(value)[1:].isdigit():
+            field[NameObject("/V")] = NameObject("/" + options[int(str(value)[1:])])
+        del field["/Opt"]
+
+
+def _button_state(field: Any) -> str | None:
+    value = field.get("/V")
+    kids = [k.get_object() for k in field.get("/Kids", [])]
+    if (value is None or value == "/Off") and kids:
+        on = [k["/AS"] for k in kids if k.get("/AS", "/Off") != "/Off"]
+        value = on[0] if on else "/Off"
+    if (value is None or value == "/Off") and field.get("/AS", "/Off") != "/Off":
+        value = field["/AS"]
+    if value is None or value == "/Off":
+        return None
+    state = str(value)[1:] if str(value).startswith("/") else str(value)
+    options = field.get("/Opt")
+    if options is not None and state.isdigit() and int(state) < len(options):
+        state = str(options[int(state)])
+    return state
+
+
+def read_form(pdf: bytes) -> tuple[dict[str, str | None], dict[str, str]]:
+    """The filled values of a PDF form by field name, and the document info."""
+    reader = PdfReader(io.BytesIO(pdf))
+    values: dict[str, str | None] = {}
+
+    def walk(ref: Any, prefix: str) -> None:
+        field = ref.get_object()
+        name = prefix + str(field["/T"]) if "/T" in field else None
+        kind = field.get("/FT")
+        if kind is None and "/Parent" in field:
+            kind = field["/Parent"].get_object().get("/FT")
+        if kind == "/Btn" and name:
+            values[name] = _button_state(field)
+        elif kind in ("/Tx", "/Ch") and name:
+            value = field.get("/V")
+            values[name] = (None if value is None else
+                            str(value).replace("\r\n", "\n").replace("\r", "\n"))
+        else:
+            for kid in field.get("/Kids", []):
+                if "/T" in kid.get_object():
+                    walk(kid, f"{name}." if name else "")
+
+    root: Any = reader.trailer["/Root"]
+    acro = root.get("/AcroForm")
+    if acro is not None:
+        for ref in acro.get_object().get("/Fields", []):
+            if "/Parent" in ref.get_object():
+                continue
+            walk(ref, "")
+    info = {str(k): str(v) for k, v in (reader.metadata or {}).items()}
+    return values, info
