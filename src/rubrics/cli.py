@@ -294,6 +294,86 @@ def roles_show(
     print_role(_console(), loop, summary)
 
 
+# --------------------------------------------------------------------------- pack
+
+
+@app.command()
+def pack(
+    role_id: Annotated[str, typer.Argument(metavar="ROLE", help="Role id or role file.")],
+    candidate: Annotated[str | None, typer.Option("--candidate", help="Candidate's name.")] = None,
+    candidate_id: Annotated[str | None, typer.Option("--candidate-id",
+                                                     help="Candidate id (names the pack folder).")] = None,
+    candidates: Annotated[Path | None, typer.Option(
+        "--candidates", help="CSV with name, id and optional email, notes: one pack per row.",
+        dir_okay=False)] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the packs.",
+                                      file_okay=False)] = Path("packs"),
+    formats: Annotated[str, typer.Option("--format", help="Comma-separated: html, pdf.")] = "html,pdf",
+    anonymous: Annotated[bool, typer.Option(
+        "--anonymous", help="Scorecards show only the candidate id, never the name.")] = False,
+    templates: Annotated[Path | None, typer.Option(
+        "--templates", help="Folder of templates that override the built-in ones by name.",
+        file_okay=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing pack.")] = False,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1,
+                                             help="Parallel workers for --candidates.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Generate a candidate pack: scorecards, candidate packet and interview plan."""
+    from rubrics.packs import Candidate, PackOptions, build_batch, build_pack, pack_templates
+
+    fmt = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
+    options = PackOptions(out=out, formats=fmt, anonymous=anonymous, templates=templates,
+                          force=force)
+    if (candidate is None) == (candidates is None):
+        fail("give either --candidate NAME or --candidates FILE.csv", 2)
+    if candidates is not None:
+        _pack_batch(workspace, role_id, candidates, options, jobs)
+        return
+    assert candidate is not None
+    with handled():
+        try:
+            person = Candidate(name=candidate, id=candidate_id)
+        except ValueError as exc:
+            fail(f"--candidate: {exc}", 2)
+        ws = _workspace(workspace)
+        loop, role_path = ws.loop(role_id)
+        result = build_pack(loop, role_path.read_bytes(), person, options,
+                            pack_templates(ws, templates))
+    typer.echo(f"wrote pack {result.pack_id} to {result.path}/ ({len(result.files)} files)")
+
+
+def _pack_batch(workspace: Path | None, role_id: str, csv_path: Path, options: Any,
+                jobs: int | None) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from rubrics.packs import build_batch
+
+    with handled(), Progress(TextColumn("packs"), BarColumn(), MofNCompleteColumn(),
+                             TimeElapsedColumn(), console=_console_err(),
+                             transient=True) as bar:
+        task = bar.add_task("packs", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        outcome = build_batch(workspace, role_id, csv_path, options, jobs=jobs, progress=progress)
+    for result in outcome.written:
+        typer.echo(f"wrote {result.path}/ ({result.candidate.name})")
+    for p in outcome.failed:
+        _err(f"{p}")
+    typer.echo(f"{len(outcome.written)} pack{'s' if len(outcome.written) != 1 else ''} written, "
+               f"{len(outcome.failed)} failed")
+    if outcome.failed:
+        raise typer.Exit(1)
+
+
+def _console_err() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
 # --------------------------------------------------------------------------- init
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
@@ -29,6 +30,41 @@ def csp_hash(text: str) -> str:
     """The Content-Security-Policy source for an inline <script> or <style> body."""
     digest = hashlib.sha256(text.encode("utf-8")).digest()
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+def yaml_str(value: object) -> str:
+    """A value as a one-line YAML scalar (JSON is valid YAML)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def css_str(value: object) -> str:
+    """A CSS string literal that cannot end the string or the <style> element."""
+    out = []
+    for ch in str(value):
+        if ch in '"\\<>' or ord(ch) < 0x20:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def oneline(value: object) -> str:
+    """Text on one line (for YAML comments and table cells)."""
+    return " ".join(str(value).split())
+
+
+def plain(value: object) -> str:
+    """Text without emoji (colour emoji fonts make PDFs hundreds of KB larger)."""
+    import unicodedata
+
+    kept = [ch for ch in str(value)
+            if unicodedata.category(ch) != "So" and ch not in "\u200d\ufe0f\ufe0e"]
+    return " ".join("".join(kept).split())
+
+
+def kind_label(value: object) -> str:
+    text = str(getattr(value, "value", value)).replace("_", " ")
+    return text[:1].upper() + text[1:]
 
 
 @dataclass
@@ -60,12 +96,20 @@ class Templates:
         if self._env is None:
             env = jinja2.Environment(
                 loader=jinja2.FileSystemLoader([str(f) for f in self.folders]),
-                autoescape=True,
+                # HTML is escaped; CSS, JS and YAML templates use css_str / yaml_str.
+                autoescape=jinja2.select_autoescape(
+                    enabled_extensions=("html", "htm", "xml", "svg", "html.j2", "svg.j2"),
+                    default_for_string=True, default=False),
                 undefined=jinja2.StrictUndefined,
                 trim_blocks=True,
                 lstrip_blocks=True,
                 keep_trailing_newline=True,
             )
+            env.filters["yaml_str"] = yaml_str
+            env.filters["css_str"] = css_str
+            env.filters["oneline"] = oneline
+            env.filters["kind_label"] = kind_label
+            env.filters["plain"] = plain
             self._env = env
         return self._env
 
