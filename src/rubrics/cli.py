@@ -320,7 +320,7 @@ def pack(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Generate a candidate pack: scorecards, candidate packet and interview plan."""
-    from rubrics.packs import Candidate, PackOptions, build_batch, build_pack, pack_templates
+    from rubrics.packs import Candidate, PackOptions, build_pack, pack_templates
 
     fmt = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     options = PackOptions(out=out, formats=fmt, anonymous=anonymous, templates=templates,

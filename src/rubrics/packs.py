@@ -94,8 +94,12 @@ def new_pack_id(candidate: Candidate, when: datetime) -> str:
 
 
 def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
-               options: PackOptions, templates: Templates) -> PackResult:
-    """Render and write one candidate's pack; return where it went."""
+               options: PackOptions, templates: Templates, *, pack_id: str | None = None,
+               now: datetime | None = None) -> PackResult:
+    """Render and write one candidate's pack; return where it went.
+
+    ``pack_id`` and ``now`` are for reproducible output (golden-file tests).
+    """
     formats = tuple(dict.fromkeys(options.formats))
     for f in formats:
         if f not in FORMATS:
@@ -105,8 +109,8 @@ def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
         raise Conflict(f"{target}: pack exists; use --force to replace it, or a different "
                        "--candidate-id")
     options.out.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(UTC).replace(microsecond=0)
-    pack_id = new_pack_id(candidate, now)
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    pack_id = pack_id or new_pack_id(candidate, now)
     staging = options.out / f".{candidate.folder_name}.{secrets.token_hex(4)}.partial"
     staging.mkdir()
     try:
