@@ -374,6 +374,84 @@ def _console_err() -> Any:
     return Console(stderr=True)
 
 
+# --------------------------------------------------------------------------- submissions
+
+
+@app.command()
+def submit(
+    pack_dir: Annotated[Path, typer.Argument(metavar="PACK_DIR", help="The candidate's pack folder.")],
+    files: Annotated[list[Path], typer.Argument(
+        metavar="FILE...", help="Returned scorecards: YAML/JSON, the HTML form's file, filled PDF.")],
+    amend: Annotated[bool, typer.Option(
+        "--amend", help="Replace an interviewer's earlier submission for a stage (both are kept).")
+    ] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (required with --amend).")] = None,
+) -> None:
+    """Check returned scorecards and keep them in the pack (all or none)."""
+    from rubrics.store import submit as submit_files
+
+    with handled():
+        accepted = submit_files(pack_dir, list(files), amend=amend, reason=reason)
+    for a in accepted:
+        note = f" (amends {a.amends:04d})" if a.amends else ""
+        typer.echo(f"accepted {a.seq:04d}: {a.stage} by {a.interviewer}{note}")
+
+
+@app.command()
+def verify(
+    pack_dir: Annotated[Path, typer.Argument(metavar="PACK_DIR", help="The candidate's pack folder.")],
+) -> None:
+    """Re-check a pack's files and its submission log; name anything altered or missing."""
+    from rubrics.store import verify as verify_pack
+
+    with handled():
+        problems, entries = verify_pack(pack_dir)
+    for p in problems:
+        _err(str(p))
+    errors = [p for p in problems if p.is_error]
+    if errors:
+        _err(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} found")
+        raise typer.Exit(1)
+    typer.echo(f"ok: pack files and {entries} logged submission{'s' if entries != 1 else ''} "
+               "verified")
+
+
+@app.command()
+def aggregate(
+    pack_dirs: Annotated[list[Path], typer.Argument(metavar="PACK_DIR...", help="Pack folders.")],
+    fmt: Annotated[str, typer.Option("--format", help="text, json, html or pdf.")] = "text",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file "
+                                             "(default: standard output; required for pdf).",
+                                             dir_okay=False)] = None,
+    templates: Annotated[Path | None, typer.Option(
+        "--templates", help="Folder of templates that override the built-in ones by name.",
+        file_okay=False)] = None,
+) -> None:
+    """Combine the submitted scores into a level recommendation (a panel report)."""
+    from rubrics import panel
+    from rubrics.fsutil import atomic_write
+
+    if fmt not in panel.FORMATS:
+        fail(f"unknown format '{fmt}' (choose from {', '.join(panel.FORMATS)})", 2)
+    if fmt == "pdf" and out is None:
+        fail("--format pdf needs --out FILE", 2)
+    with handled():
+        results = [panel.aggregate_pack(p) for p in pack_dirs]
+        if fmt == "json":
+            data = panel.to_json(results).encode("utf-8")
+        elif fmt == "text":
+            data = panel.to_text(results).encode("utf-8")
+        elif fmt == "html":
+            data = panel.to_html(results, panel.default_templates(templates)).encode("utf-8")
+        else:
+            data = panel.to_pdf(results, panel.default_templates(templates))
+        if out is None:
+            sys.stdout.write(data.decode("utf-8"))
+        else:
+            atomic_write(out, data)
+            typer.echo(f"wrote {out}")
+
+
 # --------------------------------------------------------------------------- init
 
 

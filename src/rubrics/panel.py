@@ -1,0 +1,114 @@
+"""Panel reports: one pack's level recommendation, or a pipeline of many packs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rubrics.aggregate import Rated, aggregate
+from rubrics.render import Templates, html_to_pdf
+from rubrics.store import Pack, load_effective
+from rubrics.workspace import bundled_root
+
+FORMATS = ("text", "json", "html", "pdf")
+
+
+def aggregate_pack(pack_dir: Path) -> dict[str, Any]:
+    """The level recommendation for the pack in ``pack_dir``."""
+    pack = Pack.open(pack_dir)
+    rated = [Rated(f"{entry.seq:04d}", sub) for entry, sub in load_effective(pack)]
+    candidate = dict(pack.manifest.get("candidate", {}))
+    return aggregate(pack.loop, rated, pack_id=pack.pack_id, candidate=candidate)
+
+
+def pipeline_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"candidate": r["candidate"].get("name") or r["candidate"].get("id"),
+         "candidate_id": r["candidate"].get("id"), "pack_id": r["pack_id"],
+         "role": r["role"]["id"], "level": r["recommended_level"], "sub_level": r["sub_level"],
+         "decision": r["decision"], "confidence": r["confidence"]["level"],
+         "missing": r["missing_stages"]}
+        for r in results
+    ]
+
+
+def to_json(results: list[dict[str, Any]]) -> str:
+    data: Any = results[0] if len(results) == 1 else {
+        "pipeline": pipeline_rows(results), "packs": results}
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _level(r: dict[str, Any]) -> str:
+    if r["recommended_level"] is None:
+        return "-"
+    return f"{r['recommended_level']}{r['sub_level'] or ''}"
+
+
+def to_text(results: list[dict[str, Any]]) -> str:
+    if len(results) > 1:
+        lines = [f"{'candidate':<28} {'role':<32} {'level':<6} {'decision':<18} "
+                 f"{'confidence':<10} missing"]
+        for row, r in zip(pipeline_rows(results), results, strict=True):
+            lines.append(f"{str(row['candidate'])[:28]:<28} {row['role'][:32]:<32} "
+                         f"{_level(r):<6} {row['decision']:<18} {row['confidence']:<10} "
+                         f"{', '.join(row['missing']) or '-'}")
+        return "\n".join(lines) + "\n"
+    r = results[0]
+    who = r["candidate"].get("name") or r["candidate"].get("id")
+    out = [
+        f"{who} — {r['role']['title']} (pack {r['pack_id']})",
+        f"decision: {r['decision']}   level: {_level(r)}   confidence: {r['confidence']['level']}",
+        f"target level {r['role']['target_level']}, band {r['role']['band'][0]}-"
+        f"{r['role']['band'][1]}; weighted mean of topic levels {r['weighted_mean_level']}",
+    ]
+    out += [f"  because: {reason}" for reason in r["decision_reasons"]]
+    out.append("")
+    out.append(f"{'topic':<34} {'level':>5} {'weight':>6} {'raters':>6} {'spread':>6}  confidence")
+    for t in r["topics"]:
+        out.append(f"{t['title'][:34]:<34} {t['level']:>5} {t['weight']:>6g} {t['raters']:>6} "
+                   f"{t['max_spread']:>6g}  {t['confidence']}")
+    if r["flags"]:
+        out.append("")
+        out.append("flags:")
+        out += [f"  - [{f['kind']}] {f['message']}" for f in r["flags"]]
+    out.append("")
+    out.append("recommendations:")
+    out += [f"  - {x['stage']}: {x['interviewer']}: {x['recommendation']}"
+            for x in r["recommendations"]] or ["  (none yet)"]
+    out.append("")
+    out.append(r["disclaimer"])
+    return "\n".join(out) + "\n"
+
+
+def to_html(results: list[dict[str, Any]], templates: Templates, *, for_pdf: bool = False) -> str:
+    if len(results) > 1:
+        return templates.render_page("pipeline.html.j2", css="document.css", for_pdf=for_pdf,
+                                     rows=pipeline_rows(results), results=results)
+    return templates.render_page("panel-report.html.j2", css="document.css", for_pdf=for_pdf,
+                                 r=results[0], chart=topic_chart(results[0]))
+
+
+def to_pdf(results: list[dict[str, Any]], templates: Templates) -> bytes:
+    html = to_html(results, templates, for_pdf=True)
+    return html_to_pdf(html, base=templates.folders[-1], allowed=templates.folders)
+
+
+def default_templates(override: Path | None = None, workspace_templates: Path | None = None
+                      ) -> Templates:
+    return Templates.for_workspace(workspace_templates, override, bundled_root() / "templates")
+
+
+def topic_chart(r: dict[str, Any]) -> dict[str, Any]:
+    """Geometry for the inline SVG bar chart of topic levels (no JavaScript needed)."""
+    levels = 6 if not r["topics"] else max(6, *(t["level"] for t in r["topics"]))
+    width, label_w, row_h = 640, 230, 28
+    scale = (width - label_w - 40) / levels
+    bars = []
+    for i, t in enumerate(r["topics"]):
+        bars.append({"y": 30 + i * row_h, "label": t["title"], "level": t["level"],
+                     "w": t["level"] * scale, "confidence": t["confidence"]})
+    target = r["role"]["target_level"]
+    return {"width": width, "height": 40 + len(bars) * row_h, "label_w": label_w,
+            "scale": scale, "bars": bars, "ticks": list(range(1, levels + 1)),
+            "target_x": label_w + target * scale, "target": target}

@@ -1,0 +1,384 @@
+"""A pack on disk, and the submissions kept inside it.
+
+Accepted submissions are kept for good under ``PACK/submissions/``: the original
+bytes and a normalised JSON copy, in a folder per submission. The log
+``submissions/log.jsonl`` is the commit point: an entry is appended (by an
+atomic rewrite) only after both files are on disk, and each entry carries the
+SHA-256 of the previous one, so any edit to the history shows in ``verify``.
+A lock on the pack serialises concurrent ``submit`` runs.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from rubrics.errors import Conflict, IntegrityError, InvalidInput, NotFound, Problem, Severity, problem
+from rubrics.frameworks import load_framework
+from rubrics.fsutil import atomic_write, sha256_bytes, sha256_file
+from rubrics.ids import slugify
+from rubrics.model import Submission
+from rubrics.roles import InterviewLoop, check_role, read_role
+from rubrics.submissions import read_submission
+
+LOG = "log.jsonl"
+LOCK_TIMEOUT = 60.0
+GENESIS = "0" * 64
+
+
+@dataclass
+class Pack:
+    """A candidate pack folder: its manifest and the interview loop it was made from."""
+
+    path: Path
+    manifest: dict[str, Any]
+    loop: InterviewLoop
+
+    @classmethod
+    def open(cls, path: Path) -> Pack:
+        manifest_path = path / "manifest.json"
+        if not path.is_dir():
+            raise NotFound(f"{path}: pack folder not found")
+        if not manifest_path.is_file():
+            raise NotFound(f"{path}: not a pack (no manifest.json)")
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidInput([problem(manifest_path, f"manifest is not valid JSON: {exc}")]) from None
+        if not isinstance(manifest, dict) or manifest.get("format") != "rubrics-pack/1":
+            raise InvalidInput([problem(manifest_path, "not a rubrics pack manifest "
+                                        "(format is not rubrics-pack/1)")])
+        role_file = path / manifest["role"]["file"]
+        framework_file = path / manifest["framework"]["file"]
+        loop = _load_loop(role_file, sha256_file(role_file), framework_file,
+                          sha256_file(framework_file))
+        return cls(path, manifest, loop)
+
+    @property
+    def pack_id(self) -> str:
+        return str(self.manifest["pack_id"])
+
+    @property
+    def submissions_dir(self) -> Path:
+        return self.path / "submissions"
+
+    def stage_fields(self) -> dict[str, dict[str, list[str]]]:
+        return {s.id: {"criteria": list(s.assesses), "red_flags": list(s.red_flags)}
+                for s in self.loop.role.stages}
+
+
+@lru_cache(maxsize=64)
+def _load_loop(role_file: Path, role_hash: str, framework_file: Path,
+               framework_hash: str) -> InterviewLoop:
+    """The loop of a pack's snapshot (cached by content: 1,000 packs share one role)."""
+    role, doc = read_role(role_file)
+    framework, _ = load_framework(framework_file)
+    errors = [p for p in check_role(role, framework, doc) if p.is_error]
+    if errors:
+        raise InvalidInput(errors)
+    return InterviewLoop.build(role, framework)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check_submission(sub: Submission, pack: Pack, where: Any) -> list[Problem]:
+    """Problems of a well-formed submission against its pack (``where`` locates fields)."""
+    problems: list[Problem] = []
+    if sub.pack_id != pack.pack_id:
+        problems.append(where(("pack_id",), f"pack_id: '{sub.pack_id}' is not this pack "
+                              f"('{pack.pack_id}'); was it sent for another candidate?"))
+    stage = pack.loop.role.stage(sub.stage)
+    if stage is None:
+        known = ", ".join(s.id for s in pack.loop.role.stages)
+        problems.append(where(("stage",), f"stage: '{sub.stage}' is not a stage of this loop "
+                              f"(stages: {known})"))
+        return problems
+    candidate_id = pack.manifest.get("candidate", {}).get("id")
+    if sub.candidate_id is not None and candidate_id and sub.candidate_id != candidate_id:
+        problems.append(where(("candidate_id",), f"candidate_id: '{sub.candidate_id}' is not "
+                              f"this pack's candidate ('{candidate_id}')"))
+    allowed = set(stage.assesses)
+    for key in sub.ratings:
+        if key not in allowed:
+            problems.append(where(("ratings", key), f"ratings.{key}: not a criterion of stage "
+                                  f"'{stage.id}'"))
+    for key in sub.evidence:
+        if key not in allowed:
+            problems.append(where(("evidence", key), f"evidence.{key}: not a criterion of stage "
+                                  f"'{stage.id}'"))
+    return problems
+
+
+def interviewer_key(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+# --------------------------------------------------------------------------- log
+
+
+@dataclass
+class LogEntry:
+    data: dict[str, Any]
+
+    @property
+    def seq(self) -> int:
+        return int(self.data["seq"])
+
+    @property
+    def stage(self) -> str:
+        return str(self.data["stage"])
+
+    @property
+    def interviewer(self) -> str:
+        return str(self.data["interviewer"])
+
+    @property
+    def folder(self) -> str:
+        return str(self.data["folder"])
+
+
+def entry_hash(data: dict[str, Any]) -> str:
+    body = {k: v for k, v in data.items() if k != "hash"}
+    return sha256_bytes(json.dumps(body, sort_keys=True, ensure_ascii=False,
+                                   separators=(",", ":")).encode("utf-8"))
+
+
+def read_log(pack: Pack) -> list[LogEntry]:
+    path = pack.submissions_dir / LOG
+    if not path.is_file():
+        return []
+    entries = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            raise IntegrityError(f"{path}:{n}: log entry is not valid JSON") from None
+        entries.append(LogEntry(data))
+    return entries
+
+
+def effective_entries(entries: list[LogEntry]) -> list[LogEntry]:
+    """The submission that counts for each (stage, interviewer): the newest."""
+    latest: dict[tuple[str, str], LogEntry] = {}
+    for entry in entries:
+        latest[(entry.stage, interviewer_key(entry.interviewer))] = entry
+    return sorted(latest.values(), key=lambda e: e.seq)
+
+
+# --------------------------------------------------------------------------- submit
+
+
+@dataclass
+class Accepted:
+    seq: int
+    stage: str
+    interviewer: str
+    folder: Path
+    amends: int | None = None
+
+
+@dataclass
+class _Prepared:
+    source: Path
+    raw: bytes
+    submission: Submission
+    normalised: bytes
+    amends: LogEntry | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def submit(pack_dir: Path, files: list[Path], *, amend: bool = False,
+           reason: str | None = None) -> list[Accepted]:
+    """Check and store returned scorecards; all files are accepted or none is."""
+    if amend and not (reason and reason.strip()):
+        raise InvalidInput([problem("--reason", "--amend needs --reason saying why")])
+    pack = Pack.open(pack_dir)
+    pack.submissions_dir.mkdir(exist_ok=True)
+    lock = FileLock(str(pack.submissions_dir / ".lock"), timeout=LOCK_TIMEOUT)
+    try:
+        with lock:
+            return _submit_locked(pack, files, amend, reason)
+    except Timeout:
+        raise Conflict(f"{pack_dir}: another submit has held the pack lock for over "
+                       f"{LOCK_TIMEOUT:.0f} s") from None
+
+
+def _submit_locked(pack: Pack, files: list[Path], amend: bool,
+                   reason: str | None) -> list[Accepted]:
+    entries = read_log(pack)
+    _check_chain(pack, entries)
+    problems: list[Problem] = []
+    prepared: list[_Prepared] = []
+    known_hashes = {e.data["original"]["sha256"]: e for e in entries}
+    current = {(e.stage, interviewer_key(e.interviewer)): e for e in effective_entries(entries)}
+    batch_keys: dict[tuple[str, str], Path] = {}
+    for path in files:
+        try:
+            sub, doc = read_submission(path, stage_fields=pack.stage_fields())
+        except InvalidInput as exc:
+            problems.extend(exc.problems)
+            continue
+        found = check_submission(sub, pack, lambda loc, msg, d=doc: d.problem(loc, msg))
+        raw = path.read_bytes()
+        digest = sha256_bytes(raw)
+        if digest in known_hashes:
+            found.append(problem(path, f"already submitted (identical to submission "
+                                 f"{known_hashes[digest].seq:04d})"))
+        key = (sub.stage, interviewer_key(sub.interviewer))
+        if key in batch_keys:
+            found.append(problem(path, f"same stage '{sub.stage}' and interviewer "
+                                 f"'{sub.interviewer}' as {batch_keys[key]}"))
+        batch_keys.setdefault(key, path)
+        previous = current.get(key)
+        if previous is not None and not amend:
+            found.append(problem(path, f"stage '{sub.stage}' already has a submission by "
+                                 f"'{previous.interviewer}' ({previous.seq:04d}); to replace it "
+                                 "use --amend --reason \"...\""))
+        if amend and previous is None:
+            found.append(problem(path, f"--amend: there is no earlier submission for stage "
+                                 f"'{sub.stage}' by '{sub.interviewer}' to amend"))
+        if found:
+            problems.extend(found)
+            continue
+        normalised = (json.dumps(sub.model_dump(mode="json"), indent=2, ensure_ascii=False,
+                                 sort_keys=False) + "\n").encode("utf-8")
+        prepared.append(_Prepared(path, raw, sub, normalised, previous))
+    if problems:
+        raise InvalidInput(problems)
+
+    _remove_orphans(pack, entries)
+    accepted = []
+    log_path = pack.submissions_dir / LOG
+    log_text = log_path.read_text(encoding="utf-8") if log_path.is_file() else ""
+    prev_hash = entries[-1].data["hash"] if entries else GENESIS
+    seq = entries[-1].seq if entries else 0
+    for item in prepared:
+        seq += 1
+        sub = item.submission
+        ext = item.source.suffix.lower() if item.source.suffix.lower() in (
+            ".yaml", ".yml", ".json", ".pdf") else ".txt"
+        folder = f"{seq:04d}-{sub.stage}--{slugify(sub.interviewer, max_chars=40) or 'interviewer'}"
+        original_rel = f"{folder}/original{ext}"
+        normalised_rel = f"{folder}/submission.json"
+        atomic_write(pack.submissions_dir / original_rel, item.raw, exclusive=True)
+        atomic_write(pack.submissions_dir / normalised_rel, item.normalised, exclusive=True)
+        data: dict[str, Any] = {
+            "seq": seq,
+            "accepted_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+            "pack_id": pack.pack_id,
+            "stage": sub.stage,
+            "interviewer": sub.interviewer,
+            "folder": folder,
+            "source_name": item.source.name,
+            "original": {"path": original_rel, "sha256": sha256_bytes(item.raw)},
+            "normalised": {"path": normalised_rel, "sha256": sha256_bytes(item.normalised)},
+            "amends": item.amends.seq if item.amends else None,
+            "reason": reason.strip() if (reason and item.amends) else None,
+            "prev": prev_hash,
+        }
+        data["hash"] = entry_hash(data)
+        prev_hash = data["hash"]
+        log_text += json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n"
+        accepted.append(Accepted(seq, sub.stage, sub.interviewer,
+                                 pack.submissions_dir / folder,
+                                 item.amends.seq if item.amends else None))
+    atomic_write(log_path, log_text.encode("utf-8"))  # the commit point
+    return accepted
+
+
+def _remove_orphans(pack: Pack, entries: list[LogEntry]) -> None:
+    """Folders an interrupted submit wrote but never logged are not accepted: drop them."""
+    logged = {e.folder for e in entries}
+    for child in pack.submissions_dir.iterdir():
+        if child.is_dir() and child.name not in logged:
+            shutil.rmtree(child, ignore_errors=True)
+        elif child.is_file() and child.name.startswith(".") and child.name.endswith(".tmp"):
+            child.unlink(missing_ok=True)
+
+
+def _check_chain(pack: Pack, entries: list[LogEntry]) -> None:
+    problems = [p for p in verify_log(pack, entries) if p.is_error]
+    if problems:
+        raise IntegrityError("the submission log fails verification; run `rubrics verify "
+                             f"{pack.path}`: {problems[0]}")
+
+
+# --------------------------------------------------------------------------- verify
+
+
+def verify_log(pack: Pack, entries: list[LogEntry]) -> list[Problem]:
+    log_path = pack.submissions_dir / LOG
+    problems: list[Problem] = []
+    prev = GENESIS
+    for n, entry in enumerate(entries, 1):
+        data = entry.data
+        if data.get("prev") != prev:
+            problems.append(problem(log_path, f"entry {n}: chain broken (previous entry's "
+                                    "hash does not match): an entry was removed, reordered or "
+                                    "edited", n))
+        if data.get("hash") != entry_hash(data):
+            problems.append(problem(log_path, f"entry {n}: entry was altered (its hash does "
+                                    "not match its content)", n))
+        prev = str(data.get("hash"))
+        for kind in ("original", "normalised"):
+            ref = data.get(kind) or {}
+            path = pack.submissions_dir / str(ref.get("path", ""))
+            if not path.is_file():
+                problems.append(problem(path, f"missing: {kind} file of submission "
+                                        f"{entry.seq:04d}"))
+            elif sha256_file(path) != ref.get("sha256"):
+                problems.append(problem(path, f"altered: {kind} file of submission "
+                                        f"{entry.seq:04d} does not match its recorded SHA-256"))
+    return problems
+
+
+def verify(pack_dir: Path) -> tuple[list[Problem], int]:
+    """Every altered or missing file of a pack and its submission log; and entries checked."""
+    pack = Pack.open(pack_dir)
+    problems: list[Problem] = []
+    for item in pack.manifest.get("files", []):
+        path = pack.path / item["path"]
+        if not path.is_file():
+            problems.append(problem(path, "missing: pack file listed in manifest.json"))
+        elif sha256_file(path) != item["sha256"]:
+            problems.append(problem(path, "altered: does not match the SHA-256 in manifest.json"))
+    try:
+        entries = read_log(pack)
+    except IntegrityError as exc:
+        return [*problems, problem(pack.submissions_dir / LOG, str(exc))], 0
+    problems.extend(verify_log(pack, entries))
+    if pack.submissions_dir.is_dir():
+        logged = {e.folder for e in entries}
+        for child in sorted(pack.submissions_dir.iterdir()):
+            if child.is_dir() and child.name not in logged:
+                problems.append(problem(child, "not in the submission log (left by an "
+                                        "interrupted submit; it was never accepted)",
+                                        severity=Severity.WARNING))
+    return problems, len(entries)
+
+
+def load_effective(pack: Pack) -> list[tuple[LogEntry, Submission]]:
+    """The submissions that count, read from their normalised copies."""
+    out = []
+    for entry in effective_entries(read_log(pack)):
+        path = pack.submissions_dir / entry.data["normalised"]["path"]
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise IntegrityError(f"{path}: missing normalised submission "
+                                 f"{entry.seq:04d}; run rubrics verify") from None
+        if sha256_bytes(raw) != entry.data["normalised"]["sha256"]:
+            raise IntegrityError(f"{path}: altered since it was accepted; run rubrics verify")
+        out.append((entry, Submission.model_validate_json(raw)))
+    return out

@@ -1,0 +1,276 @@
+"""The HTML scorecard in a real browser (Debian's Chromium driven by Playwright).
+
+An interviewer fills the form with mouse and keyboard, presses "Save submission" and
+gets a JSON file that ``rubrics`` reads back; the page stays offline and accessible
+under its strict Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
+from typer.testing import CliRunner
+
+from rubrics.cli import app
+from rubrics.roles import read_role
+from rubrics.submissions import read_submission
+from tests.conftest import ROLE_ID
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CANDIDATE = "Zoë Ångström"
+STAGE = "system-design-money-movement"
+INTERVIEWER = "Ana Peña-Núñez"
+EVIDENCE_1 = ("Proposed an idempotency key per transfer (“transfer_id”).",
+              "Retries reuse it: «exactly once» is a myth, said Zoë – 🙂")
+NOTES = "Strong on ledgers; ask the coding panel about concurrency."
+
+# Records Content-Security-Policy violations in the page (init scripts run outside the CSP).
+CSP_PROBE = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One HTML-only pack for the whole module; returns the pack folder."""
+    out = tmp_path_factory.mktemp("packs")
+    result = CliRunner().invoke(app, ["pack", ROLE_ID, "--candidate", CANDIDATE, "--out", str(out),
+                                      "--format", "html"])
+    assert result.exit_code == 0, result.output
+    (folder,) = [m.parent for m in out.glob("*/manifest.json")]
+    return folder
+
+
+@pytest.fixture(scope="module")
+def manifest(pack: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture(scope="module")
+def stage_criteria(manifest: dict[str, Any]) -> list[str]:
+    (stage,) = [s for s in manifest["stages"] if s["id"] == STAGE]
+    criteria: list[str] = stage["criteria"]
+    assert len(criteria) >= 7, "the fill below rates seven criteria"
+    return criteria
+
+
+@pytest.fixture(scope="module")
+def red_flags(pack: Path) -> list[str]:
+    role, _ = read_role(pack / "source" / "role.yaml")
+    (stage,) = [s for s in role.stages if s.id == STAGE]
+    assert len(stage.red_flags) >= 2
+    return list(stage.red_flags)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} not found: the browser tests need Debian's chromium package "
+                    "(run RUBRICS_SETUP_BROWSER=1 scripts/setup as root, or apt-get install "
+                    "chromium)", pytrace=False)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class Recorded:
+    """What a page did besides rendering: requests, console messages, page errors, downloads."""
+
+    def __init__(self, page: Page) -> None:
+        self.requests: list[tuple[str, str]] = []
+        self.console: list[tuple[str, str]] = []
+        self.errors: list[str] = []
+        self.downloads: list[str] = []
+        page.on("request", self._request)
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("download", lambda d: self.downloads.append(d.suggested_filename))
+
+    def _request(self, request: Request) -> None:
+        self.requests.append((request.url, request.resource_type))
+
+    def _console(self, message: ConsoleMessage) -> None:
+        self.console.append((message.type, message.text))
+
+
+@pytest.fixture
+def page(browser: Browser, pack: Path) -> Iterator[Page]:
+    context = browser.new_context(accept_downloads=True, locale="en-GB",
+                                  viewport={"width": 1280, "height": 900})
+    context.add_init_script(CSP_PROBE)
+    page = context.new_page()
+    page.recorded = Recorded(page)  # type: ignore[attr-defined]
+    page.goto((pack / "scorecards" / f"{STAGE}.html").as_uri())
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def recorded(page: Page) -> Recorded:
+    rec: Recorded = page.recorded  # type: ignore[attr-defined]
+    return rec
+
+
+def rating_label(page: Page, n: int, value: str) -> Any:
+    return page.locator(f'#criterion-{n} .rating label:has(input[value="{value}"])')
+
+
+def fill_like_an_interviewer(page: Page) -> None:
+    """Fill the scorecard with mouse and keyboard the way an interviewer would."""
+    page.get_by_label("Interviewer (your name)").click()
+    page.keyboard.type(INTERVIEWER)
+    page.keyboard.press("Tab")  # to the date field
+    page.keyboard.type("2026-11-20")
+
+    rating_label(page, 1, "3").click()
+    page.locator("#evidence-1").click()
+    page.keyboard.type(EVIDENCE_1[0])
+    page.keyboard.press("Enter")
+    page.keyboard.type(EVIDENCE_1[1] + "  ")  # trailing blanks are trimmed on save
+
+    # Criterion 2 by keyboard only: Tab from the evidence box into its radio group,
+    # Space picks the first rating, the arrow key moves the choice to "2".
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "rating-2"
+    page.keyboard.press("Space")
+    page.keyboard.press("ArrowRight")
+
+    rating_label(page, 3, "4").click()
+    rating_label(page, 4, "1").click()
+    rating_label(page, 5, "na").click()  # "Not assessed"
+    # criterion 6 is left untouched
+    rating_label(page, 7, "2").click()
+    rating_label(page, 7, "3").click()  # changed their mind: the last choice counts
+    # criterion 8 onwards are left untouched too
+
+    page.locator('.flags label:has(input[name="red-flag-2"])').click()
+    page.locator('fieldset.recommend label:has(input[value="strong_yes"])').click()
+    page.get_by_label("Notes", exact=True).click()
+    page.keyboard.type(NOTES)
+
+
+def test_filled_scorecard_downloads_the_submission(page: Page, manifest: dict[str, Any],
+                                                   stage_criteria: list[str], red_flags: list[str],
+                                                   tmp_path: Path) -> None:
+    """Saving a form filled by mouse and keyboard downloads exactly the submission rubrics reads back."""
+    fill_like_an_interviewer(page)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Save submission").click()
+    download = info.value
+    assert download.suggested_filename == f"{STAGE}--ana-pena-nunez.json"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+
+    c = stage_criteria
+    expected_ratings: dict[str, int | None] = dict.fromkeys(c)
+    expected_ratings.update({c[0]: 3, c[1]: 2, c[2]: 4, c[3]: 1, c[6]: 3})
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    assert data == {
+        "format": "rubrics-submission/1",
+        "pack_id": manifest["pack_id"],
+        "stage": STAGE,
+        "candidate_id": manifest["candidate"]["id"],
+        "interviewer": INTERVIEWER,
+        "interviewed_on": "2026-11-20",
+        "ratings": expected_ratings,
+        "evidence": {c[0]: "\n".join(EVIDENCE_1)},
+        "red_flags": [red_flags[1]],
+        "notes": NOTES,
+        "recommendation": "strong_yes",
+    }
+    assert list(data["ratings"]) == c, "ratings follow the scorecard's criterion order"
+    assert page.get_by_role("status").inner_text() == (
+        f"Saved {download.suggested_filename}. Send this file to your recruiter.")
+
+    submission, _ = read_submission(saved)
+    assert submission.model_dump(mode="json") == data
+
+
+@pytest.mark.parametrize(("missing", "message", "focused"), [
+    ("interviewer", "Please enter your name as the interviewer before saving.", "interviewer"),
+    ("recommendation", "Please choose an overall recommendation before saving.", "recommendation"),
+])
+def test_save_refuses_an_incomplete_form(page: Page, missing: str, message: str,
+                                         focused: str) -> None:
+    """Saving without a name (or a recommendation) explains why in the status line, focuses the field and downloads nothing."""
+    fill_like_an_interviewer(page)
+    if missing == "interviewer":
+        page.get_by_label("Interviewer (your name)").fill("   ")  # blank counts as missing
+    else:
+        page.evaluate("document.querySelectorAll('input[name=recommendation]')"
+                      ".forEach((r) => { r.checked = false; })")
+    page.get_by_role("button", name="Save submission").click()
+
+    status = page.get_by_role("status")
+    assert status.inner_text() == message
+    assert status.get_attribute("class") == "error"
+    assert page.evaluate("document.activeElement.name") == focused
+    page.wait_for_timeout(500)  # a download would have started by now
+    assert recorded(page).downloads == []
+
+
+def test_page_is_offline_clean_and_labelled(page: Page, browser: Browser) -> None:
+    """The scorecard makes no network request, logs no error or CSP violation, and every control has an accessible name."""
+    fill_like_an_interviewer(page)
+    with page.expect_download():
+        page.get_by_role("button", name="Save submission").click()
+
+    rec = recorded(page)
+    assert rec.requests == [(page.url, "document")]
+    assert rec.console == []
+    assert rec.errors == []
+    assert page.evaluate("window.__cspViolations") == []
+
+    unlabelled = page.evaluate("""() => Array.from(
+        document.querySelectorAll("input, textarea, select, button")).filter((el) => {
+          const labels = Array.from(el.labels || []).map((l) => l.textContent.trim());
+          const named = labels.some(Boolean) || (el.title || "").trim()
+            || (el.getAttribute("aria-label") || "").trim() || el.hasAttribute("aria-labelledby")
+            || (el.tagName === "BUTTON" && el.textContent.trim());
+          return !named;
+        }).map((el) => el.outerHTML)""")
+    assert unlabelled == []
+
+    # Chromium's own accessible names agree: no nameless form control in the accessibility tree.
+    cdp = page.context.new_cdp_session(page)
+    nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    controls = [n for n in nodes if n.get("role", {}).get("value") in
+                ("textbox", "radio", "checkbox", "button", "combobox")]
+    assert len(controls) > 40
+    assert [n for n in controls if not n.get("name", {}).get("value", "").strip()] == []
+    groups = {n["name"]["value"] for n in nodes if n.get("role", {}).get("value") == "radiogroup"}
+    assert {"Rating for criterion 1", "Rating for criterion 8"} <= groups
+
+    # Negative control: the listeners above do see a violation when one happens.
+    page.evaluate("""() => { const s = document.createElement("script");
+                             s.textContent = "window.injected = true";
+                             document.body.appendChild(s); }""")
+    assert page.evaluate("window.injected === true") is False
+    assert page.evaluate("window.__cspViolations.length") == 1
+    assert any(t == "error" and "Content Security Policy" in m for t, m in rec.console)
+
+
+def test_screenshot_of_filled_form(page: Page, tmp_path: Path) -> None:
+    """A full-page screenshot of a filled scorecard can be taken (for eyeballing layout in CI artifacts)."""
+    fill_like_an_interviewer(page)
+    shot = tmp_path / "scorecard-filled.png"
+    page.screenshot(path=shot, full_page=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 10_000
