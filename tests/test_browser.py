@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -109,23 +110,25 @@ class Recorded:
         self.console.append((message.type, message.text))
 
 
+@dataclass
+class Scorecard:
+    page: Page
+    recorded: Recorded
+
+
 @pytest.fixture
-def page(browser: Browser, pack: Path) -> Iterator[Page]:
+def scorecard(browser: Browser, pack: Path) -> Iterator[Scorecard]:
+    """The stage's HTML scorecard freshly opened in its own browser context, with recorders attached."""
     context = browser.new_context(accept_downloads=True, locale="en-GB",
                                   viewport={"width": 1280, "height": 900})
     context.add_init_script(CSP_PROBE)
     page = context.new_page()
-    page.recorded = Recorded(page)  # type: ignore[attr-defined]
+    opened = Scorecard(page, Recorded(page))
     page.goto((pack / "scorecards" / f"{STAGE}.html").as_uri())
     try:
-        yield page
+        yield opened
     finally:
         context.close()
-
-
-def recorded(page: Page) -> Recorded:
-    rec: Recorded = page.recorded  # type: ignore[attr-defined]
-    return rec
 
 
 def rating_label(page: Page, n: int, value: str) -> Any:

@@ -35,7 +35,7 @@ EVIDENCE = [
 def sample_answers(stage: dict[str, Any], n: int, seed: int, target: int = 5
                    ) -> dict[str, Any]:
     """Plausible ratings for one stage: stronger below the target level, weaker above."""
-    rnd = random.Random(f"{seed}:{stage['id']}")
+    rnd = random.Random(f"{seed}:{stage['id']}")  # noqa: S311 - sample data, not secrets
     ratings: dict[str, int | None] = {}
     evidence: dict[str, str] = {}
     for i, cid in enumerate(stage["criteria"]):

@@ -233,8 +233,9 @@ def _submit_locked(pack: Pack, files: list[Path], amend: bool,
         raw = path.read_bytes()
         digest = sha256_bytes(raw)
         if digest in known_hashes:
-            found.append(problem(path, f"already submitted (identical to submission "
-                                 f"{known_hashes[digest].seq:04d})"))
+            problems.append(problem(path, f"already submitted (identical to submission "
+                                    f"{known_hashes[digest].seq:04d})"))
+            continue
         key = (sub.stage, interviewer_key(sub.interviewer))
         if key in batch_keys:
             found.append(problem(path, f"same stage '{sub.stage}' and interviewer "
