@@ -103,7 +103,7 @@ def topic_chart(r: dict[str, Any]) -> dict[str, Any]:
     """Geometry for the inline SVG bar chart of topic levels (no JavaScript needed)."""
     levels = 6 if not r["topics"] else max(6, *(t["level"] for t in r["topics"]))
     width, label_w, row_h = 640, 230, 28
-    scale = (width - label_w - 40) / levels
+    scale = (width - label_w - 80) / levels
     bars = []
     for i, t in enumerate(r["topics"]):
         bars.append({"y": 30 + i * row_h, "label": t["title"], "level": t["level"],
