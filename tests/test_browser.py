@@ -169,10 +169,11 @@ def fill_like_an_interviewer(page: Page) -> None:
     page.keyboard.type(NOTES)
 
 
-def test_filled_scorecard_downloads_the_submission(page: Page, manifest: dict[str, Any],
+def test_filled_scorecard_downloads_the_submission(scorecard: Scorecard, manifest: dict[str, Any],
                                                    stage_criteria: list[str], red_flags: list[str],
                                                    tmp_path: Path) -> None:
     """Saving a form filled by mouse and keyboard downloads exactly the submission rubrics reads back."""
+    page = scorecard.page
     fill_like_an_interviewer(page)
     with page.expect_download() as info:
         page.get_by_role("button", name="Save submission").click()
@@ -201,41 +202,44 @@ def test_filled_scorecard_downloads_the_submission(page: Page, manifest: dict[st
     assert list(data["ratings"]) == c, "ratings follow the scorecard's criterion order"
     assert page.get_by_role("status").inner_text() == (
         f"Saved {download.suggested_filename}. Send this file to your recruiter.")
+    assert scorecard.recorded.downloads == [download.suggested_filename]
 
     submission, _ = read_submission(saved)
     assert submission.model_dump(mode="json") == data
 
 
-@pytest.mark.parametrize(("missing", "message", "focused"), [
-    ("interviewer", "Please enter your name as the interviewer before saving.", "interviewer"),
-    ("recommendation", "Please choose an overall recommendation before saving.", "recommendation"),
-])
-def test_save_refuses_an_incomplete_form(page: Page, missing: str, message: str,
-                                         focused: str) -> None:
-    """Saving without a name (or a recommendation) explains why in the status line, focuses the field and downloads nothing."""
-    fill_like_an_interviewer(page)
+@pytest.mark.parametrize(("missing", "message"), [
+    ("interviewer", "Please enter your name as the interviewer before saving."),
+    ("recommendation", "Please choose an overall recommendation before saving."),
+], ids=["no-interviewer", "no-recommendation"])
+def test_save_refuses_an_incomplete_form(scorecard: Scorecard, missing: str, message: str) -> None:
+    """Saving without a name (or a recommendation) explains why in the status line, focuses that field and downloads nothing."""
+    page = scorecard.page
+    page.get_by_label("Interviewer (your name)").click()
     if missing == "interviewer":
-        page.get_by_label("Interviewer (your name)").fill("   ")  # blank counts as missing
+        page.keyboard.type("   ")  # only blanks: still no name
+        page.locator('fieldset.recommend label:has(input[value="no"])').click()
     else:
-        page.evaluate("document.querySelectorAll('input[name=recommendation]')"
-                      ".forEach((r) => { r.checked = false; })")
+        page.keyboard.type(INTERVIEWER)
+    rating_label(page, 1, "2").click()
     page.get_by_role("button", name="Save submission").click()
 
     status = page.get_by_role("status")
     assert status.inner_text() == message
     assert status.get_attribute("class") == "error"
-    assert page.evaluate("document.activeElement.name") == focused
+    assert page.evaluate("document.activeElement.name") == missing
     page.wait_for_timeout(500)  # a download would have started by now
-    assert recorded(page).downloads == []
+    assert scorecard.recorded.downloads == []
+    assert scorecard.recorded.console == []
 
 
-def test_page_is_offline_clean_and_labelled(page: Page, browser: Browser) -> None:
+def test_page_is_offline_clean_and_labelled(scorecard: Scorecard) -> None:
     """The scorecard makes no network request, logs no error or CSP violation, and every control has an accessible name."""
+    page, rec = scorecard.page, scorecard.recorded
     fill_like_an_interviewer(page)
     with page.expect_download():
         page.get_by_role("button", name="Save submission").click()
 
-    rec = recorded(page)
     assert rec.requests == [(page.url, "document")]
     assert rec.console == []
     assert rec.errors == []
@@ -270,10 +274,10 @@ def test_page_is_offline_clean_and_labelled(page: Page, browser: Browser) -> Non
     assert any(t == "error" and "Content Security Policy" in m for t, m in rec.console)
 
 
-def test_screenshot_of_filled_form(page: Page, tmp_path: Path) -> None:
-    """A full-page screenshot of a filled scorecard can be taken (for eyeballing layout in CI artifacts)."""
-    fill_like_an_interviewer(page)
+def test_screenshot_of_filled_form(scorecard: Scorecard, tmp_path: Path) -> None:
+    """A full-page screenshot of a filled scorecard is written (for eyeballing the layout)."""
+    fill_like_an_interviewer(scorecard.page)
     shot = tmp_path / "scorecard-filled.png"
-    page.screenshot(path=shot, full_page=True)
+    scorecard.page.screenshot(path=shot, full_page=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 10_000

@@ -108,6 +108,10 @@ def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
     if target.exists() and not options.force:
         raise Conflict(f"{target}: pack exists; use --force to replace it, or a different "
                        "--candidate-id")
+    submitted = target / "submissions"
+    if submitted.is_dir() and any(p.is_dir() for p in submitted.iterdir()):
+        raise Conflict(f"{target}: pack has submitted scorecards; --force would lose them. "
+                       "Move the pack away first if you really mean to replace it")
     options.out.mkdir(parents=True, exist_ok=True)
     now = now or datetime.now(UTC).replace(microsecond=0)
     pack_id = pack_id or new_pack_id(candidate, now)
