@@ -46,6 +46,7 @@ def aggregate(loop: InterviewLoop, rated: list[Rated], *, pack_id: str,
     rated = sorted(rated, key=lambda r: (r.submission.stage,
                                          r.submission.interviewer.casefold(), r.ref))
 
+    names = {r.ref: r.submission.interviewer for r in rated}
     # ratings[cid][interviewer] -> list of (rating, ref, stage)
     ratings: dict[str, dict[str, list[tuple[int, str, str]]]] = defaultdict(lambda: defaultdict(list))
     evidence: dict[str, list[dict[str, str]]] = defaultdict(list)
@@ -60,13 +61,12 @@ def aggregate(loop: InterviewLoop, rated: list[Rated], *, pack_id: str,
                 evidence[cid].append({"submission": r.ref, "stage": sub.stage,
                                       "interviewer": who, "text": text.strip()})
 
-    def criterion_score(cid: str) -> tuple[Fraction, Fraction] | None:
-        per_rater = [Fraction(sum(v for v, _, _ in vals), len(vals))
-                     for vals in ratings[cid].values()]
-        if not per_rater:
-            return None
+    scores: dict[str, tuple[Fraction, Fraction]] = {}
+    for cid, by_rater in ratings.items():
+        per_rater = [Fraction(sum(v for v, _, _ in vals), len(vals)) for vals in by_rater.values()]
         mean = sum(per_rater, Fraction(0)) / len(per_rater)
-        return mean, max(per_rater) - min(per_rater)
+        scores[cid] = (mean, max(per_rater) - min(per_rater))
+    criterion_score = scores.get
 
     topics = []
     level_of: dict[str, int] = {}
@@ -92,7 +92,7 @@ def aggregate(loop: InterviewLoop, rated: list[Rated], *, pack_id: str,
                 "shown": shown,
                 "spread": _num(crit_spread),
                 "ratings": [
-                    {"submission": ref, "stage": stage, "interviewer": _display(rated, ref),
+                    {"submission": ref, "stage": stage, "interviewer": names[ref],
                      "rating": value}
                     for vals in ratings[crit.id].values() for value, ref, stage in vals
                 ],
@@ -176,10 +176,6 @@ def aggregate(loop: InterviewLoop, rated: list[Rated], *, pack_id: str,
     }
 
 
-def _display(rated: list[Rated], ref: str) -> str:
-    return next(r.submission.interviewer for r in rated if r.ref == ref)
-
-
 def _pct(x: Fraction) -> str:
     return f"{float(x) * 100:g}%"
 
@@ -224,8 +220,8 @@ def _sub_level(loop: InterviewLoop, level: int | None, score: Any,
     if not subs or level is None:
         return None, None
     target = level + 1 if level < loop.framework.max_level else level
-    rated = [(cid, score(cid)) for cid, (_, crit) in loop.criteria.items() if crit.level == target]
-    rated = [(cid, s) for cid, s in rated if s is not None]
+    rated = [(cid, s) for cid, (_, crit) in loop.criteria.items()
+             if crit.level == target and (s := score(cid)) is not None]
     if not rated:
         return subs[0], f"no behaviours of level {target} were assessed"
     shown = sum(1 for _, s in rated if s[0] >= demonstrated_at)

@@ -34,9 +34,11 @@ def pipeline_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def to_json(results: list[dict[str, Any]]) -> str:
-    data: Any = results[0] if len(results) == 1 else {
-        "pipeline": pipeline_rows(results), "packs": results}
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    """One pack's result, indented; many packs as one compact document (fast to write)."""
+    if len(results) == 1:
+        return json.dumps(results[0], indent=2, ensure_ascii=False) + "\n"
+    data = {"pipeline": pipeline_rows(results), "packs": results}
+    return json.dumps(data, ensure_ascii=False) + "\n"
 
 
 def _level(r: dict[str, Any]) -> str:

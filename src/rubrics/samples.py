@@ -98,7 +98,8 @@ def fill_pdf(pdf: bytes, stage: dict[str, Any], answers: dict[str, Any]) -> byte
         # pypdf warns that the subset font lacks an encoding table for generated appearances
         warnings.simplefilter("ignore")
         writer.update_page_form_field_values(None, values, auto_regenerate=False)
-    writer._root_object["/AcroForm"][NameObject("/NeedAppearances")] = BooleanObject(True)
+    acro: Any = writer._root_object["/AcroForm"]
+    acro[NameObject("/NeedAppearances")] = BooleanObject(True)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

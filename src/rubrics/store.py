@@ -15,7 +15,6 @@ import shutil
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +57,7 @@ class Pack:
                                         "(format is not rubrics-pack/1)")])
         role_file = path / manifest["role"]["file"]
         framework_file = path / manifest["framework"]["file"]
-        loop = _load_loop(role_file, sha256_file(role_file), framework_file,
-                          sha256_file(framework_file))
-        return cls(path, manifest, loop)
+        return cls(path, manifest, _load_loop(role_file, framework_file))
 
     @property
     def pack_id(self) -> str:
@@ -75,16 +72,26 @@ class Pack:
                 for s in self.loop.role.stages}
 
 
-@lru_cache(maxsize=64)
-def _load_loop(role_file: Path, role_hash: str, framework_file: Path,
-               framework_hash: str) -> InterviewLoop:
-    """The loop of a pack's snapshot (cached by content: 1,000 packs share one role)."""
-    role, doc = read_role(role_file)
-    framework, _ = load_framework(framework_file)
-    errors = [p for p in check_role(role, framework, doc) if p.is_error]
-    if errors:
-        raise InvalidInput(errors)
-    return InterviewLoop.build(role, framework)
+_LOOPS: dict[tuple[str, str], InterviewLoop] = {}
+
+
+def _load_loop(role_file: Path, framework_file: Path) -> InterviewLoop:
+    """The loop of a pack's snapshot, cached by content: a thousand packs share one role."""
+    for f in (role_file, framework_file):
+        if not f.is_file():
+            raise IntegrityError(f"{f}: missing from the pack (it snapshots its role and "
+                                 "framework)")
+    key = (sha256_file(role_file), sha256_file(framework_file))
+    if key not in _LOOPS:
+        role, doc = read_role(role_file)
+        framework, _ = load_framework(framework_file)
+        errors = [p for p in check_role(role, framework, doc) if p.is_error]
+        if errors:
+            raise InvalidInput(errors)
+        if len(_LOOPS) >= 64:
+            _LOOPS.pop(next(iter(_LOOPS)))
+        _LOOPS[key] = InterviewLoop.build(role, framework)
+    return _LOOPS[key]
 
 
 # --------------------------------------------------------------------------- checks
@@ -152,6 +159,24 @@ def entry_hash(data: dict[str, Any]) -> str:
                                    separators=(",", ":")).encode("utf-8"))
 
 
+class LogLineError(IntegrityError):
+    """A line of the submission log that is not a log entry at all."""
+
+    def __init__(self, path: Path, line: int, message: str) -> None:
+        self.problem = problem(path, message, line)
+        super().__init__(str(self.problem))
+
+
+def _well_formed(data: Any) -> bool:
+    """Has the fields and types every reader of a log entry relies on."""
+    return (isinstance(data, dict) and type(data.get("seq")) is int
+            and all(isinstance(data.get(k), str) for k in ("stage", "interviewer", "folder"))
+            and all(isinstance(data.get(k), dict)
+                    and isinstance(data[k].get("path"), str)
+                    and isinstance(data[k].get("sha256"), str)
+                    for k in ("original", "normalised")))
+
+
 def read_log(pack: Pack) -> list[LogEntry]:
     path = pack.submissions_dir / LOG
     if not path.is_file():
@@ -163,7 +188,10 @@ def read_log(pack: Pack) -> list[LogEntry]:
         try:
             data = json.loads(line)
         except json.JSONDecodeError:
-            raise IntegrityError(f"{path}:{n}: log entry is not valid JSON") from None
+            raise LogLineError(path, n, "log entry is not valid JSON") from None
+        if not _well_formed(data):
+            raise LogLineError(path, n, "log entry is not a submission log entry "
+                                        "(fields missing or of the wrong type)")
         entries.append(LogEntry(data))
     return entries
 
@@ -204,6 +232,9 @@ def submit(pack_dir: Path, files: list[Path], *, amend: bool = False,
     if amend and not (reason and reason.strip()):
         raise InvalidInput([problem("--reason", "--amend needs --reason saying why")])
     pack = Pack.open(pack_dir)
+    # A lock-free dry run first, so that a refused submit leaves the pack exactly as it
+    # was (not even a submissions/ folder or lock file); the run under the lock decides.
+    _submit_locked(pack, files, amend, reason, dry_run=True)
     pack.submissions_dir.mkdir(exist_ok=True)
     lock = FileLock(str(pack.submissions_dir / ".lock"), timeout=LOCK_TIMEOUT)
     try:
@@ -215,7 +246,7 @@ def submit(pack_dir: Path, files: list[Path], *, amend: bool = False,
 
 
 def _submit_locked(pack: Pack, files: list[Path], amend: bool,
-                   reason: str | None) -> list[Accepted]:
+                   reason: str | None, *, dry_run: bool = False) -> list[Accepted]:
     entries = read_log(pack)
     _check_chain(pack, entries)
     problems: list[Problem] = []
@@ -257,6 +288,8 @@ def _submit_locked(pack: Pack, files: list[Path], amend: bool,
         prepared.append(_Prepared(path, raw, sub, normalised, previous))
     if problems:
         raise InvalidInput(problems)
+    if dry_run:
+        return []
 
     _remove_orphans(pack, entries)
     accepted = []
@@ -309,10 +342,16 @@ def _remove_orphans(pack: Pack, entries: list[LogEntry]) -> None:
 
 
 def _check_chain(pack: Pack, entries: list[LogEntry]) -> None:
-    problems = [p for p in verify_log(pack, entries) if p.is_error]
+    """Refuse to add to a pack whose files, log or stored submissions fail verification."""
+    problems = [p for p in [*verify_files(pack), *verify_log(pack, entries)] if p.is_error]
     if problems:
-        raise IntegrityError("the submission log fails verification; run `rubrics verify "
+        raise IntegrityError("the pack fails verification; run `rubrics verify "
                              f"{pack.path}`: {problems[0]}")
+
+
+def _source_files(pack: Pack) -> set[str]:
+    """The role and framework snapshot that submissions are checked and aggregated against."""
+    return {str(pack.manifest["role"]["file"]), str(pack.manifest["framework"]["file"])}
 
 
 # --------------------------------------------------------------------------- verify
@@ -344,20 +383,28 @@ def verify_log(pack: Pack, entries: list[LogEntry]) -> list[Problem]:
     return problems
 
 
-def verify(pack_dir: Path) -> tuple[list[Problem], int]:
-    """Every altered or missing file of a pack and its submission log; and entries checked."""
-    pack = Pack.open(pack_dir)
+def verify_files(pack: Pack, only: set[str] | None = None) -> list[Problem]:
+    """Pack files listed in manifest.json (``only``: those paths) that are missing or altered."""
     problems: list[Problem] = []
     for item in pack.manifest.get("files", []):
+        if only is not None and item["path"] not in only:
+            continue
         path = pack.path / item["path"]
         if not path.is_file():
             problems.append(problem(path, "missing: pack file listed in manifest.json"))
         elif sha256_file(path) != item["sha256"]:
             problems.append(problem(path, "altered: does not match the SHA-256 in manifest.json"))
+    return problems
+
+
+def verify(pack_dir: Path) -> tuple[list[Problem], int]:
+    """Every altered or missing file of a pack and its submission log; and entries checked."""
+    pack = Pack.open(pack_dir)
+    problems = verify_files(pack)
     try:
         entries = read_log(pack)
-    except IntegrityError as exc:
-        return [*problems, problem(pack.submissions_dir / LOG, str(exc))], 0
+    except LogLineError as exc:
+        return [*problems, exc.problem], 0
     problems.extend(verify_log(pack, entries))
     if pack.submissions_dir.is_dir():
         logged = {e.folder for e in entries}
@@ -370,9 +417,23 @@ def verify(pack_dir: Path) -> tuple[list[Problem], int]:
 
 
 def load_effective(pack: Pack) -> list[tuple[LogEntry, Submission]]:
-    """The submissions that count, read from their normalised copies."""
+    """The submissions that count, read from their normalised copies.
+
+    Refuses (IntegrityError) a log whose chain is broken or a source snapshot that
+    was altered: either would silently change the recommendation.
+    """
+    entries = read_log(pack)
+    altered = verify_files(pack, only=_source_files(pack))
+    if altered:
+        raise IntegrityError(f"{altered[0]}; run rubrics verify")
+    prev = GENESIS
+    for n, entry in enumerate(entries, 1):
+        if entry.data.get("prev") != prev or entry.data.get("hash") != entry_hash(entry.data):
+            raise IntegrityError(f"{pack.submissions_dir / LOG}: entry {n} fails verification "
+                                 "(the log was edited); run rubrics verify")
+        prev = str(entry.data["hash"])
     out = []
-    for entry in effective_entries(read_log(pack)):
+    for entry in effective_entries(entries):
         path = pack.submissions_dir / entry.data["normalised"]["path"]
         try:
             raw = path.read_bytes()
