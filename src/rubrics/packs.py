@@ -255,8 +255,8 @@ def scorecard_context(loop: InterviewLoop, stage: Stage) -> dict[str, Any]:
             "examples": list(crit.examples),
             "below": [c.text for c in below],
             "above": [c.text for c in above],
-            "below_level": crit.level - 1,
-            "above_level": crit.level + 1,
+            "below_level": crit.level - 1 if crit.level > loop.framework.min_level else None,
+            "above_level": crit.level + 1 if crit.level < loop.framework.max_level else None,
         })
     return {
         "stage": stage,
