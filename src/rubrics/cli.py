@@ -92,6 +92,9 @@ def handled() -> Iterator[None]:
         raise typer.Exit(1) from None
     except RubricsError as exc:
         fail(str(exc), exc.exit_code)
+    except OSError as exc:  # disk full, permissions, ...: one line, no traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        fail(f"{exc.strerror or exc}{where}")
     except KeyboardInterrupt:
         _err("interrupted")
         raise typer.Exit(130) from None

@@ -82,6 +82,10 @@ class Conflict(RubricsError):
     """The operation would overwrite or duplicate something that exists."""
 
 
+class TemplateError(RubricsError):
+    """A template is missing, has a syntax error or uses an undefined variable."""
+
+
 class UnsafeResource(RubricsError):
     """A template asked to fetch something it must not (network, files elsewhere)."""
 

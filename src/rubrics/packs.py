@@ -100,6 +100,11 @@ def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
 
     ``pack_id`` and ``now`` are for reproducible output (golden-file tests).
     """
+    if options.anonymous and candidate.id is None:
+        # Nothing in an anonymous pack may derive from the name: not the folder, not the
+        # pack id that every scorecard carries.
+        candidate = Candidate(candidate.name, "c-" + secrets.token_hex(4), candidate.email,
+                              candidate.notes)
     formats = tuple(dict.fromkeys(options.formats))
     for f in formats:
         if f not in FORMATS:
@@ -120,21 +125,28 @@ def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
     try:
         files = _write_pack(staging, loop, role_source, candidate, options, templates,
                             pack_id, now, formats)
-        _commit(staging, target)
+        _commit(staging, target, force=options.force)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return PackResult(candidate, target, pack_id, files)
 
 
-def _commit(staging: Path, target: Path) -> None:
+def _commit(staging: Path, target: Path, *, force: bool) -> None:
+    if target.exists() and not force:
+        raise Conflict(f"{target}: pack exists (made while this one was rendering); use "
+                       "--force to replace it")
     if target.exists():
         old = target.with_name(f".{target.name}.{secrets.token_hex(4)}.replaced")
         target.rename(old)
         staging.rename(target)
         shutil.rmtree(old, ignore_errors=True)
     else:
-        staging.rename(target)
+        try:
+            staging.rename(target)  # refuses to replace a non-empty folder made meanwhile
+        except OSError:
+            raise Conflict(f"{target}: pack exists (made while this one was rendering); "
+                           "use --force to replace it") from None
     fsync_dir(target.parent)
 
 
@@ -177,7 +189,8 @@ def _write_pack(folder: Path, loop: InterviewLoop, role_source: bytes, candidate
 
             html = templates.render_page("scorecard.html.j2", css="scorecard.css",
                                          for_pdf=True, form_font=font, **ctx)
-            pdf = html_to_pdf(html, base=templates.folders[-1], allowed=allowed, forms=True)
+            pdf = html_to_pdf(html, base=templates.folder_of("scorecard.html.j2"),
+                              allowed=allowed, forms=True)
             written[f"scorecards/{stage.id}.pdf"] = normalise_form(
                 pdf, keywords=f"rubrics-pack={pack_id}; rubrics-stage={stage.id}")
 
@@ -197,8 +210,9 @@ def _write_pack(folder: Path, loop: InterviewLoop, role_source: bytes, candidate
         if "pdf" in formats:
             pdf_html = templates.render_page(f"{page}.html.j2", css="document.css",
                                              for_pdf=True, **ctx)
-            written[f"{page}.pdf"] = html_to_pdf(pdf_html, base=templates.folders[-1],
-                                                 allowed=allowed, variant="pdf/ua-1")
+            written[f"{page}.pdf"] = html_to_pdf(
+                pdf_html, base=templates.folder_of(f"{page}.html.j2"), allowed=allowed,
+                variant="pdf/ua-1")
 
     for rel, data in written.items():
         path = folder / rel
@@ -344,6 +358,8 @@ def build_batch(workspace_root: Path | None, role_id: str, csv_path: Path,
                 outcome.written.append(future.result())
             except RubricsError as exc:
                 outcome.failed.append(problem(csv_path, str(exc).replace("\n", "; "), task[4]))
+            except OSError as exc:
+                outcome.failed.append(problem(csv_path, f"cannot write the pack: {exc}", task[4]))
             done += 1
             if progress:
                 progress(done, total)

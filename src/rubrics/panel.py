@@ -93,7 +93,8 @@ def to_html(results: list[dict[str, Any]], templates: Templates, *, for_pdf: boo
 
 def to_pdf(results: list[dict[str, Any]], templates: Templates) -> bytes:
     html = to_html(results, templates, for_pdf=True)
-    return html_to_pdf(html, base=templates.folders[-1], allowed=templates.folders)
+    page = "pipeline.html.j2" if len(results) > 1 else "panel-report.html.j2"
+    return html_to_pdf(html, base=templates.folder_of(page), allowed=templates.folders)
 
 
 def default_templates(override: Path | None = None, workspace_templates: Path | None = None

@@ -23,7 +23,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from rubrics.errors import NotFound, UnsafeResource
+from rubrics.errors import NotFound, TemplateError, UnsafeResource
 
 
 def csp_hash(text: str) -> str:
@@ -118,13 +118,20 @@ class Templates:
             template = self.env.get_template(name)
             return template.render(**context)
         except jinja2.TemplateNotFound as exc:
-            raise NotFound(f"template '{exc.name}' not found in "
-                           f"{', '.join(str(f) for f in self.folders)}") from None
+            raise TemplateError(f"template '{exc.name}' not found in "
+                                f"{', '.join(str(f) for f in self.folders)}") from None
         except jinja2.UndefinedError as exc:
-            raise NotFound(f"template '{name}': {exc.message}") from None
+            raise TemplateError(f"template '{name}': {exc.message}") from None
         except jinja2.TemplateSyntaxError as exc:
-            raise NotFound(f"{exc.filename or name}:{exc.lineno}: template syntax error: "
-                           f"{exc.message}") from None
+            raise TemplateError(f"{exc.filename or name}:{exc.lineno}: template syntax error: "
+                                f"{exc.message}") from None
+
+    def folder_of(self, name: str) -> Path:
+        """The folder a template is taken from (relative URLs in it resolve there)."""
+        for folder in self.folders:
+            if (folder / name).is_file():
+                return folder
+        return self.folders[-1]
 
     def render_page(self, name: str, *, css: str | None = None, js: str | None = None,
                     **context: Any) -> str:
