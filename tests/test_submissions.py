@@ -61,8 +61,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     ada = _make_pack(root / "packs", "Ada Lovelace", "ada", "html,pdf")
     bob = _make_pack(root / "packs", "Bob Other", "bob", "html")
     ada_files = write_samples(ada, root / "returns-ada")
-    assert [(p.suffix, p.name.startswith(s)) for p in ada_files] == [
-        (ext, True) for s, _, ext in RETURNS]
+    assert [(p.suffix, p.name.startswith(stage))
+            for p, (stage, _, _) in zip(ada_files, RETURNS, strict=True)] == [
+        (ext, True) for _, _, ext in RETURNS]
     bob_files = write_samples(bob, root / "returns-bob")
     return Built(ada, dict(zip(STAGES, ada_files, strict=True)), bob,
                  {s: p for s in STAGES for p in bob_files if p.name.startswith(s)})
@@ -267,8 +268,8 @@ def case_missing_interviewer(c: Ctx) -> tuple[Path, Expected]:
 
 
 def case_truncated_json(c: Ctx) -> tuple[Path, Expected]:
-    data = c.samples["system-design-money-movement"].read_bytes()
-    f = c.raw("truncated.json", data[: len(data) // 2])
+    text = c.samples["system-design-money-movement"].read_text(encoding="utf-8")
+    f = c.raw("truncated.json", text[: len(text) // 2].encode("utf-8"))
     try:
         json.loads(f.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
@@ -379,6 +380,21 @@ def test_one_bad_file_refuses_the_whole_batch(pack: Path, samples: dict[str, Pat
     assert result.output.splitlines() == [
         "accepted 0001: system-design-money-movement by Tomás Álvarez",
         "accepted 0002: deep-dive-ownership-incidents by Jonas Weber"]
+
+
+def test_same_stage_twice_in_one_batch_is_refused(pack: Path, samples: dict[str, Path],
+                                                  tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two returns for one stage and interviewer in one submit are refused, the second naming the first as typed."""
+    first = samples[HM]
+    second = Path(shutil.copy(first, tmp_path / "copy.yaml"))
+    monkeypatch.chdir(tmp_path)  # paths print relative to the current folder
+    before = snapshot(pack)
+    result = cli("submit", pack, first, second)
+    assert (result.exit_code, result.output) == (
+        1, f"copy.yaml: same stage '{HM}' and interviewer 'Priya Raman' as returns/{first.name}\n"
+           f"{found(1)}\n")
+    assert snapshot(pack) == before
 
 
 # --------------------------------------------------------------------------- 3. duplicates and amend
@@ -597,20 +613,45 @@ def test_interrupted_submit_leaves_an_orphan_that_is_ignored_then_removed(
 # --------------------------------------------------------------------------- 6. concurrency
 
 
+# Runs `python -m rubrics ARGS...` once the go file appears: imports are warmed first, so
+# that two processes reach the pack at the same moment instead of whenever each loaded.
+STARTER = """
+import runpy, sys, time
+from pathlib import Path
+import rubrics.cli, rubrics.store, rubrics.submissions
+print("ready", flush=True)
+go, deadline = Path(sys.argv[1]), time.monotonic() + 60
+while not go.exists() and time.monotonic() < deadline:
+    time.sleep(0.0005)
+sys.argv = ["rubrics", *sys.argv[2:]]
+runpy.run_module("rubrics", run_name="__main__", alter_sys=True)
+"""
+
+
 @pytest.mark.parametrize("attempt", range(3))
 def test_concurrent_submits_are_serialised(attempt: int, built: Built, tmp_path: Path) -> None:
     """Two `rubrics submit` processes started together on one pack both succeed, logged once each and chained."""
     pack = Path(shutil.copytree(built.pack, tmp_path / "race"))
+    go = tmp_path / "go"
     stages = ["hiring-manager-conversation", "system-design-money-movement"]
-    procs = [subprocess.Popen([sys.executable, "-m", "rubrics", "submit", str(pack),
+    procs = [subprocess.Popen([sys.executable, "-c", STARTER, str(go), "submit", str(pack),
                                str(built.samples[stage])],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for stage in stages]
-    outs = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    try:
+        for p in procs:
+            assert p.stdout is not None and p.stdout.readline() == "ready\n"
+        go.touch()
+        outs = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     assert [rc for rc, _, _ in outs] == [0, 0], outs
     assert [err for _, _, err in outs] == ["", ""]
     said = sorted(out for _, out, _ in outs)
-    who = dict((s, w) for s, w, _ in RETURNS)
+    who = {s: w for s, w, _ in RETURNS}
     entries = log_entries(pack)
     assert_chained(entries)
     assert [e["seq"] for e in entries] == [1, 2]

@@ -11,11 +11,17 @@ the parent's ``/V``, or only the kid widget's ``/AS`` (Acrobat style).
 from __future__ import annotations
 
 import io
+import logging
 import re
 from typing import Any
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, NameObject, TextStringObject
+
+# pypdf logs damage it works around ("EOF marker not found"); our callers turn real
+# failures into one clear line, so keep its chatter off the terminal.
+logging.getLogger("pypdf").addHandler(logging.NullHandler())
+logging.getLogger("pypdf").propagate = False
 
 RADIO_FLAG = 1 << 15
 _STATE_OK = re.compile(r"^[A-Za-z0-9_.\-]+$")

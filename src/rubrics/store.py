@@ -20,7 +20,16 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from rubrics.errors import Conflict, IntegrityError, InvalidInput, NotFound, Problem, Severity, problem
+from rubrics.errors import (
+    Conflict,
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    Problem,
+    Severity,
+    display_path,
+    problem,
+)
 from rubrics.frameworks import load_framework
 from rubrics.fsutil import atomic_write, sha256_bytes, sha256_file
 from rubrics.ids import slugify
@@ -261,7 +270,7 @@ def _submit_locked(pack: Pack, files: list[Path], amend: bool,
             problems.extend(exc.problems)
             continue
         found = check_submission(sub, pack, lambda loc, msg, d=doc: d.problem(loc, msg))
-        raw = path.read_bytes()
+        raw = doc.raw  # exactly the bytes that were checked
         digest = sha256_bytes(raw)
         if digest in known_hashes:
             problems.append(problem(path, f"already submitted (identical to submission "
@@ -270,7 +279,7 @@ def _submit_locked(pack: Pack, files: list[Path], amend: bool,
         key = (sub.stage, interviewer_key(sub.interviewer))
         if key in batch_keys:
             found.append(problem(path, f"same stage '{sub.stage}' and interviewer "
-                                 f"'{sub.interviewer}' as {batch_keys[key]}"))
+                                 f"'{sub.interviewer}' as {display_path(batch_keys[key])}"))
         batch_keys.setdefault(key, path)
         previous = current.get(key)
         if previous is not None and not amend:

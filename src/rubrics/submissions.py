@@ -41,7 +41,8 @@ def read_submission(path: Path, *, stage_fields: StageFields | None = None
     else:
         if path.suffix.lower() == ".pdf":
             raise InvalidInput([problem(path, "not a PDF file (no %PDF- header)")])
-        doc = read_document(path, max_bytes=MAX_SUBMISSION_BYTES)
+        doc = read_document(path, max_bytes=MAX_SUBMISSION_BYTES, raw=raw)
+    doc.raw = raw
     if not isinstance(doc.data, dict):
         raise InvalidInput([doc.problem((), "a submission must be a mapping of keys to values")])
     return validate_model(Submission, doc), doc
@@ -105,11 +106,25 @@ def parse_submission_text(name: str, text: str) -> Submission:
 
 
 def validate_submission_file(path: Path) -> list[Problem]:
-    """Shape-only check of a submission file (no pack): the problems found, if any."""
+    """Shape-only check of a submission file (no pack): the problems found, if any.
+
+    A filled PDF can only be read against its pack (its fields are numbered in the
+    stage's order), so here it is only checked to be a rubrics scorecard.
+    """
     try:
+        raw = path.read_bytes()
+        if raw.startswith(b"%PDF-"):
+            from rubrics.pdfforms import read_form
+
+            _, info = read_form(raw)
+            if not PDF_KEYWORDS.search(info.get("/Keywords", "")):
+                return [problem(path, "not a rubrics scorecard PDF (no scorecard fields)")]
+            return []
         read_submission(path)
     except InvalidInput as exc:
         return exc.problems
+    except Exception as exc:  # pypdf raises many kinds on damaged files
+        return [problem(path, f"cannot read the PDF form ({type(exc).__name__}: {exc})")]
     return []
 
 

@@ -59,6 +59,12 @@ def kind_of(path: Path, data: Any) -> str:
 
 
 def validate_file(path: Path, workspace: Workspace) -> list[Problem]:
+    if path.suffix.lower() == ".pdf":
+        from rubrics.submissions import validate_submission_file
+
+        if not path.is_file():
+            return [problem(path, "file not found")]
+        return validate_submission_file(path)
     try:
         doc = read_document(path)
     except InvalidInput as exc:

@@ -62,6 +62,7 @@ class Document:
     warnings: list[Problem] = field(default_factory=list)
     text: str = ""
     body: str = ""
+    raw: bytes = b""
 
     def locate(self, loc: Loc) -> tuple[int | None, int | None]:
         """Line and column of ``loc``, or of its nearest located ancestor."""
@@ -291,10 +292,18 @@ def _walk(
             _walk(name, value_node, (*loc, key), positions, problems, line_offset)
 
 
-def read_document(path: Path, *, max_bytes: int = MAX_BYTES) -> Document:
-    """Read a YAML, JSON or Markdown-with-front-matter file into a located Document."""
+def read_document(path: Path, *, max_bytes: int = MAX_BYTES, raw: bytes | None = None
+                  ) -> Document:
+    """Read a YAML, JSON or Markdown-with-front-matter file into a located Document.
+
+    Pass ``raw`` when the bytes were already read, so that what is checked is exactly
+    what is kept.
+    """
     name = str(path)
-    text, warnings = read_text(path, max_bytes=max_bytes)
+    if raw is None:
+        text, warnings = read_text(path, max_bytes=max_bytes)
+    else:
+        text, warnings = decode_text(name, raw)
     body = ""
     offset = 0
     if path.suffix.lower() in (".md", ".markdown"):
