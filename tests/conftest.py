@@ -34,3 +34,14 @@ def rel(path: Path) -> str:
     from rubrics.errors import display_path
 
     return display_path(path)
+
+
+def make_pack(out: Path, candidate: str, formats: str, *extra: str) -> Path:
+    """Run `rubrics pack` for the bundled role into ``out``; return the pack folder."""
+    from rubrics.cli import app
+
+    result = CliRunner().invoke(app, ["pack", ROLE_ID, "--candidate", candidate, "--out",
+                                      str(out), "--format", formats, *extra])
+    assert result.exit_code == 0, result.output
+    (folder,) = [m.parent for m in out.glob("*/manifest.json")]
+    return folder

@@ -15,12 +15,10 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
-from typer.testing import CliRunner
 
-from rubrics.cli import app
 from rubrics.roles import read_role
 from rubrics.submissions import read_submission
-from tests.conftest import ROLE_ID
+from tests.conftest import make_pack
 
 pytestmark = pytest.mark.browser
 
@@ -46,12 +44,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
 @pytest.fixture(scope="module")
 def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One HTML-only pack for the whole module; returns the pack folder."""
-    out = tmp_path_factory.mktemp("packs")
-    result = CliRunner().invoke(app, ["pack", ROLE_ID, "--candidate", CANDIDATE, "--out", str(out),
-                                      "--format", "html"])
-    assert result.exit_code == 0, result.output
-    (folder,) = [m.parent for m in out.glob("*/manifest.json")]
-    return folder
+    return make_pack(tmp_path_factory.mktemp("packs"), CANDIDATE, "html")
 
 
 @pytest.fixture(scope="module")

@@ -21,15 +21,13 @@ import pypdfium2.raw as pdfium_c
 import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, StreamObject
-from typer.testing import CliRunner
 
-from rubrics.cli import app
 from rubrics.errors import InvalidInput
 from rubrics.model import Recommendation, Submission
 from rubrics.pdfforms import read_form
 from rubrics.roles import read_role
 from rubrics.submissions import StageFields, read_submission
-from tests.conftest import ROLE_ID
+from tests.conftest import make_pack
 
 pytestmark = pytest.mark.slow  # building the PDF pack takes several seconds
 
@@ -44,12 +42,7 @@ MAX_FONT_PROGRAM = 100 * 1024
 @pytest.fixture(scope="module")
 def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One PDF-only pack for the whole module; returns the pack folder."""
-    out = tmp_path_factory.mktemp("packs")
-    result = CliRunner().invoke(app, ["pack", ROLE_ID, "--candidate", CANDIDATE, "--out", str(out),
-                                      "--format", "pdf"])
-    assert result.exit_code == 0, result.output
-    (folder,) = [m.parent for m in out.glob("*/manifest.json")]
-    return folder
+    return make_pack(tmp_path_factory.mktemp("packs"), CANDIDATE, "pdf")
 
 
 @pytest.fixture(scope="module")
