@@ -35,7 +35,7 @@ t0 = time.perf_counter()
 from rubrics import panel
 packs = sorted(p for p in Path(sys.argv[1]).iterdir() if p.is_dir())
 t1 = time.perf_counter()
-results = [panel.aggregate_pack(p) for p in packs]
+results = panel.aggregate_packs(packs)
 text = panel.to_json(results)
 t2 = time.perf_counter()
 print(json.dumps({"packs": len(packs), "import_s": t1 - t0, "aggregate_s": t2 - t1,

@@ -439,7 +439,7 @@ def aggregate(
     if fmt == "pdf" and out is None:
         fail("--format pdf needs --out FILE", 2)
     with handled():
-        results = [panel.aggregate_pack(p) for p in pack_dirs]
+        results = panel.aggregate_packs(list(pack_dirs))
         if fmt == "json":
             data = panel.to_json(results).encode("utf-8")
         elif fmt == "text":

@@ -73,6 +73,9 @@ class InvalidInput(RubricsError):
         self.problems = sorted(problems, key=lambda p: (p.path, p.line or 0, p.column or 0))
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self) -> tuple[type[InvalidInput], tuple[list[Problem]]]:
+        return (InvalidInput, (self.problems,))  # so it crosses process pools intact
+
 
 class NotFound(RubricsError):
     """A framework, role, pack or file that was asked for does not exist."""

@@ -22,6 +22,16 @@ def aggregate_pack(pack_dir: Path) -> dict[str, Any]:
     return aggregate(pack.loop, rated, pack_id=pack.pack_id, candidate=candidate)
 
 
+def aggregate_packs(pack_dirs: list[Path]) -> list[dict[str, Any]]:
+    """Results for many packs, in the order given.
+
+    Serial on purpose: measured on 1,000 packs, two worker processes were slower than
+    one (each loads the role again, and pickling the results back costs more than the
+    work), see BENCHMARKS.md.
+    """
+    return [aggregate_pack(p) for p in pack_dirs]
+
+
 def pipeline_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {"candidate": r["candidate"].get("name") or r["candidate"].get("id"),

@@ -49,6 +49,8 @@ class Pack:
     path: Path
     manifest: dict[str, Any]
     loop: InterviewLoop
+    hashes: dict[str, str] = field(default_factory=dict)
+    """SHA-256 of the snapshot files, taken when the pack was opened."""
 
     @classmethod
     def open(cls, path: Path) -> Pack:
@@ -64,9 +66,9 @@ class Pack:
         if not isinstance(manifest, dict) or manifest.get("format") != "rubrics-pack/1":
             raise InvalidInput([problem(manifest_path, "not a rubrics pack manifest "
                                         "(format is not rubrics-pack/1)")])
-        role_file = path / manifest["role"]["file"]
-        framework_file = path / manifest["framework"]["file"]
-        return cls(path, manifest, _load_loop(role_file, framework_file))
+        role_rel, framework_rel = str(manifest["role"]["file"]), str(manifest["framework"]["file"])
+        loop, role_hash, framework_hash = _load_loop(path / role_rel, path / framework_rel)
+        return cls(path, manifest, loop, {role_rel: role_hash, framework_rel: framework_hash})
 
     @property
     def pack_id(self) -> str:
@@ -84,8 +86,9 @@ class Pack:
 _LOOPS: dict[tuple[str, str], InterviewLoop] = {}
 
 
-def _load_loop(role_file: Path, framework_file: Path) -> InterviewLoop:
-    """The loop of a pack's snapshot, cached by content: a thousand packs share one role."""
+def _load_loop(role_file: Path, framework_file: Path) -> tuple[InterviewLoop, str, str]:
+    """The loop of a pack's snapshot (cached by content: a thousand packs share one role),
+    and the SHA-256 of the two files."""
     for f in (role_file, framework_file):
         if not f.is_file():
             raise IntegrityError(f"{f}: missing from the pack (it snapshots its role and "
@@ -100,7 +103,7 @@ def _load_loop(role_file: Path, framework_file: Path) -> InterviewLoop:
         if len(_LOOPS) >= 64:
             _LOOPS.pop(next(iter(_LOOPS)))
         _LOOPS[key] = InterviewLoop.build(role, framework)
-    return _LOOPS[key]
+    return _LOOPS[key], key[0], key[1]
 
 
 # --------------------------------------------------------------------------- checks
@@ -401,7 +404,7 @@ def verify_files(pack: Pack, only: set[str] | None = None) -> list[Problem]:
         path = pack.path / item["path"]
         if not path.is_file():
             problems.append(problem(path, "missing: pack file listed in manifest.json"))
-        elif sha256_file(path) != item["sha256"]:
+        elif (pack.hashes.get(item["path"]) or sha256_file(path)) != item["sha256"]:
             problems.append(problem(path, "altered: does not match the SHA-256 in manifest.json"))
     return problems
 
