@@ -63,6 +63,10 @@ def aggregate(loop: InterviewLoop, rated: list[Rated], *, pack_id: str,
 
     scores: dict[str, tuple[Fraction, Fraction]] = {}
     for cid, by_rater in ratings.items():
+        if all(len(vals) == 1 for vals in by_rater.values()):  # the usual case: plain integers
+            ints = [vals[0][0] for vals in by_rater.values()]
+            scores[cid] = (Fraction(sum(ints), len(ints)), Fraction(max(ints) - min(ints)))
+            continue
         per_rater = [Fraction(sum(v for v, _, _ in vals), len(vals)) for vals in by_rater.values()]
         mean = sum(per_rater, Fraction(0)) / len(per_rater)
         scores[cid] = (mean, max(per_rater) - min(per_rater))
