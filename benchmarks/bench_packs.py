@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -156,6 +156,19 @@ def patched(obj: Any, name: str, wrapper: Callable[[Callable[..., Any]], Callabl
         setattr(obj, name, original)
 
 
+@contextmanager
+def patched_html_to_pdf(wrapper: Callable[[Callable[..., Any]], Callable[..., Any]]) -> Iterator[None]:
+    """Wrap html_to_pdf wherever packs may call it from (its own import, or the module)."""
+    import rubrics.packs
+    import rubrics.render
+
+    with ExitStack() as stack:
+        stack.enter_context(patched(rubrics.render, "html_to_pdf", wrapper))
+        if hasattr(rubrics.packs, "html_to_pdf"):
+            stack.enter_context(patched(rubrics.packs, "html_to_pdf", wrapper))
+        yield
+
+
 class Clock:
     """Wall and CPU seconds of a block."""
 
@@ -177,7 +190,6 @@ def one_pack(reps: int, base: Path, profile: str) -> dict[str, Any]:
 
     with Clock() as imp:
         import weasyprint
-    import rubrics.packs as packs_mod
     from rubrics.packs import Candidate, PackOptions, build_pack, pack_templates
     from rubrics.workspace import Workspace
 
@@ -208,8 +220,10 @@ def one_pack(reps: int, base: Path, profile: str) -> dict[str, Any]:
         return wrapped
 
     log("one pack: first (untimed) run, capturing the HTML sent to WeasyPrint")
-    with patched(packs_mod, "html_to_pdf", recorder):
+    with patched_html_to_pdf(recorder):
         first = run_pack()
+    if not captured:
+        raise SystemExit("captured no html_to_pdf calls: has rubrics.packs stopped using it?")
     logging.getLogger("weasyprint").setLevel(logging.ERROR)  # as html_to_pdf does
 
     documents = []
@@ -262,6 +276,7 @@ def one_pack(reps: int, base: Path, profile: str) -> dict[str, Any]:
     if want_profile:
         log("one pack: cProfile run")
         result["profile"] = profile_pack(run_pack)
+    result["packs_built"] = next(counter)
     result["maxrss_kib_after"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return result
 
@@ -290,7 +305,7 @@ def step_breakdown(run_pack: Callable[[], Clock]) -> tuple[list[tuple[str, float
             return wrapped
         return wrap
 
-    with patched(packs_mod, "html_to_pdf", timer("html_to_pdf (WeasyPrint + URL fetcher)")), \
+    with patched_html_to_pdf(timer("html_to_pdf (WeasyPrint + URL fetcher)")), \
             patched(rubrics.pdfforms, "normalise_form",
                     timer("normalise_form (pypdf: parse, clone, rewrite each scorecard PDF)")), \
             patched(rubrics.render.Templates, "render", timer("Jinja templates (render/render_page)")), \
@@ -337,9 +352,11 @@ def profile_pack(run_pack: Callable[[], Clock]) -> dict[str, Any]:
         if filename == "~":
             return name
         path = filename
-        for marker in ("site-packages/", "/src/"):
+        for marker in ("site-packages/", "/src/", "/lib/python3."):
             if marker in filename:
                 path = filename.split(marker, 1)[1]
+                if marker == "/lib/python3.":
+                    path = path.split("/", 1)[1]
         return f"{path}:{line}({name})"
 
     def find(name: str, file_part: str) -> tuple[str, int, str] | None:
@@ -373,6 +390,26 @@ def profile_pack(run_pack: Callable[[], Clock]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- 2. batch
 
 
+def task_setup(reps: int) -> list[float]:
+    """What `_batch_worker` repeats for every candidate before `build_pack`: open the
+    workspace, load and check the role and framework, make a Templates (whose Jinja
+    environment then compiles every template again)."""
+    from rubrics.packs import pack_templates
+    from rubrics.workspace import Workspace
+
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        ws = Workspace.open(None)
+        ws.loop(ROLE)
+        templates = pack_templates(ws, None)
+        for name in ("submission.yaml.j2", "scorecard.css", "scorecard.js", "scorecard.html.j2",
+                     "document.css", "candidate-packet.html.j2", "interview-plan.html.j2"):
+            templates.env.get_template(name)
+        times.append(time.perf_counter() - t)
+    return times
+
+
 FIRST = ["Ada", "Grace", "Alan", "Barbara", "Edsger", "Frances", "Donald", "Radia", "José", "Zoë"]
 LAST = ["Lovelace", "Hopper", "Turing", "Liskov", "Dijkstra", "Allen", "Knuth", "Perlman",
         "Nuñez", "Ødegaard"]
@@ -398,14 +435,37 @@ def run_child(args: list[str]) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def parallel_capacity(workers: int = 2) -> float:
+    """Control for the batch: how many cores' worth of CPU a trivial CPU-bound Python
+    loop gets right now when run as 1 vs ``workers`` simultaneous processes (2.0 = two
+    full cores free; less means other processes on the machine are competing)."""
+    py = str(venv_bin() / "python")
+
+    def run(n_procs: int, loops: int) -> float:
+        code = f"x = 0\nfor i in range({loops}):\n    x += i * i\n"
+        t = time.perf_counter()
+        procs = [subprocess.Popen([py, "-c", code]) for _ in range(n_procs)]
+        for proc in procs:
+            proc.wait()
+        return time.perf_counter() - t
+
+    loops = 5_000_000
+    loops = int(loops * 1.5 / max(run(1, loops), 0.01))  # about 1.5 s alone
+    alone = run(1, loops)
+    together = run(workers, loops)
+    return workers * alone / together
+
+
 def batch(n: int, jobs: int, base: Path) -> dict[str, Any]:
     folder = base / f"batch-{n}-j{jobs}"
     folder.mkdir()
     csv_path = folder / "candidates.csv"
     write_candidates(csv_path, n)
-    log(f"batch: {n} candidates, jobs={jobs} (load {loadavg()})")
+    capacity = parallel_capacity()
+    log(f"batch: {n} candidates, jobs={jobs} (load {loadavg()}, parallel capacity {capacity:.2f})")
     result = run_child(["batch", str(csv_path), str(folder / "packs"), str(jobs)])
     result["load_after"] = loadavg()
+    result["capacity"] = capacity
     shutil.rmtree(folder, ignore_errors=True)
     return result
 
@@ -499,13 +559,14 @@ def child_pack(out: str) -> dict[str, Any]:
 
 
 def report(env: list[list[str]], one: dict[str, Any], batches: dict[int, dict[str, Any]],
-           n_batch: int, starts: list[tuple[str, list[float], int]],
+           n_batch: int, setup: list[float], starts: list[tuple[str, list[float], int]],
            imports: list[tuple[str, float]], mem: dict[str, Any]) -> str:
     out: list[str] = ["## Environment", "", table(["", ""], env), ""]
 
     pw, fw = median(one["pack_wall"]), median(one["floor_wall"])
     pc, fc = median(one["pack_cpu"]), median(one["floor_cpu"])
     verdict = "meets" if one["overhead_wall"] <= OVERHEAD_TARGET else "MISSES"
+    share = median([c / w for c, w in zip(one["pack_cpu"], one["pack_wall"], strict=True)])
     out += [
         f"## 1. One pack (HTML+PDF), warm, median of {one['reps']}", "",
         table(["measure", "wall", "CPU", "runs (wall)"], [
@@ -519,6 +580,9 @@ def report(env: list[list[str]], one: dict[str, Any], batches: dict[int, dict[st
              fmt_s(one["first"]), "", ""],
             ["`import weasyprint`", fmt_s(one["import_weasyprint"]), "", ""],
         ]), "",
+        f"CPU / wall of the timed packs: {share:.0%} (a single-threaded job on an otherwise idle "
+        "machine is close to 100%; lower means other processes took the CPU, so trust the CPU "
+        "column more than the wall one).", "",
         "Documents rendered to PDF per pack: " + ", ".join(
             f"{kind} ({chars // 1000}k chars HTML)" for kind, chars in one["documents"])
         + f". PDF bytes out of WeasyPrint: {one['pdf_kib_pack']:.0f} KiB via `html_to_pdf`, "
@@ -552,12 +616,21 @@ def report(env: list[list[str]], one: dict[str, Any], batches: dict[int, dict[st
         rows.append([f"`build_batch(jobs={jobs})`", fmt_s(b["wall"]), fmt_s(b["wall"] / n_batch),
                      fmt_s(b["workers_cpu"] / n_batch), fmt_s(b["first_done"]),
                      f"{b['workers_cpu'] / (b['wall'] * jobs):.0%}",
-                     f"{b['written']}/{b['failed']}", b["load_after"]])
+                     f"{b['written']}/{b['failed']}", f"{b['capacity']:.2f}", b["load_after"]])
     rows.append([f"single-core sum: {n_batch} × warm single pack", fmt_s(n_batch * single),
-                 fmt_s(single), "", "", "", "", ""])
+                 fmt_s(single), "", "", "", "", "", ""])
     out += [f"## 2. Batch of {n_batch} candidates (`build_batch`, fresh interpreter each)", "",
             table(["run", "wall", "wall / pack", "worker CPU / pack", "first pack done",
-                   "CPU use of the workers", "written/failed", "load after"], rows), ""]
+                   "CPU use of the workers", "written/failed", "cores free before", "load after"],
+                  rows), "",
+            "CPU use of the workers = worker CPU time / (wall × jobs); 100% means every worker "
+            "was busy all the time. Cores free before = a control run just before the batch: "
+            "a plain CPU-bound Python loop, 1 process vs 2 at once (2.00 = both cores free; "
+            "1.00 = the machine gives no parallelism at that moment).", "",
+            "Per-task set-up that `_batch_worker` repeats for every candidate (open workspace, "
+            "load role and framework, new Templates, compile the templates): median "
+            f"{fmt_s(median(setup))} "
+            f"({median(setup) / pw:.1%} of a warm pack).", ""]
     if 2 in batches:
         wall2 = batches[2]["wall"]
         lines = [f"- speed-up of jobs=2 over {n_batch} × warm single pack: "
@@ -567,7 +640,8 @@ def report(env: list[list[str]], one: dict[str, Any], batches: dict[int, dict[st
         best = max(n_batch * single, batches.get(1, {}).get("wall", 0.0)) / wall2
         lines.append(f"- target (uses both cores, speed-up ≥ {SPEEDUP_TARGET}×): "
                      f"{'met' if best >= SPEEDUP_TARGET else 'MISSED'}")
-        lines.append(f"- largest worker peak RSS: {batches[2]['worker_maxrss_kib'] / 1024:.0f} MiB")
+        lines.append(f"- largest worker peak RSS: {batches[2]['worker_maxrss_kib'] / 1024:.0f} MiB; "
+                     f"import of rubrics.packs in the parent: {fmt_s(batches[2]['import'])}")
         out += [*lines, ""]
 
     base = median(next(t for label, t, _ in starts if label == "python -c pass"))
@@ -583,10 +657,23 @@ def report(env: list[list[str]], one: dict[str, Any], batches: dict[int, dict[st
                 ["one pack in a fresh interpreter (imports + `build_pack`)",
                  f"{mem['maxrss_kib'] / 1024:.0f} MiB",
                  f"{fmt_s(mem['setup'])} imports/load + {fmt_s(mem['pack'])} pack"],
-                [f"this process after section 1 ({one['reps'] + 3} packs + floors + profile)",
+                [f"this process after section 1 ({one['packs_built']} packs, {one['reps']} floors)",
                  f"{one['maxrss_kib_after'] / 1024:.0f} MiB", ""],
             ]), "", f"Load average at end: {loadavg()}"]
     return "\n".join(out)
+
+
+def wait_idle(limit: float) -> None:
+    deadline = time.monotonic() + limit
+    while limit > 0 and time.monotonic() < deadline:
+        try:
+            load = float(Path("/proc/loadavg").read_text().split()[0])
+        except (OSError, ValueError):
+            return
+        if load < 0.5:
+            return
+        log(f"waiting for an idle machine (load {loadavg()})")
+        time.sleep(15)
 
 
 def main() -> None:
@@ -606,6 +693,9 @@ def main() -> None:
                         help="cProfile one pack: auto = only if the overhead misses the target "
                         "(default; quick: never)")
     parser.add_argument("--tmp", type=Path, help="folder for temporary packs (default: system temp)")
+    parser.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
+                        help="first wait up to SECONDS for the 1-minute load average to drop "
+                        "below 0.5 (shared machines)")
     args = parser.parse_args()
 
     reps = 1 if args.quick else 3
@@ -614,11 +704,13 @@ def main() -> None:
     profile = args.profile or ("never" if args.quick else "auto")
     starts_n = 3 if args.quick else 10
 
+    wait_idle(args.wait_idle)
     env = environment()
     log(f"load average {loadavg()}; {reps} timed pack(s), batch of {n_batch}")
     with tempfile.TemporaryDirectory(prefix="bench-packs-", dir=args.tmp) as tmp:
         base = Path(tmp)
         one = one_pack(reps, base, profile)
+        setup = task_setup(3)
         batches = {2: batch(n_batch, 2, base)}
         if serial:
             batches[1] = batch(n_batch, 1, base)
@@ -627,7 +719,7 @@ def main() -> None:
         imports = import_profile(5)
         log("memory: one pack in a fresh interpreter")
         mem = run_child(["pack", str(base / "mem")])
-    print(report(env, one, batches, n_batch, starts, imports, mem))
+    print(report(env, one, batches, n_batch, setup, starts, imports, mem))
 
 
 if __name__ == "__main__":

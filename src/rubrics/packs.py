@@ -185,14 +185,14 @@ def _write_pack(folder: Path, loop: InterviewLoop, role_source: bytes, candidate
                                          **ctx)
             written[f"scorecards/{stage.id}.html"] = html.encode("utf-8")
         if "pdf" in formats:
-            from rubrics.pdfforms import normalise_form
+            from rubrics.pdfforms import form_finisher
 
             html = templates.render_page("scorecard.html.j2", css="scorecard.css",
                                          for_pdf=True, form_font=font, **ctx)
-            pdf = html_to_pdf(html, base=templates.folder_of("scorecard.html.j2"),
-                              allowed=allowed, forms=True)
-            written[f"scorecards/{stage.id}.pdf"] = normalise_form(
-                pdf, keywords=f"rubrics-pack={pack_id}; rubrics-stage={stage.id}")
+            written[f"scorecards/{stage.id}.pdf"] = html_to_pdf(
+                html, base=templates.folder_of("scorecard.html.j2"), allowed=allowed,
+                forms=True,
+                finisher=form_finisher(f"rubrics-pack={pack_id}; rubrics-stage={stage.id}"))
 
     from rubrics.coverage import coverage_summary
 

@@ -182,7 +182,7 @@ def _fetcher_class() -> Any:
 
 
 def html_to_pdf(html: str, *, base: Path, allowed: Sequence[Path], forms: bool = False,
-                tagged: bool = True, variant: str | None = None) -> bytes:
+                tagged: bool = True, variant: str | None = None, finisher: Any = None) -> bytes:
     """Render HTML to PDF bytes with WeasyPrint, fetching only what is allowed."""
     import logging
 
@@ -195,7 +195,7 @@ def html_to_pdf(html: str, *, base: Path, allowed: Sequence[Path], forms: bool =
         options["pdf_variant"] = variant
     try:
         document = HTML(string=html, base_url=str(base.resolve()) + "/", url_fetcher=fetcher)
-        pdf = document.write_pdf(**options)
+        pdf = document.write_pdf(finisher=finisher, **options)
     except BaseException as exc:
         if fetcher.refused:
             raise UnsafeResource(_refusal(fetcher.refused)) from None
