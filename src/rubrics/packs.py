@@ -8,6 +8,7 @@ existing pack is never overwritten without ``force``.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import secrets
@@ -316,12 +317,19 @@ class BatchOutcome:
     failed: list[Problem] = field(default_factory=list)
 
 
-def _batch_worker(args: tuple[Path | None, str, Candidate, PackOptions, int]) -> PackResult:
-    workspace_root, role_id, candidate, options, _line = args
+@functools.cache
+def _worker_setup(workspace_root: Path | None, role_id: str, templates: Path | None
+                  ) -> tuple[InterviewLoop, bytes, Templates]:
+    """Role, framework and compiled templates, loaded once per worker process."""
     ws = Workspace.open(workspace_root)
     loop, role_path = ws.loop(role_id)
-    return build_pack(loop, role_path.read_bytes(), candidate, options,
-                      pack_templates(ws, options.templates))
+    return loop, role_path.read_bytes(), pack_templates(ws, templates)
+
+
+def _batch_worker(args: tuple[Path | None, str, Candidate, PackOptions, int]) -> PackResult:
+    workspace_root, role_id, candidate, options, _line = args
+    loop, role_source, templates = _worker_setup(workspace_root, role_id, options.templates)
+    return build_pack(loop, role_source, candidate, options, templates)
 
 
 def build_batch(workspace_root: Path | None, role_id: str, csv_path: Path,
