@@ -306,8 +306,8 @@ def step_breakdown(run_pack: Callable[[], Clock]) -> tuple[list[tuple[str, float
         return wrap
 
     with patched_html_to_pdf(timer("html_to_pdf (WeasyPrint + URL fetcher)")), \
-            patched(rubrics.pdfforms, "normalise_form",
-                    timer("normalise_form (pypdf: parse, clone, rewrite each scorecard PDF)")), \
+            patched(rubrics.pdfforms, "form_finisher",
+                    timer("form_finisher (build the finisher that tidies form fields)")), \
             patched(rubrics.render.Templates, "render", timer("Jinja templates (render/render_page)")), \
             patched(packs_mod, "framework_to_yaml", timer("framework_to_yaml")), \
             patched(rubrics.coverage, "coverage_summary", timer("coverage_summary")), \
@@ -336,7 +336,7 @@ def pack_file_sizes(base: Path, loop: Any, role_source: bytes, templates: Any) -
 
 
 def profile_pack(run_pack: Callable[[], Clock]) -> dict[str, Any]:
-    """cProfile one pack; return the callees of _write_pack and of normalise_form."""
+    """cProfile one pack; return the callees of _write_pack and the top functions."""
     import cProfile
     import pstats
 
@@ -382,7 +382,6 @@ def profile_pack(run_pack: Callable[[], Clock]) -> dict[str, Any]:
     return {
         "total": total,
         "write_pack": callees(write_pack, 8),
-        "normalise_form": callees(find("normalise_form", "rubrics/pdfforms.py"), 5),
         "self": by_self[:8],
     }
 
@@ -602,9 +601,6 @@ def report(env: list[list[str]], one: dict[str, Any], batches: dict[int, dict[st
                 table(["function", "cumulative", "calls", "share"],
                       [[f"`{f}`", f"{t:.3f} s", str(n), f"{t / prof['total']:.1%}"]
                        for f, t, n in prof["write_pack"]]), "",
-                "Callees of `normalise_form`:", "",
-                table(["function", "cumulative", "calls"],
-                      [[f"`{f}`", f"{t:.3f} s", str(n)] for f, t, n in prof["normalise_form"]]), "",
                 "Top functions by own time (the whole pack):", "",
                 table(["function", "own time", "calls"],
                       [[f"`{f}`", f"{t:.3f} s", str(n)] for f, t, n in prof["self"]]), ""]
