@@ -191,3 +191,20 @@ def test_disagreement_and_split_flags() -> None:
     crit = next(c for c in topic["criteria"] if c["id"] == cid)
     assert sorted(r["submission"] for r in crit["ratings"]) == ["0001", "0002"]
     assert crit["score"] == 3.0
+
+
+def test_levels_are_cumulative() -> None:
+    """A pass at a higher level does not count when an assessed level below it failed."""
+    topic = loop().framework.topic("influence")
+    assert topic is not None
+    l5 = [c.id for c in topic.at_level(5)]
+    l6 = [c.id for c in topic.at_level(6)]
+    stage = next(s for s in loop().role.stages if any(c in s.assesses for c in l5))
+    stage6 = next(s for s in loop().role.stages if any(c in s.assesses for c in l6))
+    a = make(stage.id, "Ann", {c: 1 for c in stage.assesses if c in l5})
+    b = make(stage6.id, "Bo", {c: 4 for c in stage6.assesses if c in l6})
+    result = run([Rated("0001", a), Rated("0002", b)])
+    influence = next(t for t in result["topics"] if t["id"] == "influence")
+    assert influence["levels"]["5"]["passed"] is False
+    assert influence["levels"]["6"]["passed"] is True
+    assert influence["level"] == 4

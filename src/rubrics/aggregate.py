@@ -105,15 +105,23 @@ def aggregate(loop: InterviewLoop, rated: list[Rated], *, pack_id: str,
         if not criteria_out:
             continue
         passed = {lv: Fraction(sum(s), len(s)) >= pass_fraction for lv, s in by_level.items()}
-        passing = [lv for lv, ok in passed.items() if ok]
-        if passing:
-            level = max(passing)
-            basis = (f"level {level} is the highest level where at least "
-                     f"{_pct(pass_fraction)} of the rated criteria were shown")
+        reached = None  # levels are cumulative: climb while every assessed level passes
+        for lv in sorted(passed):
+            if not passed[lv]:
+                break
+            reached = lv
+        if reached is not None:
+            level = reached
+            failed_above = [lv for lv in sorted(passed) if lv > reached and not passed[lv]]
+            basis = (f"level {level} is the highest level reached with every assessed level "
+                     f"up to it passing (at least {_pct(pass_fraction)} of its rated criteria "
+                     "shown)")
+            if failed_above:
+                basis += f"; level {failed_above[0]} did not pass"
         else:
             level = min(by_level) - 1
-            basis = (f"no level reaches {_pct(pass_fraction)} shown; one below the lowest "
-                     f"assessed level ({min(by_level)})")
+            basis = (f"the lowest assessed level ({min(by_level)}) did not reach "
+                     f"{_pct(pass_fraction)} shown, so one below it")
         level = min(max(level, framework.min_level), framework.max_level)
         level_of[area.id] = level
         topic_confidence = _confidence(len(raters), len(criteria_out), spread, rule)
@@ -236,14 +244,17 @@ def _sub_level(loop: InterviewLoop, level: int | None, score: Any,
 def _flags(loop: InterviewLoop, rated: list[Rated], ratings: Any, score: Any,
            rule: AggregationRule) -> list[dict[str, Any]]:
     flags: list[dict[str, Any]] = []
+    names = {r.ref: r.submission.interviewer for r in rated}
     for cid in loop.criteria:
         scored = score(cid)
         if scored is not None and scored[1] >= rule.disagreement_spread:
-            values = sorted({v for vals in ratings[cid].values() for v, _, _ in vals})
+            given = sorted((v, names[ref]) for vals in ratings[cid].values()
+                           for v, ref, _ in vals)
+            text = loop.criteria[cid][1].text
             flags.append({"kind": "disagreement", "criterion": cid,
-                          "ratings": values,
-                          "message": f"raters differ by {_num(scored[1]):g} on '{cid}' "
-                                     f"(ratings {', '.join(map(str, values))})"})
+                          "ratings": [{"rating": v, "interviewer": who} for v, who in given],
+                          "message": f"raters differ by {_num(scored[1]):g} on '{text}' "
+                                     f"({', '.join(f'{who}: {v}' for v, who in given)})"})
     recs = [r.submission.recommendation for r in rated]
     if recs:
         low = min(RECOMMENDATION_ORDER[r] for r in recs)
@@ -264,10 +275,14 @@ def _flags(loop: InterviewLoop, rated: list[Rated], ratings: Any, score: Any,
             flags.append({"kind": "red_flag", "submission": r.ref, "stage": sub.stage,
                           "interviewer": sub.interviewer, "text": text,
                           "message": f"red flag noted by {sub.interviewer} ({sub.stage}): {text}"})
+    returned = {r.submission.stage for r in rated}
     for row in loop.coverage():
-        if score(row.criterion.id) is None:
+        # a criterion whose every stage is missing is covered by the missing_stage flag
+        if score(row.criterion.id) is None and returned.intersection(row.stages):
             flags.append({"kind": "unrated_criterion", "criterion": row.criterion.id,
-                          "message": f"nobody rated '{row.criterion.id}'"})
+                          "text": row.criterion.text,
+                          "message": f"nobody rated '{row.criterion.text}' "
+                                     f"({row.criterion.id})"})
     return flags
 
 
