@@ -132,8 +132,8 @@ def fill_like_an_interviewer(page: Page) -> None:
     """Fill the scorecard with mouse and keyboard the way an interviewer would."""
     page.get_by_label("Interviewer (your name)").click()
     page.keyboard.type(INTERVIEWER)
-    page.keyboard.press("Tab")  # to the date field
-    page.keyboard.type("2026-11-20")
+    page.keyboard.press("Tab")  # to the date field: a native date picker in the browser
+    page.get_by_label("Date of interview").fill("2026-11-20")
 
     rating_label(page, 1, "3").click()
     page.locator("#evidence-1").click()

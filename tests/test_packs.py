@@ -642,8 +642,7 @@ def test_batch_reports_bad_rows(tmp_path: Path) -> None:
     failures = [line for line in result.stderr.splitlines() if line.strip()]
     assert failures == [
         f"{rel(sheet)}:3: candidate name is empty",
-        f"{rel(sheet)}:5: candidate 'Ada Twin' has the same pack folder 'a-1' as line 2; "
-        "give each an id",
+        f"{rel(sheet)}:5: duplicate id 'A-1' as line 2; give each an id of its own",
     ]
     assert sorted(p.name for p in out.iterdir()) == ["a-1", "g-1"]
     manifest = json.loads((out / "a-1" / "manifest.json").read_text(encoding="utf-8"))

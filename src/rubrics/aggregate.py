@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from rubrics.model import AggregationRule, Recommendation, Submission
+from rubrics.model import AggregationRule, Recommendation, Submission, interviewer_key
 from rubrics.roles import InterviewLoop
 
 DISCLAIMER = ("This is a mechanical recommendation to the hiring panel, not a decision: the panel "
@@ -55,7 +55,7 @@ def aggregate(loop: InterviewLoop, rated: list[Rated], *, pack_id: str,
         who = " ".join(sub.interviewer.split())
         for cid, value in sub.ratings.items():
             if value is not None and cid in loop.criteria:
-                ratings[cid][who.casefold()].append((value, r.ref, sub.stage))
+                ratings[cid][interviewer_key(who)].append((value, r.ref, sub.stage))
         for cid, text in sub.evidence.items():
             if text.strip() and cid in loop.criteria:
                 evidence[cid].append({"submission": r.ref, "stage": sub.stage,
@@ -180,7 +180,8 @@ def aggregate(loop: InterviewLoop, rated: list[Rated], *, pack_id: str,
         "recommendations": [
             {"submission": r.ref, "stage": r.submission.stage,
              "interviewer": r.submission.interviewer,
-             "recommendation": r.submission.recommendation.value}
+             "recommendation": r.submission.recommendation.value,
+             "notes": r.submission.notes}
             for r in rated
         ],
         "rule": rule.model_dump(),

@@ -77,18 +77,23 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+MAX_SHOWN = 200
+
+
 @contextmanager
-def handled() -> Iterator[None]:
+def handled(after_problems: str = "") -> Iterator[None]:
     """Turn our errors into one line per problem and exit 1; never a traceback."""
     from rubrics.errors import InvalidInput, RubricsError
 
     try:
         yield
     except InvalidInput as exc:
-        for p in exc.problems:
+        for p in exc.problems[:MAX_SHOWN]:
             _err(str(p))
+        if len(exc.problems) > MAX_SHOWN:
+            _err(f"... and {len(exc.problems) - MAX_SHOWN} more")
         n = len([p for p in exc.problems if p.is_error])
-        _err(f"{n} problem{'s' if n != 1 else ''} found")
+        _err(f"{n} problem{'s' if n != 1 else ''} found{after_problems}")
         raise typer.Exit(1) from None
     except RubricsError as exc:
         fail(str(exc), exc.exit_code)
@@ -189,14 +194,16 @@ def frameworks_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) ->
     if as_json:
         _print_json(rows)
         return
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"Frameworks in {ws.frameworks_dir}")
-    for col in ("id", "title", "levels", "topics", "criteria"):
+    table = Table(title=escape(f"Frameworks in {ws.frameworks_dir}"))
+    table.add_column("id", no_wrap=True)
+    for col in ("title", "levels", "topics", "criteria"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["id"], r["title"], str(r["levels"]), ", ".join(r["topics"]),
-                      str(r["criteria"]))
+        table.add_row(escape(r["id"]), escape(r["title"]), str(r["levels"]),
+                      escape(", ".join(r["topics"])), str(r["criteria"]))
     _console().print(table)
 
 
@@ -212,19 +219,21 @@ def frameworks_show(
     if as_json:
         _print_json(fw.model_dump(mode="json"))
         return
+    from rich.markup import escape
     from rich.table import Table
 
     console = _console()
     subs = f", sub-levels {fw.sub_levels[0]}–{fw.sub_levels[-1]}" if fw.sub_levels else ""
-    console.print(f"[bold]{fw.title}[/bold]  ({fw.id}: {len(fw.levels)} levels{subs})")
+    console.print(f"[bold]{escape(fw.title)}[/bold]  ({fw.id}: {len(fw.levels)} levels{subs})")
     for topic in fw.topics:
-        table = Table(title=f"{topic.title} ({topic.id})", title_justify="left", expand=True)
+        table = Table(title=escape(f"{topic.title} ({topic.id})"), title_justify="left",
+                      expand=True)
         table.add_column("level", justify="right", no_wrap=True)
         table.add_column("criterion")
         table.add_column("id", style="dim", overflow="fold")
         for c in topic.criteria:
             text = c.text + "".join(f"\n  e.g. {e}" for e in c.examples)
-            table.add_row(str(c.level), text, c.id)
+            table.add_row(str(c.level), escape(text), c.id)
         console.print(table)
 
 
@@ -265,14 +274,17 @@ def roles_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None
     if as_json:
         _print_json(rows)
         return
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"Roles in {ws.roles_dir}")
-    for col in ("id", "title", "framework", "target", "band", "stages"):
+    table = Table(title=escape(f"Roles in {ws.roles_dir}"))
+    table.add_column("id", no_wrap=True)
+    for col in ("title", "framework", "target", "band", "stages"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["id"], r["title"], r["framework"], str(r["target_level"]),
-                      f"{r['band'][0]}–{r['band'][1]}", str(len(r["stages"])))
+        table.add_row(escape(r["id"]), escape(r["title"]), escape(r["framework"]),
+                      str(r["target_level"]), f"{r['band'][0]}–{r['band'][1]}",
+                      str(len(r["stages"])))
     _console().print(table)
 
 
@@ -328,8 +340,10 @@ def pack(
     fmt = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     options = PackOptions(out=out, formats=fmt, anonymous=anonymous, templates=templates,
                           force=force)
-    if (candidate is None) == (candidates is None):
-        fail("give either --candidate NAME or --candidates FILE.csv", 2)
+    if candidate is not None and candidates is not None:
+        fail("give --candidate NAME or --candidates FILE.csv, not both", 2)
+    if candidate is None and candidates is None:
+        fail("give --candidate NAME (one pack) or --candidates FILE.csv (one per row)", 2)
     if candidates is not None:
         _pack_batch(workspace, role_id, candidates, options, jobs)
         return
@@ -352,15 +366,22 @@ def _pack_batch(workspace: Path | None, role_id: str, csv_path: Path, options: A
 
     from rubrics.packs import build_batch
 
-    with handled(), Progress(TextColumn("packs"), BarColumn(), MofNCompleteColumn(),
-                             TimeElapsedColumn(), console=_console_err(),
-                             transient=True) as bar:
-        task = bar.add_task("packs", total=None)
+    bar = Progress(TextColumn("packs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=_console_err(), transient=True)
+    task = bar.add_task("packs", total=None)
 
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    def progress(done: int, total: int) -> None:
+        if not bar.live.is_started:  # only once the CSV has been read and checked
+            bar.start()
+        bar.update(task, completed=done, total=total)
 
-        outcome = build_batch(workspace, role_id, csv_path, options, jobs=jobs, progress=progress)
+    try:
+        with handled():
+            outcome = build_batch(workspace, role_id, csv_path, options, jobs=jobs,
+                                  progress=progress)
+    finally:
+        if bar.live.is_started:
+            bar.stop()
     for result in outcome.written:
         typer.echo(f"wrote {result.path}/ ({result.candidate.name})")
     for p in outcome.failed:
@@ -393,7 +414,8 @@ def submit(
     """Check returned scorecards and keep them in the pack (all or none)."""
     from rubrics.store import submit as submit_files
 
-    with handled():
+    with handled("; nothing was stored (all files or none): fix the files above and "
+                 "submit them again"):
         accepted = submit_files(pack_dir, list(files), amend=amend, reason=reason)
     for a in accepted:
         note = f" (amends {a.amends:04d})" if a.amends else ""
@@ -429,8 +451,9 @@ def aggregate(
     templates: Annotated[Path | None, typer.Option(
         "--templates", help="Folder of templates that override the built-in ones by name.",
         file_okay=False)] = None,
+    workspace: WorkspaceOpt = None,
 ) -> None:
-    """Combine the submitted scores into a level recommendation (a panel report)."""
+    """Combine submitted scores into a level recommendation; several packs: a pipeline table."""
     from rubrics import panel
     from rubrics.fsutil import atomic_write
 
@@ -445,14 +468,21 @@ def aggregate(
         elif fmt == "text":
             data = panel.to_text(results).encode("utf-8")
         elif fmt == "html":
-            data = panel.to_html(results, panel.default_templates(templates)).encode("utf-8")
+            data = panel.to_html(results, _report_templates(templates, workspace)).encode("utf-8")
         else:
-            data = panel.to_pdf(results, panel.default_templates(templates))
+            data = panel.to_pdf(results, _report_templates(templates, workspace))
         if out is None:
             sys.stdout.write(data.decode("utf-8"))
         else:
             atomic_write(out, data)
             typer.echo(f"wrote {out}")
+
+
+def _report_templates(override: Path | None, workspace: Path | None) -> Any:
+    from rubrics import panel
+
+    ws_templates = _workspace(workspace).templates_dir if workspace is not None else None
+    return panel.default_templates(override, ws_templates)
 
 
 # --------------------------------------------------------------------------- init

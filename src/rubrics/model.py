@@ -7,10 +7,20 @@ typo in a role file is an error, not a silently ignored field.
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from datetime import date
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 Identifier = Annotated[
@@ -74,7 +84,7 @@ class Framework(Strict):
     id: Identifier
     title: Text
     description: str | None = None
-    levels: list[Level]
+    levels: list[Level] = Field(min_length=1)
     sub_levels: list[Annotated[str, StringConstraints(min_length=1, max_length=8)]] = Field(
         default_factory=list,
         description="Optional steps within a level, e.g. A-E: how many behaviours of the "
@@ -329,4 +339,19 @@ class Submission(Strict):
     )
     notes: Annotated[str, StringConstraints(max_length=50_000)] = ""
     recommendation: Recommendation
-    interviewed_on: str | None = Field(default=None, description="Date of the interview.")
+    interviewed_on: date | None = Field(default=None,
+                                        description="Date of the interview, YYYY-MM-DD.")
+
+    @field_validator("interviewed_on", mode="before")
+    @classmethod
+    def _empty_date_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            raise ValueError(f"write the date as YYYY-MM-DD, e.g. 2026-11-20 (got {value!r})")
+        return value.strip() if isinstance(value, str) else value
+
+
+def interviewer_key(name: str) -> str:
+    """How two spellings of one interviewer's name are recognised as the same person."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())

@@ -110,14 +110,13 @@ def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
     for f in formats:
         if f not in FORMATS:
             raise InvalidInput([problem("--format", f"unknown format '{f}' (use html, pdf)")])
+    if not formats:
+        raise InvalidInput([problem("--format", "no format given (use html, pdf or both)")])
     target = options.out / candidate.folder_name
     if target.exists() and not options.force:
         raise Conflict(f"{target}: pack exists; use --force to replace it, or a different "
                        "--candidate-id")
-    submitted = target / "submissions"
-    if submitted.is_dir() and any(p.is_dir() for p in submitted.iterdir()):
-        raise Conflict(f"{target}: pack has submitted scorecards; --force would lose them. "
-                       "Move the pack away first if you really mean to replace it")
+    _check_replaceable(target)
     options.out.mkdir(parents=True, exist_ok=True)
     now = now or datetime.now(UTC).replace(microsecond=0)
     pack_id = pack_id or new_pack_id(candidate, now)
@@ -133,11 +132,31 @@ def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
     return PackResult(candidate, target, pack_id, files)
 
 
+def _check_replaceable(target: Path) -> None:
+    """--force replaces a rubrics pack without submissions, and nothing else."""
+    if not target.exists():
+        return
+    manifest = target / "manifest.json"
+    try:
+        is_pack = json.loads(manifest.read_text(encoding="utf-8")).get("format") == PACK_FORMAT
+    except (OSError, ValueError, AttributeError):
+        is_pack = False
+    if not is_pack:
+        raise Conflict(f"{target}: exists and is not a rubrics pack; --force only replaces "
+                       "packs. Choose another --out or --candidate-id")
+    submitted = target / "submissions"
+    if submitted.is_dir() and any(p.is_dir() and not p.name.startswith(".")
+                                  for p in submitted.iterdir()):
+        raise Conflict(f"{target}: pack has submitted scorecards; --force would lose them. "
+                       "Move the pack away first if you really mean to replace it")
+
+
 def _commit(staging: Path, target: Path, *, force: bool) -> None:
     if target.exists() and not force:
         raise Conflict(f"{target}: pack exists (made while this one was rendering); use "
                        "--force to replace it")
     if target.exists():
+        _check_replaceable(target)  # again: a submit may have landed while we rendered
         old = target.with_name(f".{target.name}.{secrets.token_hex(4)}.replaced")
         target.rename(old)
         staging.rename(target)
@@ -296,11 +315,23 @@ def read_candidates_csv(path: Path) -> Iterator[tuple[int, Candidate | Problem]]
 
     text, _ = read_text(path)
     reader = csv.DictReader(text.splitlines())
-    headers = [h.strip().lower() for h in (reader.fieldnames or [])]
+    try:
+        headers = [h.strip().lower() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise InvalidInput([problem(path, f"not a readable CSV: {exc}", 1)]) from None
     if "name" not in headers:
         raise InvalidInput([problem(path, "CSV needs a header row with a 'name' column "
                                     "(and 'id'; optional 'email', 'notes')", 1)])
-    for row in reader:
+    rows = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise InvalidInput([problem(path, f"not a readable CSV: {exc}",
+                                        reader.line_num)]) from None
+        rows += 1
         line = reader.line_num
         clean = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
         try:
@@ -309,6 +340,9 @@ def read_candidates_csv(path: Path) -> Iterator[tuple[int, Candidate | Problem]]
                                   notes=clean.get("notes") or None)
         except ValueError as exc:
             yield line, problem(path, str(exc), line)
+    if rows == 0:
+        raise InvalidInput([problem(path, "no candidates: the CSV has a header row but no "
+                                    "rows", 1)])
 
 
 @dataclass
@@ -340,18 +374,19 @@ def build_batch(workspace_root: Path | None, role_id: str, csv_path: Path,
     Workspace.open(workspace_root).loop(role_id)  # fail fast on a bad role
     rows = list(read_candidates_csv(csv_path))
     tasks = []
-    folders: dict[str, int] = {}
+    folders: dict[str, tuple[int, str | None]] = {}
     for line, item in rows:
         if isinstance(item, Problem):
             outcome.failed.append(item)
             continue
         if item.folder_name in folders:
+            first_line, first_id = folders[item.folder_name]
+            what = (f"duplicate id '{item.id}'" if item.id and item.id == first_id else
+                    f"candidate '{item.name}' has the same pack folder '{item.folder_name}'")
             outcome.failed.append(problem(
-                csv_path, f"candidate '{item.name}' has the same pack folder "
-                f"'{item.folder_name}' as line {folders[item.folder_name]}; give each an id",
-                line))
+                csv_path, f"{what} as line {first_line}; give each an id of its own", line))
             continue
-        folders[item.folder_name] = line
+        folders[item.folder_name] = (line, item.id)
         tasks.append((workspace_root, role_id, item, options, line))
     total = len(tasks)
     done = 0

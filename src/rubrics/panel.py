@@ -54,7 +54,15 @@ def to_json(results: list[dict[str, Any]]) -> str:
 def _level(r: dict[str, Any]) -> str:
     if r["recommended_level"] is None:
         return "-"
-    return f"{r['recommended_level']}{r['sub_level'] or ''}"
+    provisional = " (provisional)" if r["missing_stages"] else ""
+    return f"{r['recommended_level']}{r['sub_level'] or ''}{provisional}"
+
+
+def _cut(text: str, width: int) -> str:
+    from rubrics.render import plain
+
+    text = plain(text)  # emoji are two columns wide in a terminal and break alignment
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def to_text(results: list[dict[str, Any]]) -> str:
@@ -62,7 +70,7 @@ def to_text(results: list[dict[str, Any]]) -> str:
         lines = [f"{'candidate':<28} {'role':<32} {'level':<6} {'decision':<18} "
                  f"{'confidence':<10} missing"]
         for row, r in zip(pipeline_rows(results), results, strict=True):
-            lines.append(f"{str(row['candidate'])[:28]:<28} {row['role'][:32]:<32} "
+            lines.append(f"{_cut(str(row['candidate']), 28):<28} {_cut(row['role'], 32):<32} "
                          f"{_level(r):<6} {row['decision']:<18} {row['confidence']:<10} "
                          f"{', '.join(row['missing']) or '-'}")
         return "\n".join(lines) + "\n"
@@ -78,7 +86,7 @@ def to_text(results: list[dict[str, Any]]) -> str:
     out.append("")
     out.append(f"{'topic':<34} {'level':>5} {'weight':>6} {'raters':>6} {'spread':>6}  confidence")
     for t in r["topics"]:
-        out.append(f"{t['title'][:34]:<34} {t['level']:>5} {t['weight']:>6g} {t['raters']:>6} "
+        out.append(f"{_cut(t['title'], 34):<34} {t['level']:>5} {t['weight']:>6g} {t['raters']:>6} "
                    f"{t['max_spread']:>6g}  {t['confidence']}")
     if r["flags"]:
         out.append("")
@@ -86,8 +94,12 @@ def to_text(results: list[dict[str, Any]]) -> str:
         out += [f"  - [{f['kind']}] {f['message']}" for f in r["flags"]]
     out.append("")
     out.append("recommendations:")
-    out += [f"  - {x['stage']}: {x['interviewer']}: {x['recommendation']}"
-            for x in r["recommendations"]] or ["  (none yet)"]
+    for x in r["recommendations"]:
+        out.append(f"  - {x['stage']}: {x['interviewer']}: {x['recommendation']}")
+        if x.get("notes"):
+            out.append(f"      notes: {' '.join(x['notes'].split())}")
+    if not r["recommendations"]:
+        out.append("  (none yet)")
     out.append("")
     out.append(r["disclaimer"])
     return "\n".join(out) + "\n"
@@ -114,12 +126,16 @@ def default_templates(override: Path | None = None, workspace_templates: Path | 
 
 def topic_chart(r: dict[str, Any]) -> dict[str, Any]:
     """Geometry for the inline SVG bar chart of topic levels (no JavaScript needed)."""
+    from rubrics.render import plain
+
     levels = 6 if not r["topics"] else max(6, *(t["level"] for t in r["topics"]))
-    width, label_w, row_h = 640, 230, 28
+    width, label_w, row_h = 700, 290, 28
     scale = (width - label_w - 80) / levels
     bars = []
     for i, t in enumerate(r["topics"]):
-        bars.append({"y": 30 + i * row_h, "label": t["title"], "level": t["level"],
+        label = t["title"] if len(t["title"]) <= 40 else t["title"][:39] + "…"
+        bars.append({"y": 30 + i * row_h, "label": label, "plain_label": plain(label),
+                     "level": t["level"],
                      "w": t["level"] * scale, "confidence": t["confidence"]})
     target = r["role"]["target_level"]
     return {"width": width, "height": 40 + len(bars) * row_h, "label_w": label_w,

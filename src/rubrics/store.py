@@ -11,8 +11,6 @@ A lock on the pack serialises concurrent ``submit`` runs.
 from __future__ import annotations
 
 import json
-import shutil
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,11 +31,12 @@ from rubrics.errors import (
 from rubrics.frameworks import load_framework
 from rubrics.fsutil import atomic_write, sha256_bytes, sha256_file
 from rubrics.ids import slugify
-from rubrics.model import Submission
+from rubrics.model import Submission, interviewer_key
 from rubrics.roles import InterviewLoop, check_role, read_role
 from rubrics.submissions import read_submission
 
 LOG = "log.jsonl"
+HEAD = "head.json"  # entry count and last hash, written after the log: catches truncation
 LOCK_TIMEOUT = 60.0
 GENESIS = "0" * 64
 
@@ -66,7 +65,17 @@ class Pack:
         if not isinstance(manifest, dict) or manifest.get("format") != "rubrics-pack/1":
             raise InvalidInput([problem(manifest_path, "not a rubrics pack manifest "
                                         "(format is not rubrics-pack/1)")])
-        role_rel, framework_rel = str(manifest["role"]["file"]), str(manifest["framework"]["file"])
+        try:
+            role_rel = str(manifest["role"]["file"])
+            framework_rel = str(manifest["framework"]["file"])
+            str(manifest["pack_id"])
+            if not all(isinstance(f, dict) and isinstance(f.get("path"), str)
+                       and isinstance(f.get("sha256"), str) for f in manifest["files"]):
+                raise TypeError
+        except (KeyError, TypeError):
+            raise InvalidInput([problem(manifest_path, "manifest is damaged: it lacks the role, "
+                                        "framework, pack id or file list of a rubrics pack")]
+                               ) from None
         loop, role_hash, framework_hash = _load_loop(path / role_rel, path / framework_rel)
         return cls(path, manifest, loop, {role_rel: role_hash, framework_rel: framework_hash})
 
@@ -137,10 +146,6 @@ def check_submission(sub: Submission, pack: Pack, where: Any) -> list[Problem]:
     return problems
 
 
-def interviewer_key(name: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
-
-
 # --------------------------------------------------------------------------- log
 
 
@@ -194,7 +199,12 @@ def read_log(pack: Pack) -> list[LogEntry]:
     if not path.is_file():
         return []
     entries = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        bad_line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise LogLineError(path, bad_line, "log entry is not UTF-8 text") from None
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -330,6 +340,7 @@ def _submit_locked(pack: Pack, files: list[Path], amend: bool,
             "original": {"path": original_rel, "sha256": sha256_bytes(item.raw)},
             "normalised": {"path": normalised_rel, "sha256": sha256_bytes(item.normalised)},
             "amends": item.amends.seq if item.amends else None,
+            "manifest_sha256": sha256_file(pack.path / "manifest.json"),
             "reason": reason.strip() if (reason and item.amends) else None,
             "prev": prev_hash,
         }
@@ -340,22 +351,32 @@ def _submit_locked(pack: Pack, files: list[Path], amend: bool,
                                  pack.submissions_dir / folder,
                                  item.amends.seq if item.amends else None))
     atomic_write(log_path, log_text.encode("utf-8"))  # the commit point
+    head = {"entries": seq, "hash": prev_hash}
+    atomic_write(pack.submissions_dir / HEAD, (json.dumps(head) + "\n").encode("utf-8"))
     return accepted
 
 
 def _remove_orphans(pack: Pack, entries: list[LogEntry]) -> None:
-    """Folders an interrupted submit wrote but never logged are not accepted: drop them."""
+    """Folders an interrupted submit wrote but never logged were never accepted: move them
+    out of the way (into submissions/.interrupted/), never delete them."""
     logged = {e.folder for e in entries}
     for child in pack.submissions_dir.iterdir():
-        if child.is_dir() and child.name not in logged:
-            shutil.rmtree(child, ignore_errors=True)
+        if child.is_dir() and child.name not in logged and not child.name.startswith("."):
+            aside = pack.submissions_dir / ".interrupted"
+            aside.mkdir(exist_ok=True)
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+            child.rename(aside / f"{child.name}.{stamp}")
         elif child.is_file() and child.name.startswith(".") and child.name.endswith(".tmp"):
             child.unlink(missing_ok=True)
 
 
 def _check_chain(pack: Pack, entries: list[LogEntry]) -> None:
-    """Refuse to add to a pack whose files, log or stored submissions fail verification."""
-    problems = [p for p in [*verify_files(pack), *verify_log(pack, entries)] if p.is_error]
+    """Refuse to add to a pack whose role/framework snapshot, manifest, log or stored
+    submissions fail verification. (A scorecard edited inside the pack, say a blank
+    YAML filled in place, is reported by verify but does not block submissions.)"""
+    problems = [p for p in [*verify_files(pack, only=_source_files(pack)),
+                            *verify_manifest(pack, entries), *verify_log(pack, entries)]
+                if p.is_error]
     if problems:
         raise IntegrityError("the pack fails verification; run `rubrics verify "
                              f"{pack.path}`: {problems[0]}")
@@ -392,7 +413,55 @@ def verify_log(pack: Pack, entries: list[LogEntry]) -> list[Problem]:
             elif sha256_file(path) != ref.get("sha256"):
                 problems.append(problem(path, f"altered: {kind} file of submission "
                                         f"{entry.seq:04d} does not match its recorded SHA-256"))
-    return problems
+    return problems + verify_head(pack, entries)
+
+
+def verify_manifest(pack: Pack, entries: list[LogEntry]) -> list[Problem]:
+    """manifest.json must be the one the latest submission was accepted against."""
+    recorded = next((e.data["manifest_sha256"] for e in reversed(entries)
+                     if isinstance(e.data.get("manifest_sha256"), str)), None)
+    path = pack.path / "manifest.json"
+    if recorded is not None and sha256_file(path) != recorded:
+        return [problem(path, "altered: manifest.json changed after submissions were accepted "
+                        "(its SHA-256 is recorded in the submission log)")]
+    return []
+
+
+def read_head(pack: Pack) -> dict[str, Any] | None:
+    path = pack.submissions_dir / HEAD
+    if not path.is_file():
+        return None
+    try:
+        head = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(head, dict) and isinstance(head.get("entries"), int):
+            return head
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        pass
+    return {"entries": -1, "hash": ""}
+
+
+def verify_head(pack: Pack, entries: list[LogEntry]) -> list[Problem]:
+    """The log against its head record: removed last entries show here, not in the chain."""
+    head = read_head(pack)
+    path = pack.submissions_dir / HEAD
+    if head is None:
+        if entries:
+            return [problem(path, "missing: the log's head record (entry count and last hash)")]
+        return []
+    count = head["entries"]
+    if count < 0:
+        return [problem(path, "altered: the log's head record is not valid")]
+    if len(entries) < count:
+        return [problem(pack.submissions_dir / LOG, f"{count - len(entries)} logged "
+                        f"submission(s) removed: the log has {len(entries)} entries, its head "
+                        f"record says {count}")]
+    if count and entries[count - 1].data.get("hash") != head.get("hash"):
+        return [problem(path, f"altered: entry {count} of the log does not match its head record")]
+    if len(entries) > count:
+        return [problem(path, f"the last submit was interrupted after logging entry "
+                        f"{len(entries)} (the head record says {count}); the next submit "
+                        "completes it", severity=Severity.WARNING)]
+    return []
 
 
 def verify_files(pack: Pack, only: set[str] | None = None) -> list[Problem]:
@@ -417,14 +486,21 @@ def verify(pack_dir: Path) -> tuple[list[Problem], int]:
         entries = read_log(pack)
     except LogLineError as exc:
         return [*problems, exc.problem], 0
+    problems.extend(verify_manifest(pack, entries))
     problems.extend(verify_log(pack, entries))
     if pack.submissions_dir.is_dir():
         logged = {e.folder for e in entries}
+        head = read_head(pack) or {"entries": 0}
         for child in sorted(pack.submissions_dir.iterdir()):
-            if child.is_dir() and child.name not in logged:
-                problems.append(problem(child, "not in the submission log (left by an "
-                                        "interrupted submit; it was never accepted)",
-                                        severity=Severity.WARNING))
+            if child.is_dir() and child.name not in logged and not child.name.startswith("."):
+                seq = int(child.name[:4]) if child.name[:4].isdigit() else 0
+                if 0 < seq <= head["entries"]:
+                    problems.append(problem(child, "removed from the log: this submission "
+                                            f"({seq:04d}) was accepted, but its log entry is gone"))
+                else:
+                    problems.append(problem(child, "not in the submission log (left by an "
+                                            "interrupted submit; it was never accepted)",
+                                            severity=Severity.WARNING))
     return problems, len(entries)
 
 
@@ -444,6 +520,9 @@ def load_effective(pack: Pack) -> list[tuple[LogEntry, Submission]]:
             raise IntegrityError(f"{pack.submissions_dir / LOG}: entry {n} fails verification "
                                  "(the log was edited); run rubrics verify")
         prev = str(entry.data["hash"])
+    head_errors = [p for p in verify_head(pack, entries) if p.is_error]
+    if head_errors:
+        raise IntegrityError(f"{head_errors[0]}; run rubrics verify")
     out = []
     for entry in effective_entries(entries):
         path = pack.submissions_dir / entry.data["normalised"]["path"]

@@ -81,7 +81,7 @@ def pdf_values_to_submission(pack_id: str, stage: str, values: dict[str, str | N
     evidence: dict[str, str] = {}
     for n, cid in enumerate(criteria, 1):
         value = values.get(f"rating-{n}")
-        ratings[cid] = int(value) if value and value.isdigit() else None
+        ratings[cid] = int(value) if value in ("1", "2", "3", "4") else None
         if text(f"evidence-{n}"):
             evidence[cid] = text(f"evidence-{n}")
     flags = [flag for n, flag in enumerate(red_flags, 1) if values.get(f"red-flag-{n}")]
@@ -112,6 +112,9 @@ def validate_submission_file(path: Path) -> list[Problem]:
     stage's order), so here it is only checked to be a rubrics scorecard.
     """
     try:
+        if path.is_file() and path.stat().st_size > MAX_SUBMISSION_BYTES:
+            return [problem(path, f"file is too large ({path.stat().st_size:,} bytes; a "
+                            f"submission is at most {MAX_SUBMISSION_BYTES:,})")]
         raw = path.read_bytes()
         if raw.startswith(b"%PDF-"):
             from rubrics.pdfforms import read_form

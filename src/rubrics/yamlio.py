@@ -38,11 +38,13 @@ SAFE_TAGS = {
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader whose booleans are only true/false (YAML 1.2 core schema)."""
+    """SafeLoader whose booleans are only true/false (YAML 1.2 core schema) and whose
+    dates stay text (the models parse them, with clear messages)."""
 
 
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [(tag, rx) for tag, rx in resolvers
+            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
@@ -165,6 +167,8 @@ def parse_yaml(name: str, text: str, *, line_offset: int = 0) -> Document:
         data = _Loader(text).construct_document(node)
     except yaml.YAMLError as exc:  # pragma: no cover - tags are checked in _walk
         raise InvalidInput([problem(name, f"invalid YAML: {exc}")]) from None
+    except (ValueError, OverflowError) as exc:  # e.g. an integer of 5,000 digits
+        raise InvalidInput([problem(name, f"invalid value: {exc}")]) from None
     return Document(path=name, data=data, positions=positions, text=text)
 
 
@@ -319,20 +323,41 @@ def read_document(path: Path, *, max_bytes: int = MAX_BYTES, raw: bytes | None =
     return doc
 
 
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+LOCATE_JSON_BELOW = 256 * 1024
+
+
 def _parse_json(name: str, text: str, warnings: list[Problem]) -> Document:
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as exc:
-        raise InvalidInput([problem(name, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno)]) from None
+        raise InvalidInput([problem(name, f"invalid JSON: {exc.msg}", exc.lineno,
+                                    exc.colno)]) from None
+    except _DuplicateKey as exc:
+        raise InvalidInput([problem(name, f"duplicate key '{exc.args[0]}'")]) from None
+    except (ValueError, OverflowError) as exc:
+        raise InvalidInput([problem(name, f"invalid value: {exc}")]) from None
     except RecursionError:
         raise InvalidInput([problem(name, "JSON is nested too deeply")]) from None
     # JSON is a subset of YAML: reparse for positions when it is small enough to be cheap.
     positions: dict[Loc, tuple[int, int]] = {}
-    try:
-        located = parse_yaml(name, text)
-        positions = located.positions
-    except InvalidInput:
-        positions = {}
+    if len(text) < LOCATE_JSON_BELOW:
+        try:
+            positions = parse_yaml(name, text).positions
+        except InvalidInput:
+            positions = {}
     return Document(path=name, data=data, positions=positions, warnings=warnings, text=text)
 
 

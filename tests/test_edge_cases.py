@@ -1,0 +1,149 @@
+"""Inputs found by review and newcomer testing: each is one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rubrics.aggregate import Rated, aggregate
+from rubrics.cli import app
+from rubrics.errors import InvalidInput
+from rubrics.model import Recommendation, Submission
+from rubrics.submissions import parse_submission_text
+from rubrics.workspace import Workspace
+from rubrics.yamlio import parse_yaml, read_document
+from tests.conftest import FIXTURES, rel
+
+WS = FIXTURES / "ws"
+
+
+def submission_yaml(extra: str) -> str:
+    return ("pack_id: p\nstage: design\ninterviewer: Ann\nrecommendation: yes\n"
+            "ratings: {craft.design: 3}\n" + extra)
+
+
+def test_unquoted_iso_date_is_accepted() -> None:
+    """`interviewed_on: 2026-11-20` (as the blank's comment shows it) is a date, not an error."""
+    sub = parse_submission_text("s.yaml", submission_yaml("interviewed_on: 2026-11-20\n"))
+    assert str(sub.interviewed_on) == "2026-11-20"
+
+
+def test_other_date_formats_are_refused_with_the_expected_form() -> None:
+    """A date like 20/11/2026 is refused, saying how to write it."""
+    with pytest.raises(InvalidInput) as info:
+        parse_submission_text("s.yaml", submission_yaml("interviewed_on: 20/11/2026\n"))
+    assert str(info.value) == ("s.yaml:6:1: interviewed_on: write the date as YYYY-MM-DD, "
+                               "e.g. 2026-11-20 (got '20/11/2026')")
+
+
+def test_impossible_date_is_a_located_error() -> None:
+    """2026-02-30 is reported on its field, not raised as a ValueError."""
+    with pytest.raises(InvalidInput) as info:
+        parse_submission_text("s.yaml", submission_yaml("interviewed_on: 2026-02-30\n"))
+    assert str(info.value).startswith("s.yaml:6:1: interviewed_on: ")
+
+
+def test_enormous_integer_is_one_line() -> None:
+    """An integer of 5,000 digits (beyond Python's int/str limit) is one clear line."""
+    with pytest.raises(InvalidInput) as info:
+        parse_yaml("x.yaml", "x: " + "1" * 5000 + "\n")
+    assert str(info.value).startswith("x.yaml: invalid value: ")
+
+
+def test_json_duplicate_keys_are_refused(tmp_path: Path) -> None:
+    """Duplicate keys in JSON are refused, as in YAML (the last one does not silently win)."""
+    f = tmp_path / "s.json"
+    f.write_text('{"recommendation": "strong_no", "recommendation": "strong_yes"}',
+                 encoding="utf-8")
+    with pytest.raises(InvalidInput) as info:
+        read_document(f)
+    assert str(info.value) == f"{rel(f)}: duplicate key 'recommendation'"
+
+
+def test_framework_without_levels_is_refused(tmp_path: Path) -> None:
+    """A native framework with no levels is an error, not a crash later."""
+    fw = tmp_path / "frameworks" / "empty.yaml"
+    fw.parent.mkdir()
+    fw.write_text("id: empty\ntitle: Empty\nlevels: []\ntopics: []\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(fw)])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        f"{rel(fw)}:3:1: levels: List should have at least 1 item after validation, not 0")
+
+
+def test_square_brackets_in_titles_do_not_break_the_terminal_tables(tmp_path: Path) -> None:
+    """Text like "[/]" in a title is shown as typed, not parsed as terminal markup."""
+    ws = tmp_path / "ws"
+    (ws / "frameworks").mkdir(parents=True)
+    text = (WS / "frameworks" / "tiny.yaml").read_text(encoding="utf-8")
+    (ws / "frameworks" / "tiny.yaml").write_text(
+        text.replace("title: Tiny framework", 'title: "Eng [/] team [bold]"'), encoding="utf-8")
+    for args in (["frameworks", "list"], ["frameworks", "show", "tiny"]):
+        result = CliRunner().invoke(app, [*args, "-w", str(ws)], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        assert "Eng [/] team [bold]" in result.output
+
+
+def test_force_never_replaces_a_folder_that_is_not_a_pack(tmp_path: Path) -> None:
+    """--force replaces packs only: a user's own folder of the same name is left alone."""
+    out = tmp_path / "out"
+    mine = out / "documents"
+    mine.mkdir(parents=True)
+    (mine / "thesis.txt").write_text("years of work", encoding="utf-8")
+    result = CliRunner().invoke(app, ["pack", "tiny-engineer", "-w", str(WS), "--candidate", "X",
+                                      "--candidate-id", "documents", "--out", str(out),
+                                      "--format", "html", "--force"])
+    assert result.exit_code == 1
+    assert result.output == (f"error: {mine}: exists and is not a rubrics pack; --force only "
+                             "replaces packs. Choose another --out or --candidate-id\n")
+    assert (mine / "thesis.txt").read_text(encoding="utf-8") == "years of work"
+
+
+def test_header_only_csv_is_an_error(tmp_path: Path) -> None:
+    """A candidates CSV with no rows fails, rather than reporting 0 packs written."""
+    sheet = tmp_path / "c.csv"
+    sheet.write_text("name,id\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["pack", "tiny-engineer", "-w", str(WS), "--candidates",
+                                      str(sheet), "--out", str(tmp_path / "o"),
+                                      "--format", "html"])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"{rel(sheet)}:1: no candidates: the CSV has a header row but no rows",
+        "1 problem found"]
+
+
+def test_candidate_and_candidates_together(tmp_path: Path) -> None:
+    """Giving both --candidate and --candidates says "not both" (a usage error)."""
+    result = CliRunner().invoke(app, ["pack", "tiny-engineer", "-w", str(WS), "--candidate",
+                                      "X", "--candidates", str(tmp_path / "c.csv")])
+    assert (result.exit_code, result.output) == (
+        2, "error: give --candidate NAME or --candidates FILE.csv, not both\n")
+
+
+def test_worked_example_of_docs_aggregation() -> None:
+    """The worked example in docs/aggregation.md: 2B, hire, low confidence, mean 2.25."""
+    loop, _ = Workspace.open(WS).loop("tiny-engineer")
+
+    def make(stage: str, who: str, ratings: dict[str, int | None], rec: str) -> Submission:
+        return Submission(pack_id="p", stage=stage, interviewer=who, ratings=ratings,
+                          recommendation=Recommendation(rec))
+
+    rated = [
+        Rated("0001", make("design", "Ann", {"craft.design": 3, "craft.systems": 2,
+                                             "ledgers.l2.balances": 4,
+                                             "ledgers.l3.reconciles": 3}, "yes")),
+        Rated("0002", make("people", "Bo", {"people.mentors": 3, "craft.design": 4},
+                           "strong_yes")),
+    ]
+    result = aggregate(loop, rated, pack_id="p", candidate={})
+    assert {t["id"]: (t["level"], t["confidence"]) for t in result["topics"]} == {
+        "craft": (2, "high"), "people": (2, "low"), "ledgers": (3, "medium")}
+    assert (result["weighted_mean_level"], result["recommended_level"], result["sub_level"],
+            result["decision"], result["confidence"]["level"]) == (2.25, 2, "B", "hire", "low")
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "aggregation.md").read_text(
+        encoding="utf-8")
+    assert "9 / 4 = 2.25" in docs and "**2B**" in docs
+    assert json.dumps(result)  # the whole result is JSON-serialisable
