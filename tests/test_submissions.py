@@ -247,13 +247,13 @@ def case_criterion_of_another_stage(c: Ctx) -> tuple[Path, Expected]:
 def case_rating_5(c: Ctx) -> tuple[Path, Expected]:
     cid, _ = first_rated(c.hm)
     f = with_rating(c.hm, c.dir / "five.yaml", cid, "5")
-    return f, [f"{at(f, cid)}: ratings.{cid}: Input should be less than or equal to 4"]
+    return f, [f"{at(f, cid)}: ratings.{cid}: must be 1, 2, 3 or 4 (no or contrary evidence, partial, demonstrated, strong), or null if not assessed (got 5)"]
 
 
 def case_rating_as_string(c: Ctx) -> tuple[Path, Expected]:
     cid, _ = first_rated(c.hm)
     f = with_rating(c.hm, c.dir / "string.yaml", cid, '"3"')
-    return f, [f"{at(f, cid)}: ratings.{cid}: Input should be a valid integer (got '3')"]
+    return f, [f"{at(f, cid)}: ratings.{cid}: must be 1, 2, 3 or 4 (no or contrary evidence, partial, demonstrated, strong), or null if not assessed (got '3')"]
 
 
 def case_recommendation_maybe(c: Ctx) -> tuple[Path, Expected]:
@@ -261,8 +261,8 @@ def case_recommendation_maybe(c: Ctx) -> tuple[Path, Expected]:
     current = re.search(r"^recommendation: .*$", text, re.MULTILINE)
     assert current
     f = c.edit("maybe.yaml", current.group(0), "recommendation: maybe")
-    return f, [f"{at(f, 'recommendation: maybe')}: recommendation: Input should be 'strong_no', "
-               "'no', 'yes' or 'strong_yes' (got 'maybe')"]
+    return f, [f"{at(f, 'recommendation: maybe')}: recommendation: must be one of strong_no, "
+               "no, yes, strong_yes (got 'maybe')"]
 
 
 def case_missing_interviewer(c: Ctx) -> tuple[Path, Expected]:

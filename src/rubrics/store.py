@@ -10,6 +10,7 @@ A lock on the pack serialises concurrent ``submit`` runs.
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -135,14 +136,16 @@ def check_submission(sub: Submission, pack: Pack, where: Any) -> list[Problem]:
         problems.append(where(("candidate_id",), f"candidate_id: '{sub.candidate_id}' is not "
                               f"this pack's candidate ('{candidate_id}')"))
     allowed = set(stage.assesses)
-    for key in sub.ratings:
-        if key not in allowed:
-            problems.append(where(("ratings", key), f"ratings.{key}: not a criterion of stage "
-                                  f"'{stage.id}'"))
-    for key in sub.evidence:
-        if key not in allowed:
-            problems.append(where(("evidence", key), f"evidence.{key}: not a criterion of stage "
-                                  f"'{stage.id}'"))
+
+    def unknown(section: str, key: str) -> Problem:
+        close = difflib.get_close_matches(key, stage.assesses, n=1, cutoff=0.75)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        found: Problem = where((section, key), f"{section}.{key}: not a criterion of stage "
+                               f"'{stage.id}'{hint}")
+        return found
+
+    problems.extend(unknown("ratings", k) for k in sub.ratings if k not in allowed)
+    problems.extend(unknown("evidence", k) for k in sub.evidence if k not in allowed)
     return problems
 
 

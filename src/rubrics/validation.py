@@ -23,13 +23,27 @@ def dotted(loc: Loc) -> str:
     return out
 
 
-def _message(err: Any) -> str:
+def _shown(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _message(err: Any, model: Any = None) -> str:
     kind = err["type"]
     loc = tuple(err["loc"])
     if kind == "extra_forbidden":
-        return f"unknown field '{loc[-1]}'"
+        hint = _close_field(model, loc)
+        return f"unknown field '{loc[-1]}'" + (f" (did you mean '{hint}'?)" if hint else "")
     if kind == "missing":
         return "required field is missing"
+    if loc and loc[0] == "ratings" and len(loc) >= 2:
+        return ("must be 1, 2, 3 or 4 (no or contrary evidence, partial, demonstrated, "
+                f"strong), or null if not assessed (got {_shown(err.get('input'))})")
+    if loc == ("recommendation",) and kind in ("enum", "literal_error"):
+        return ("must be one of strong_no, no, yes, strong_yes "
+                f"(got {_shown(err.get('input'))})")
+    if loc == ("interviewer",) and kind == "string_too_short":
+        return "your name is required"
     if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == ID_PATTERN:
         return (f"must be an id: lower-case letters, digits, '.', '_' or '-' "
                 f"(got {err.get('input')!r})")
@@ -39,20 +53,38 @@ def _message(err: Any) -> str:
     if kind.endswith(("_type", "_parsing")) or kind in ("literal_error", "enum", "string_pattern_mismatch"):
         value = err.get("input")
         if value is not None and not isinstance(value, dict | list):
-            shown = repr(value)
-            if len(shown) > 60:
-                shown = shown[:57] + "..."
-            msg += f" (got {shown})"
+            msg += f" (got {_shown(value)})"
     return msg
 
 
-def problems_from(doc: Document, exc: ValidationError, root: Loc = ()) -> list[Problem]:
+def _close_field(model: Any, loc: Loc) -> str | None:
+    """The field of ``model`` at ``loc``'s parent that an unknown key was likely meant as."""
+    import difflib
+
+    from pydantic import BaseModel
+
+    target = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or target is None:
+            continue
+        field = getattr(target, "model_fields", {}).get(part)
+        annotation = getattr(field, "annotation", None)
+        args = getattr(annotation, "__args__", ()) or (annotation,)
+        target = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)),
+                      None)
+    names = list(getattr(target, "model_fields", {}))
+    match = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+def problems_from(doc: Document, exc: ValidationError, root: Loc = (),
+                  model: Any = None) -> list[Problem]:
     problems = []
     for err in exc.errors():
         loc: Loc = (*root, *err["loc"])
         where = dotted(loc)
         prefix = f"{where}: " if where else ""
-        problems.append(doc.problem(loc, prefix + _message(err)))
+        problems.append(doc.problem(loc, prefix + _message(err, model)))
     return problems
 
 
@@ -61,4 +93,4 @@ def validate_model(model: type[M], doc: Document, data: Any | None = None) -> M:
     try:
         return model.model_validate(doc.data if data is None else data)
     except ValidationError as exc:
-        raise InvalidInput(problems_from(doc, exc)) from None
+        raise InvalidInput(problems_from(doc, exc, model=model)) from None
