@@ -147,3 +147,32 @@ def test_worked_example_of_docs_aggregation() -> None:
         encoding="utf-8")
     assert "9 / 4 = 2.25" in docs and "**2B**" in docs
     assert json.dumps(result)  # the whole result is JSON-serialisable
+
+
+def test_pipeline_keeps_going_past_a_damaged_pack(tmp_path: Path) -> None:
+    """Aggregating several packs lists every good one and names each damaged one (exit 1)."""
+    runner = CliRunner()
+    out = tmp_path / "packs"
+    assert runner.invoke(app, ["pack", "tiny-engineer", "-w", str(WS), "--candidate", "Ada",
+                               "--out", str(out), "--format", "html"]).exit_code == 0
+    broken = out / "broken"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{}", encoding="utf-8")
+    result = runner.invoke(app, ["aggregate", str(out / "ada"), str(broken)])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0].startswith("candidate")
+    assert result.stdout.splitlines()[1].startswith("Ada ")
+    assert result.stderr == (f"error: {broken}: {rel(broken / 'manifest.json')}: not a rubrics "
+                             "pack manifest (format is not rubrics-pack/1) (left out of the "
+                             "table)\n")
+
+
+def test_validate_points_a_pack_folder_to_verify(tmp_path: Path) -> None:
+    """`rubrics validate PACK_DIR` says to use verify rather than misreading manifest.json."""
+    out = tmp_path / "packs"
+    CliRunner().invoke(app, ["pack", "tiny-engineer", "-w", str(WS), "--candidate", "Ada",
+                             "--out", str(out), "--format", "html"])
+    result = CliRunner().invoke(app, ["validate", str(out / "ada")])
+    assert (result.exit_code, result.output.splitlines()[0]) == (
+        1, f"{rel(out / 'ada')}: is a candidate pack: check it with `rubrics verify "
+           f"{out / 'ada'}`")

@@ -124,7 +124,7 @@ def _console() -> Any:
 # --------------------------------------------------------------------------- validate
 
 
-@app.command()
+@app.command(short_help="Check frameworks, roles and submissions.")
 def validate(
     paths: Annotated[
         list[Path] | None,
@@ -158,7 +158,7 @@ def validate(
 # --------------------------------------------------------------------------- schema
 
 
-@app.command()
+@app.command(short_help="Print the JSON Schema of a file format.")
 def schema(
     kind: Annotated[str, typer.Argument(help="framework, role or submission")],
 ) -> None:
@@ -237,7 +237,7 @@ def frameworks_show(
         console.print(table)
 
 
-@frameworks_app.command("export")
+@frameworks_app.command("export", short_help="Print a framework in the native YAML format.")
 def frameworks_export(
     framework_id: Annotated[str, typer.Argument(metavar="ID", help="Framework id.")],
     workspace: WorkspaceOpt = None,
@@ -312,7 +312,7 @@ def roles_show(
 # --------------------------------------------------------------------------- pack
 
 
-@app.command()
+@app.command(short_help="Make candidate packs: scorecards, packet, plan.")
 def pack(
     role_id: Annotated[str, typer.Argument(metavar="ROLE", help="Role id or role file.")],
     candidate: Annotated[str | None, typer.Option("--candidate", help="Candidate's name.")] = None,
@@ -401,7 +401,7 @@ def _console_err() -> Any:
 # --------------------------------------------------------------------------- submissions
 
 
-@app.command()
+@app.command(short_help="Check returned scorecards and keep them.")
 def submit(
     pack_dir: Annotated[Path, typer.Argument(metavar="PACK_DIR", help="The candidate's pack folder.")],
     files: Annotated[list[Path], typer.Argument(
@@ -422,7 +422,7 @@ def submit(
         typer.echo(f"accepted {a.seq:04d}: {a.stage} by {a.interviewer}{note}")
 
 
-@app.command()
+@app.command(short_help="Re-check a pack's files and submission log.")
 def verify(
     pack_dir: Annotated[Path, typer.Argument(metavar="PACK_DIR", help="The candidate's pack folder.")],
 ) -> None:
@@ -441,7 +441,7 @@ def verify(
                "verified")
 
 
-@app.command()
+@app.command(short_help="Level recommendation, or a pipeline table.")
 def aggregate(
     pack_dirs: Annotated[list[Path], typer.Argument(metavar="PACK_DIR...", help="Pack folders.")],
     fmt: Annotated[str, typer.Option("--format", help="text, json, html or pdf.")] = "text",
@@ -461,21 +461,35 @@ def aggregate(
         fail(f"unknown format '{fmt}' (choose from {', '.join(panel.FORMATS)})", 2)
     if fmt == "pdf" and out is None:
         fail("--format pdf needs --out FILE", 2)
+    failures: list[str] = []
     with handled():
-        results = panel.aggregate_packs(list(pack_dirs))
-        if fmt == "json":
-            data = panel.to_json(results).encode("utf-8")
-        elif fmt == "text":
-            data = panel.to_text(results).encode("utf-8")
-        elif fmt == "html":
-            data = panel.to_html(results, _report_templates(templates, workspace)).encode("utf-8")
+        if len(pack_dirs) == 1:
+            results = [panel.aggregate_pack(pack_dirs[0])]
         else:
-            data = panel.to_pdf(results, _report_templates(templates, workspace))
+            results, failures = panel.aggregate_many(list(pack_dirs))
+            if not results:
+                for line in failures:
+                    _err(f"error: {line}")
+                raise typer.Exit(1)
+        many = len(pack_dirs) > 1
+        if fmt == "json":
+            data = panel.to_json(results, pipeline=many).encode("utf-8")
+        elif fmt == "text":
+            data = panel.to_text(results, pipeline=many).encode("utf-8")
+        elif fmt == "html":
+            data = panel.to_html(results, _report_templates(templates, workspace),
+                                 pipeline=many).encode("utf-8")
+        else:
+            data = panel.to_pdf(results, _report_templates(templates, workspace), pipeline=many)
         if out is None:
             sys.stdout.write(data.decode("utf-8"))
         else:
             atomic_write(out, data)
             typer.echo(f"wrote {out}")
+    for line in failures:
+        _err(f"error: {line} (left out of the table)")
+    if failures:
+        raise typer.Exit(1)
 
 
 def _report_templates(override: Path | None, workspace: Path | None) -> Any:
@@ -488,7 +502,7 @@ def _report_templates(override: Path | None, workspace: Path | None) -> Any:
 # --------------------------------------------------------------------------- init
 
 
-@app.command()
+@app.command(short_help="Start a new workspace from the bundled one.")
 def init(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="New workspace folder.")],
 ) -> None:

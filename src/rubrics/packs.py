@@ -249,7 +249,7 @@ def _write_pack(folder: Path, loop: InterviewLoop, role_source: bytes, candidate
                       "hash": sha256_bytes(framework_yaml)[:12],
                       "file": "source/framework.yaml"},
         "candidate": {"name": candidate.name, "id": candidate_id, "email": candidate.email,
-                      "anonymous": options.anonymous},
+                      "notes": candidate.notes, "anonymous": options.anonymous},
         "stages": [{"id": s.id, "title": s.title, "criteria": list(s.assesses)}
                    for s in role.stages],
         "files": [{"path": rel, "sha256": sha256_bytes(data), "bytes": len(data)}

@@ -32,6 +32,20 @@ def aggregate_packs(pack_dirs: list[Path]) -> list[dict[str, Any]]:
     return [aggregate_pack(p) for p in pack_dirs]
 
 
+def aggregate_many(pack_dirs: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Results for the packs that aggregate, and one line for each pack that does not
+    (a pipeline report should not stop at the first damaged pack)."""
+    from rubrics.errors import RubricsError
+
+    results, failures = [], []
+    for path in pack_dirs:
+        try:
+            results.append(aggregate_pack(path))
+        except RubricsError as exc:
+            failures.append(f"{path}: " + " ".join(str(exc).split()))
+    return results, failures
+
+
 def pipeline_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {"candidate": r["candidate"].get("name") or r["candidate"].get("id"),
@@ -43,9 +57,9 @@ def pipeline_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def to_json(results: list[dict[str, Any]]) -> str:
+def to_json(results: list[dict[str, Any]], *, pipeline: bool | None = None) -> str:
     """One pack's result, indented; many packs as one compact document (fast to write)."""
-    if len(results) == 1:
+    if not (len(results) > 1 if pipeline is None else pipeline):
         return json.dumps(results[0], indent=2, ensure_ascii=False) + "\n"
     data = {"pipeline": pipeline_rows(results), "packs": results}
     return json.dumps(data, ensure_ascii=False) + "\n"
@@ -65,8 +79,8 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def to_text(results: list[dict[str, Any]]) -> str:
-    if len(results) > 1:
+def to_text(results: list[dict[str, Any]], *, pipeline: bool | None = None) -> str:
+    if len(results) > 1 if pipeline is None else pipeline:
         lines = [f"{'candidate':<28} {'role':<32} {'level':<6} {'decision':<18} "
                  f"{'confidence':<10} missing"]
         for row, r in zip(pipeline_rows(results), results, strict=True):
@@ -105,17 +119,20 @@ def to_text(results: list[dict[str, Any]]) -> str:
     return "\n".join(out) + "\n"
 
 
-def to_html(results: list[dict[str, Any]], templates: Templates, *, for_pdf: bool = False) -> str:
-    if len(results) > 1:
+def to_html(results: list[dict[str, Any]], templates: Templates, *, for_pdf: bool = False,
+            pipeline: bool | None = None) -> str:
+    if len(results) > 1 if pipeline is None else pipeline:
         return templates.render_page("pipeline.html.j2", css="document.css", for_pdf=for_pdf,
                                      rows=pipeline_rows(results), results=results)
     return templates.render_page("panel-report.html.j2", css="document.css", for_pdf=for_pdf,
                                  r=results[0], chart=topic_chart(results[0]))
 
 
-def to_pdf(results: list[dict[str, Any]], templates: Templates) -> bytes:
-    html = to_html(results, templates, for_pdf=True)
-    page = "pipeline.html.j2" if len(results) > 1 else "panel-report.html.j2"
+def to_pdf(results: list[dict[str, Any]], templates: Templates, *,
+           pipeline: bool | None = None) -> bytes:
+    many = len(results) > 1 if pipeline is None else pipeline
+    html = to_html(results, templates, for_pdf=True, pipeline=many)
+    page = "pipeline.html.j2" if many else "panel-report.html.j2"
     return html_to_pdf(html, base=templates.folder_of(page), allowed=templates.folders)
 
 

@@ -19,6 +19,10 @@ def validate_paths(paths: list[Path], workspace: Workspace) -> list[Problem]:
     if not paths:
         files = workspace.framework_files() + workspace.role_files()
     for path in paths:
+        if path.is_dir() and (path / "manifest.json").is_file():
+            problems.append(problem(path, "is a candidate pack: check it with "
+                                    f"`rubrics verify {path}`"))
+            continue
         if path.is_dir():
             inside = _files_in(path)
             if not inside:
