@@ -647,4 +647,4 @@ def test_batch_reports_bad_rows(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["a-1", "g-1"]
     manifest = json.loads((out / "a-1" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["candidate"] == {"name": "Ada Lovelace", "id": "A-1",
-                                     "email": "ada@example.com", "anonymous": False}
+                                     "email": "ada@example.com", "notes": None, "anonymous": False}

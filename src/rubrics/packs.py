@@ -21,8 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rubrics import __version__
 from rubrics.errors import Conflict, InvalidInput, Problem, RubricsError, problem
 from rubrics.frameworks import framework_to_yaml
@@ -301,11 +299,6 @@ def scorecard_context(loop: InterviewLoop, stage: Stage) -> dict[str, Any]:
     }
 
 
-def yaml_str(value: object) -> str:
-    """A value as a one-line YAML scalar (JSON is valid YAML)."""
-    return json.dumps(value, ensure_ascii=False)
-
-
 # --------------------------------------------------------------------------- batches
 
 
@@ -409,7 +402,3 @@ def build_batch(workspace_root: Path | None, role_id: str, csv_path: Path,
     outcome.written.sort(key=lambda r: r.path.name)
     outcome.failed.sort(key=lambda p: p.line or 0)
     return outcome
-
-
-def dump_yaml(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -148,10 +148,6 @@ class Templates:
                            csp="; ".join(policy), **context)
 
 
-class _Refused(Exception):
-    pass
-
-
 def _fetcher_class() -> Any:
     from weasyprint.urls import FatalURLFetchingError, URLFetcher
 

@@ -125,8 +125,7 @@ def write_samples(pack_dir: Path, out_dir: Path, *, seed: int = 7,
             pdf_path = pack_dir / "scorecards" / f"{sid}.pdf"
             if not pdf_path.is_file():
                 continue
-            stage_with_flags = dict(stage)
-            data = fill_pdf(pdf_path.read_bytes(), stage_with_flags, answers)
+            data = fill_pdf(pdf_path.read_bytes(), stage, answers)
             path = out_dir / f"{sid}-filled.pdf"
         atomic_write(path, data)
         written.append(path)

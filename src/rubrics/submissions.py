@@ -14,7 +14,7 @@ from typing import Any
 from rubrics.errors import InvalidInput, Problem, problem
 from rubrics.model import Submission
 from rubrics.validation import validate_model
-from rubrics.yamlio import Document, decode_text, parse_yaml, read_document
+from rubrics.yamlio import Document, parse_yaml, read_document
 
 MAX_SUBMISSION_BYTES = 2 * 1024 * 1024
 StageFields = dict[str, dict[str, list[str]]]
@@ -129,8 +129,3 @@ def validate_submission_file(path: Path) -> list[Problem]:
     except Exception as exc:  # pypdf raises many kinds on damaged files
         return [problem(path, f"cannot read the PDF form ({type(exc).__name__}: {exc})")]
     return []
-
-
-def decode_submission_bytes(name: str, raw: bytes) -> str:
-    text, _ = decode_text(name, raw)
-    return text

@@ -154,5 +154,3 @@ def init_workspace(target: Path) -> list[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return written
-
-

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -359,14 +358,3 @@ def _parse_json(name: str, text: str, warnings: list[Problem]) -> Document:
         except InvalidInput:
             positions = {}
     return Document(path=name, data=data, positions=positions, warnings=warnings, text=text)
-
-
-def iter_locs(data: Any, loc: Loc = ()) -> Iterator[Loc]:
-    """Every location inside a plain data tree (used by tests)."""
-    yield loc
-    if isinstance(data, dict):
-        for k, v in data.items():
-            yield from iter_locs(v, (*loc, k))
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            yield from iter_locs(v, (*loc, i))
