@@ -176,3 +176,26 @@ def test_validate_points_a_pack_folder_to_verify(tmp_path: Path) -> None:
     assert (result.exit_code, result.output.splitlines()[0]) == (
         1, f"{rel(out / 'ada')}: is a candidate pack: check it with `rubrics verify "
            f"{out / 'ada'}`")
+
+
+def test_submit_notes_weak_spots_but_accepts(tmp_path: Path) -> None:
+    """A rating without evidence, a criterion left out and an unlisted red flag are noted, not refused."""
+    runner = CliRunner()
+    out = tmp_path / "packs"
+    assert runner.invoke(app, ["pack", "tiny-engineer", "-w", str(WS), "--candidate", "Ada",
+                               "--out", str(out), "--format", "html"]).exit_code == 0
+    pack = out / "ada"
+    pack_id = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))["pack_id"]
+    ret = tmp_path / "people.yaml"
+    ret.write_text(f"pack_id: {pack_id}\nstage: people\ninterviewer: Bo\nrecommendation: yes\n"
+                   "ratings: {people.mentors: 3}\nred_flags: [Talked over me]\n",
+                   encoding="utf-8")
+    result = runner.invoke(app, ["submit", str(pack), str(ret)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "accepted 0001: people by Bo\n"
+    folder = rel(pack / "submissions" / "0001-people--bo")
+    assert result.stderr.splitlines() == [
+        f"{folder}: note: 1 rating(s) without evidence: people.mentors",
+        f"{folder}: note: 1 criterion(s) left out, read as not assessed: craft.design",
+        f"{folder}: note: red flag(s) not on the stage's list, kept as written: Talked over me",
+    ]

@@ -412,6 +412,7 @@ def submit(
     reason: Annotated[str | None, typer.Option("--reason", help="Why (required with --amend).")] = None,
 ) -> None:
     """Check returned scorecards and keep them in the pack (all or none)."""
+    from rubrics.errors import display_path
     from rubrics.store import submit as submit_files
 
     with handled("; nothing was stored (all files or none): fix the files above and "
@@ -420,6 +421,8 @@ def submit(
     for a in accepted:
         note = f" (amends {a.amends:04d})" if a.amends else ""
         typer.echo(f"accepted {a.seq:04d}: {a.stage} by {a.interviewer}{note}")
+        for remark in a.notes:
+            _err(f"{display_path(a.folder)}: note: {remark}")
 
 
 @app.command(short_help="Re-check a pack's files and submission log.")

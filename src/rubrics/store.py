@@ -239,6 +239,30 @@ class Accepted:
     interviewer: str
     folder: Path
     amends: int | None = None
+    notes: list[str] = field(default_factory=list)
+    """Things worth telling the interviewer; they do not stop a submission."""
+
+
+def review_notes(sub: Submission, pack: Pack) -> list[str]:
+    """Weak spots of an accepted scorecard: ratings without evidence, criteria left out,
+    red flags that are not on the stage's list."""
+    stage = pack.loop.role.stage(sub.stage)
+    if stage is None:
+        return []
+    notes = []
+    bare = [cid for cid, v in sub.ratings.items() if v is not None
+            and not sub.evidence.get(cid, "").strip()]
+    if bare:
+        notes.append(f"{len(bare)} rating(s) without evidence: {', '.join(bare)}")
+    left_out = [cid for cid in stage.assesses if cid not in sub.ratings]
+    if left_out:
+        notes.append(f"{len(left_out)} criterion(s) left out, read as not assessed: "
+                     f"{', '.join(left_out)}")
+    unlisted = [f for f in sub.red_flags if f not in stage.red_flags]
+    if unlisted:
+        notes.append(f"red flag(s) not on the stage's list, kept as written: "
+                     f"{'; '.join(unlisted)}")
+    return notes
 
 
 @dataclass
@@ -352,7 +376,8 @@ def _submit_locked(pack: Pack, files: list[Path], amend: bool,
         log_text += json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n"
         accepted.append(Accepted(seq, sub.stage, sub.interviewer,
                                  pack.submissions_dir / folder,
-                                 item.amends.seq if item.amends else None))
+                                 item.amends.seq if item.amends else None,
+                                 review_notes(sub, pack)))
     atomic_write(log_path, log_text.encode("utf-8"))  # the commit point
     head = {"entries": seq, "hash": prev_hash}
     atomic_write(pack.submissions_dir / HEAD, (json.dumps(head) + "\n").encode("utf-8"))
