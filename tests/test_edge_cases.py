@@ -20,6 +20,15 @@ from tests.conftest import FIXTURES, rel
 WS = FIXTURES / "ws"
 
 
+def tiny_pack(tmp_path: Path) -> Path:
+    """An HTML-only pack of the fixture role for candidate Ada; returns its folder."""
+    out = tmp_path / "packs"
+    result = CliRunner().invoke(app, ["pack", "tiny-engineer", "-w", str(WS), "--candidate",
+                                      "Ada", "--out", str(out), "--format", "html"])
+    assert result.exit_code == 0, result.output
+    return out / "ada"
+
+
 def submission_yaml(extra: str) -> str:
     return ("pack_id: p\nstage: design\ninterviewer: Ann\nrecommendation: yes\n"
             "ratings: {craft.design: 3}\n" + extra)
@@ -151,14 +160,11 @@ def test_worked_example_of_docs_aggregation() -> None:
 
 def test_pipeline_keeps_going_past_a_damaged_pack(tmp_path: Path) -> None:
     """Aggregating several packs lists every good one and names each damaged one (exit 1)."""
-    runner = CliRunner()
-    out = tmp_path / "packs"
-    assert runner.invoke(app, ["pack", "tiny-engineer", "-w", str(WS), "--candidate", "Ada",
-                               "--out", str(out), "--format", "html"]).exit_code == 0
-    broken = out / "broken"
+    pack = tiny_pack(tmp_path)
+    broken = pack.parent / "broken"
     broken.mkdir()
     (broken / "manifest.json").write_text("{}", encoding="utf-8")
-    result = runner.invoke(app, ["aggregate", str(out / "ada"), str(broken)])
+    result = CliRunner().invoke(app, ["aggregate", str(pack), str(broken)])
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0].startswith("candidate")
     assert result.stdout.splitlines()[1].startswith("Ada ")
@@ -169,22 +175,16 @@ def test_pipeline_keeps_going_past_a_damaged_pack(tmp_path: Path) -> None:
 
 def test_validate_points_a_pack_folder_to_verify(tmp_path: Path) -> None:
     """`rubrics validate PACK_DIR` says to use verify rather than misreading manifest.json."""
-    out = tmp_path / "packs"
-    CliRunner().invoke(app, ["pack", "tiny-engineer", "-w", str(WS), "--candidate", "Ada",
-                             "--out", str(out), "--format", "html"])
-    result = CliRunner().invoke(app, ["validate", str(out / "ada")])
+    pack = tiny_pack(tmp_path)
+    result = CliRunner().invoke(app, ["validate", str(pack)])
     assert (result.exit_code, result.output.splitlines()[0]) == (
-        1, f"{rel(out / 'ada')}: is a candidate pack: check it with `rubrics verify "
-           f"{out / 'ada'}`")
+        1, f"{rel(pack)}: is a candidate pack: check it with `rubrics verify {pack}`")
 
 
 def test_submit_notes_weak_spots_but_accepts(tmp_path: Path) -> None:
     """A rating without evidence, a criterion left out and an unlisted red flag are noted, not refused."""
     runner = CliRunner()
-    out = tmp_path / "packs"
-    assert runner.invoke(app, ["pack", "tiny-engineer", "-w", str(WS), "--candidate", "Ada",
-                               "--out", str(out), "--format", "html"]).exit_code == 0
-    pack = out / "ada"
+    pack = tiny_pack(tmp_path)
     pack_id = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))["pack_id"]
     ret = tmp_path / "people.yaml"
     ret.write_text(f"pack_id: {pack_id}\nstage: people\ninterviewer: Bo\nrecommendation: yes\n"

@@ -272,7 +272,6 @@ class _Prepared:
     submission: Submission
     normalised: bytes
     amends: LogEntry | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def submit(pack_dir: Path, files: list[Path], *, amend: bool = False,
