@@ -293,6 +293,7 @@ class Role(Strict):
 # --------------------------------------------------------------------------- submission
 
 SUBMISSION_FORMAT = "rubrics-submission/1"
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 
 Rating = Annotated[int, Field(strict=True, ge=1, le=4)]
 """1 no or contrary evidence, 2 partial, 3 demonstrated, 4 strong."""
@@ -327,6 +328,11 @@ class Submission(Strict):
     stage: Identifier
     interviewer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                                   max_length=200)]
+    interviewer_email: str | None = Field(
+        default=None,
+        description="The interviewer's email: when given, it identifies the interviewer "
+        "across stages and spellings of their name.",
+    )
     candidate_id: str | None = None
     ratings: dict[str, Rating | None] = Field(
         description="Every criterion id of the stage: 1-4, or null for not assessed."
@@ -341,6 +347,20 @@ class Submission(Strict):
     recommendation: Recommendation
     interviewed_on: date | None = Field(default=None,
                                         description="Date of the interview, YYYY-MM-DD.")
+
+    @field_validator("interviewer_email", mode="before")
+    @classmethod
+    def _email_or_none(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ValueError("write the email as text, e.g. mei.chen@example.com")
+        value = value.strip()
+        if not value:
+            return None
+        if len(value) > 254 or not EMAIL_PATTERN.fullmatch(value):
+            raise ValueError(f"not an email address: {value!r} (e.g. mei.chen@example.com)")
+        return value
 
     @field_validator("interviewed_on", mode="before")
     @classmethod
