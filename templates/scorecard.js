@@ -3,6 +3,8 @@
   var form = document.getElementById("scorecard");
   var statusLine = document.getElementById("status");
   var dirty = false;
+  // The rule rubrics checks on submit (a little stricter: no control characters).
+  var EMAIL = /^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s.\x00-\x1f\x7f]+$/;
 
   function value(name) {
     var el = form.elements.namedItem(name);
@@ -37,6 +39,7 @@
       stage: form.getAttribute("data-stage"),
       candidate_id: form.getAttribute("data-candidate-id"),
       interviewer: value("interviewer"),
+      interviewer_email: value("interviewer_email") || undefined,  // left out of the file when blank
       interviewed_on: value("interviewed_on") || null,
       ratings: ratings,
       evidence: evidence,
@@ -70,6 +73,12 @@
     var submission = collect();
     if (!submission.interviewer) {
       report("Please enter your name as the interviewer before saving.", true, "interviewer");
+      return;
+    }
+    var email = submission.interviewer_email;
+    if (email && (email.length > 254 || !EMAIL.test(email))) {
+      report("Please enter your email as name@example.com (or leave it empty) before saving.",
+             true, "interviewer_email");
       return;
     }
     if (!submission.recommendation) {

@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
+from pydantic import ValidationError
 
+from rubrics.model import Submission
 from rubrics.roles import read_role
 from rubrics.submissions import read_submission
 from tests.conftest import make_pack
@@ -28,6 +30,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 CANDIDATE = "Zoë Ångström"
 STAGE = "system-design-money-movement"
 INTERVIEWER = "Ana Peña-Núñez"
+EMAIL = "ana.pena-nunez@example.com"
 EVIDENCE_1 = ("Proposed an idempotency key per transfer (“transfer_id”).",
               "Retries reuse it: «exactly once» is a myth, said Zoë – 🙂")
 NOTES = "Strong on ledgers; ask the coding panel about concurrency."
@@ -132,6 +135,9 @@ def fill_like_an_interviewer(page: Page) -> None:
     """Fill the scorecard with mouse and keyboard the way an interviewer would."""
     page.get_by_label("Interviewer (your name)").click()
     page.keyboard.type(INTERVIEWER)
+    page.keyboard.press("Tab")  # to the email field, right after the name
+    assert page.evaluate("document.activeElement.name") == "interviewer_email"
+    page.keyboard.type(EMAIL)
     page.keyboard.press("Tab")  # to the date field: a native date picker in the browser
     page.get_by_label("Date of interview").fill("2026-11-20")
 
@@ -185,6 +191,7 @@ def test_filled_scorecard_downloads_the_submission(scorecard: Scorecard, manifes
         "stage": STAGE,
         "candidate_id": manifest["candidate"]["id"],
         "interviewer": INTERVIEWER,
+        "interviewer_email": EMAIL,
         "interviewed_on": "2026-11-20",
         "ratings": expected_ratings,
         "evidence": {c[0]: "\n".join(EVIDENCE_1)},
@@ -224,6 +231,52 @@ def test_save_refuses_an_incomplete_form(scorecard: Scorecard, missing: str, mes
     page.wait_for_timeout(500)  # a download would have started by now
     assert scorecard.recorded.downloads == []
     assert scorecard.recorded.console == []
+
+
+@pytest.mark.parametrize("typed", ["ana.pena", "ana@example", "ana pena@example.com",
+                                   "ana@pena@example.com"],
+                         ids=["no-at", "no-dot-in-domain", "space", "two-ats"])
+def test_save_refuses_an_invalid_email(scorecard: Scorecard, typed: str) -> None:
+    """An email that rubrics would refuse is reported in the visible status line before saving, with the field focused and nothing downloaded."""
+    with pytest.raises(ValidationError, match="interviewer_email"):
+        Submission.model_validate({"pack_id": "p", "stage": "s", "interviewer": INTERVIEWER,
+                                   "interviewer_email": typed, "ratings": {},
+                                   "recommendation": "yes"})
+    page = scorecard.page
+    page.get_by_label("Interviewer (your name)").fill(INTERVIEWER)
+    page.get_by_label("Email (identifies you across interviews)").click()
+    page.keyboard.type(typed)
+    page.locator('fieldset.recommend label:has(input[value="yes"])').click()
+    page.get_by_role("button", name="Save submission").click()
+
+    status = page.get_by_role("status")
+    assert status.is_visible()
+    assert status.inner_text() == (
+        "Please enter your email as name@example.com (or leave it empty) before saving.")
+    assert status.get_attribute("class") == "error"
+    assert page.evaluate("document.activeElement.name") == "interviewer_email"
+    page.wait_for_timeout(500)  # a download would have started by now
+    assert scorecard.recorded.downloads == []
+    assert scorecard.recorded.console == []
+
+
+def test_blank_email_is_left_out_of_the_saved_file(scorecard: Scorecard, tmp_path: Path) -> None:
+    """An email field left blank (or only blanks) is left out of the saved file, which rubrics reads as no email."""
+    page = scorecard.page
+    page.get_by_label("Interviewer (your name)").fill(INTERVIEWER)
+    page.get_by_label("Email (identifies you across interviews)").click()
+    page.keyboard.type("   ")
+    page.locator('fieldset.recommend label:has(input[value="no"])').click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Save submission").click()
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    assert "interviewer_email" not in data
+    assert (data["interviewer"], data["recommendation"]) == (INTERVIEWER, "no")
+    submission, _ = read_submission(saved)
+    assert submission.interviewer_email is None
 
 
 def test_page_is_offline_clean_and_labelled(scorecard: Scorecard) -> None:

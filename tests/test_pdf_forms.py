@@ -206,6 +206,7 @@ def test_pypdf_fill_reads_back(scorecard: Path, pack: Path, manifest: dict[str, 
         ["/1"], ["/2"], ["/3"], ["/4"], ["/na"]]
     values = {
         "interviewer": "  Ingrid Ødegård  ",
+        "interviewer_email": "  ingrid.odegard@example.com  ",
         "interviewed_on": "2026-11-20",
         "rating-1": "/3",
         "evidence-1": "Idempotency key per transfer – “transfer_id”.\nReuses it on retry.",
@@ -232,7 +233,7 @@ def test_pypdf_fill_reads_back(scorecard: Path, pack: Path, manifest: dict[str, 
     ratings[criteria[3]] = 1
     assert submission == Submission(
         pack_id=manifest["pack_id"], stage=STAGE, interviewer="Ingrid Ødegård",
-        interviewed_on="2026-11-20", ratings=ratings,
+        interviewer_email="ingrid.odegard@example.com", interviewed_on="2026-11-20", ratings=ratings,
         evidence={criteria[0]: "Idempotency key per transfer – “transfer_id”.\nReuses it on retry."},
         red_flags=[red_flags[1], red_flags[2]],
         notes="Ask the coding panel about concurrency.",
@@ -248,7 +249,7 @@ def test_pdfium_fill_reads_back(pdfium_form: PdfiumForm, scorecard: Path, manife
     form = pdfium_form
     n = len(criteria)
     assert {name for name, _ in form.widgets} == {
-        "interviewer", "interviewed_on", "notes", "recommendation",
+        "interviewer", "interviewer_email", "interviewed_on", "notes", "recommendation",
         *(f"rating-{i}" for i in range(1, n + 1)), *(f"evidence-{i}" for i in range(1, n + 1)),
         *(f"red-flag-{i}" for i in range(1, len(red_flags) + 1))}
     assert {export for name, export in form.widgets if name == "rating-1"} == {"1", "2", "3", "4", "na"}
@@ -256,6 +257,7 @@ def test_pdfium_fill_reads_back(pdfium_form: PdfiumForm, scorecard: Path, manife
 
     evidence = "Idempotency key per transfer – “transfer_id”.\nRetries reuse it; Zoë: «exactly once» 🙂"
     form.type("interviewer", "Ingrid Ødegård")
+    form.type("interviewer_email", "ingrid.odegard@example.com")
     form.type("interviewed_on", "2026-11-20")
     form.click("rating-1", "3")
     form.type("evidence-1", evidence)
@@ -284,7 +286,7 @@ def test_pdfium_fill_reads_back(pdfium_form: PdfiumForm, scorecard: Path, manife
     ratings.update({criteria[0]: 3, criteria[2]: 2, criteria[n - 1]: 1})
     assert submission == Submission(
         pack_id=manifest["pack_id"], stage=STAGE, interviewer="Ingrid Ødegård",
-        interviewed_on="2026-11-20", ratings=ratings,
+        interviewer_email="ingrid.odegard@example.com", interviewed_on="2026-11-20", ratings=ratings,
         evidence={criteria[0]: evidence},
         red_flags=[red_flags[0], red_flags[1]],
         notes="Line one.\n\nLine three, after a blank line.",
@@ -328,13 +330,13 @@ def test_empty_scorecard_reads_as_unfilled(blank: Path, stage_fields: StageField
     values, info = read_form(blank.read_bytes())
     n, f = len(criteria), len(red_flags)
     assert sorted(values) == sorted(
-        ["interviewer", "interviewed_on", "notes", "recommendation",
+        ["interviewer", "interviewer_email", "interviewed_on", "notes", "recommendation",
          *(f"rating-{i}" for i in range(1, n + 1)), *(f"evidence-{i}" for i in range(1, n + 1)),
          *(f"red-flag-{i}" for i in range(1, f + 1))])
     assert [values[f"rating-{i}"] for i in range(1, n + 1)] == [None] * n
     assert [values[f"red-flag-{i}"] for i in range(1, f + 1)] == [None] * f
     assert values["recommendation"] is None
-    assert not any(values[k] for k in ("interviewer", "interviewed_on", "notes"))
+    assert not any(values[k] for k in ("interviewer", "interviewer_email", "interviewed_on", "notes"))
     assert re.fullmatch(rf"rubrics-pack=\S+; rubrics-stage={STAGE}", info["/Keywords"])
 
     with pytest.raises(InvalidInput) as caught:

@@ -90,6 +90,7 @@ def pdf_values_to_submission(pack_id: str, stage: str, values: dict[str, str | N
         "pack_id": pack_id,
         "stage": stage,
         "interviewer": text("interviewer"),
+        "interviewer_email": text("interviewer_email") or None,
         "interviewed_on": text("interviewed_on") or None,
         "ratings": ratings,
         "evidence": evidence,
