@@ -36,6 +36,8 @@ RETURNS = [
     ("stakeholder-partnership", "Sam Taylor", ".pdf"),
 ]
 STAGES = [stage for stage, _, _ in RETURNS]
+EMAILS = ["priya.raman@example.com", "tomas.alvarez@example.com", "grace.okafor@example.com",
+          "jonas.weber@example.com", "mei.chen@example.com", "sam.taylor@example.com"]
 HM = "hiring-manager-conversation"
 ORPHAN = "not in the submission log (left by an interrupted submit; it was never accepted)"
 
@@ -150,7 +152,7 @@ def with_rating(src: Path, dest: Path, cid: str, value: str) -> Path:
 
 
 def test_six_returns_are_accepted_logged_and_verified(pack: Path, samples: dict[str, Path]) -> None:
-    """Six returns in three formats are accepted in order, kept byte-for-byte behind a hash chain, and verify."""
+    """Six returns in three formats (each with the interviewer's email) are accepted in order, kept byte-for-byte behind a hash chain, and verify."""
     files = list(samples.values())
     result = cli("submit", pack, *files)
     assert result.exit_code == 0, result.output
@@ -183,6 +185,7 @@ def test_six_returns_are_accepted_logged_and_verified(pack: Path, samples: dict[
         answers = sample_answers(stages[n], n, 7)
         assert (data["stage"], data["interviewer"], data["recommendation"]) == (
             stage, who, answers["recommendation"])
+        assert data["interviewer_email"] == answers["interviewer_email"] == EMAILS[n]
         assert data["ratings"] == answers["ratings"]
         assert {k: v for k, v in data["evidence"].items() if v} == answers["evidence"]
     assert sorted(p.name for p in subs.iterdir()) == sorted(

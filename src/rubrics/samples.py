@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rubrics.fsutil import atomic_write
+from rubrics.ids import slugify
 
 INTERVIEWERS = ["Priya Raman", "Tomás Álvarez", "Grace Okafor", "Jonas Weber", "Mei Chen",
                 "Sam Taylor"]
@@ -30,6 +31,11 @@ EVIDENCE = [
     "non-technical listener.",
     "Only partial: named the failure mode but could not say how it would be detected.",
 ]
+
+
+def sample_email(name: str) -> str:
+    """A sample interviewer's work email, ASCII, from their name: ``tomas.alvarez@example.com``."""
+    return slugify(name).replace("-", ".") + "@example.com"
 
 
 def sample_answers(stage: dict[str, Any], n: int, seed: int, target: int = 5
@@ -49,6 +55,7 @@ def sample_answers(stage: dict[str, Any], n: int, seed: int, target: int = 5
         evidence[cid] = rnd.choice(EVIDENCE)
     return {
         "interviewer": INTERVIEWERS[n % len(INTERVIEWERS)],
+        "interviewer_email": sample_email(INTERVIEWERS[n % len(INTERVIEWERS)]),
         "interviewed_on": "2026-11-20",
         "ratings": ratings,
         "evidence": evidence,
@@ -61,6 +68,7 @@ def sample_answers(stage: dict[str, Any], n: int, seed: int, target: int = 5
 def fill_yaml(blank: str, answers: dict[str, Any]) -> str:
     """Edit the blank YAML scorecard the way a person would in an editor."""
     text = blank.replace('interviewer: ""', f"interviewer: {json.dumps(answers['interviewer'])}", 1)
+    text = text.replace('interviewer_email: ""', f"interviewer_email: {answers['interviewer_email']}", 1)
     text = text.replace('interviewed_on: ""', f"interviewed_on: \"{answers['interviewed_on']}\"", 1)
     for cid, value in answers["ratings"].items():
         text = text.replace(f"  {cid}: null", f"  {cid}: {'null' if value is None else value}", 1)
@@ -84,6 +92,7 @@ def fill_pdf(pdf: bytes, stage: dict[str, Any], answers: dict[str, Any]) -> byte
 
     values: dict[str, Any] = {
         "interviewer": answers["interviewer"],
+        "interviewer_email": answers["interviewer_email"],
         "interviewed_on": answers["interviewed_on"],
         "notes": answers["notes"],
         "recommendation": "/" + answers["recommendation"],
