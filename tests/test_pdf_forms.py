@@ -294,6 +294,33 @@ def test_pdfium_fill_reads_back(pdfium_form: PdfiumForm, scorecard: Path, manife
     )
 
 
+@pytest.mark.parametrize(("typed", "problem"), [
+    ("   ", None),
+    ("ingrid@example", "interviewer_email: not an email address: 'ingrid@example' "
+                       "(e.g. mei.chen@example.com)"),
+], ids=["only-blanks", "not-an-email"])
+def test_pdf_email_blank_reads_as_none_and_invalid_is_refused(
+        pdfium_form: PdfiumForm, scorecard: Path, stage_fields: StageFields, typed: str,
+        problem: str | None) -> None:
+    """An email field typed in PDFium with only blanks reads back as no email; one that is not an email is refused, naming interviewer_email."""
+    form = pdfium_form
+    form.type("interviewer", "Ingrid Ødegård")
+    form.type("interviewer_email", typed)
+    form.click("recommendation", "no")
+    filled = scorecard.with_name("email-filled.pdf")
+    form.save(filled)
+
+    raw_values, _ = read_form(filled.read_bytes())
+    assert raw_values["interviewer_email"] == typed
+    if problem is None:
+        submission, _ = read_submission(filled, stage_fields=stage_fields)
+        assert (submission.interviewer, submission.interviewer_email) == ("Ingrid Ødegård", None)
+    else:
+        with pytest.raises(InvalidInput) as caught:
+            read_submission(filled, stage_fields=stage_fields)
+        assert [p.message for p in caught.value.problems] == [problem]
+
+
 @pytest.mark.parametrize(("name", "how", "state", "expected"), [
     ("rating-1", "kid-as", "/2", "2"),
     ("rating-1", "parent-v", "/na", "na"),

@@ -276,6 +276,13 @@ def case_missing_interviewer(c: Ctx) -> tuple[Path, Expected]:
     return f, [f"{at(f, 'format:')}: interviewer: required field is missing"]
 
 
+def case_invalid_email(c: Ctx) -> tuple[Path, Expected]:
+    f = c.edit("email.yaml", "interviewer_email: priya.raman@example.com",
+               "interviewer_email: priya.raman@example")
+    return f, [f"{at(f, 'interviewer_email:')}: interviewer_email: not an email address: "
+               "'priya.raman@example' (e.g. mei.chen@example.com)"]
+
+
 def case_truncated_json(c: Ctx) -> tuple[Path, Expected]:
     text = c.samples["system-design-money-movement"].read_text(encoding="utf-8")
     f = c.raw("truncated.json", text[: len(text) // 2].encode("utf-8"))
@@ -325,7 +332,7 @@ def case_alias_bomb(c: Ctx) -> tuple[Path, Expected]:
 
 CASES: list[Callable[[Ctx], tuple[Path, Expected]]] = [
     case_wrong_pack, case_unknown_stage, case_criterion_of_another_stage, case_rating_5,
-    case_rating_as_string, case_recommendation_maybe, case_missing_interviewer,
+    case_rating_as_string, case_recommendation_maybe, case_missing_interviewer, case_invalid_email,
     case_truncated_json, case_truncated_pdf, case_enormous, case_binary, case_empty,
     case_python_tag, case_alias_bomb,
 ]
@@ -372,6 +379,30 @@ def test_recommendation_no_is_the_string_no(pack: Path, ctx: Ctx) -> None:
     assert json.loads(stored.read_text(encoding="utf-8"))["recommendation"] == "no"
     report = json.loads(cli("aggregate", pack, "--format", "json").stdout)
     assert [r["recommendation"] for r in report["recommendations"]] == ["no"]
+
+
+def test_blank_yaml_filled_with_an_email_is_accepted_and_keeps_it(pack: Path, tmp_path: Path) -> None:
+    """The pack's blank YAML scorecard, filled in by hand with a name and an email, is accepted and the normalised copy keeps the email."""
+    text = (pack / "scorecards" / f"{HM}.yaml").read_text(encoding="utf-8")
+    for old, new in [('interviewer: ""', 'interviewer: "Mei Chen"'),
+                     ('interviewer_email: ""', "interviewer_email: mei.chen@example.com"),
+                     ("recommendation: null", "recommendation: yes")]:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    text = re.sub(r"^(  \S+): null$", r"\g<1>: 3", text, flags=re.MULTILINE)
+    text = re.sub(r'^(  \S+): ""$', r'\g<1>: "Walked through it with a worked example."', text,
+                  flags=re.MULTILINE)
+    assert "interviewer_email: mei.chen@example.com  # your work email" in text, "comment kept"
+    filled = tmp_path / "mei.yaml"
+    filled.write_text(text, encoding="utf-8")
+
+    result = cli("submit", pack, filled)
+    assert (result.exit_code, result.stdout) == (0, f"accepted 0001: {HM} by Mei Chen\n")
+    (entry,) = log_entries(pack)
+    assert (pack / "submissions" / entry["original"]["path"]).read_bytes() == filled.read_bytes()
+    stored = json.loads((pack / "submissions" / entry["normalised"]["path"]).read_text(encoding="utf-8"))
+    assert (stored["interviewer"], stored["interviewer_email"]) == ("Mei Chen", "mei.chen@example.com")
+    assert cli("verify", pack).exit_code == 0
 
 
 def test_one_bad_file_refuses_the_whole_batch(pack: Path, samples: dict[str, Path], ctx: Ctx) -> None:
