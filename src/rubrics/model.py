@@ -15,9 +15,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -228,21 +230,77 @@ class AggregationRule(Strict):
         default=2.5,
         ge=1,
         le=4,
-        description="A criterion counts as shown when its mean rating is at least this.",
+        description="A criterion counts as shown, and a level as passed, when its ratings "
+        "average at least this.",
     )
-    level_pass_fraction: float = Field(
-        default=0.5,
+    level_pass_fraction: float | None = Field(
+        default=None,
         gt=0,
         le=1,
-        description="A topic reaches a level when at least this fraction of that level's "
-        "rated criteria are shown.",
+        description="Not used since rule 2 (a level passes when its ratings average at least "
+        "demonstrated_at); accepted so that older role files still load.",
+        json_schema_extra={"deprecated": True},
     )
     disagreement_spread: int = Field(
-        default=2, ge=1, le=3, description="Raters this far apart on a criterion are flagged."
+        default=2,
+        ge=1,
+        le=3,
+        description="Interviewers this far apart on a criterion, or on their mean rating of "
+        "a topic, are flagged.",
+    )
+    min_topic_observations: int = Field(
+        default=2,
+        ge=1,
+        le=10,
+        description="Independent observations each weighted topic needs before the rule "
+        "recommends a hire or a no-hire (else: insufficient_evidence).",
+    )
+    min_key_ratings: int = Field(
+        default=1,
+        ge=1,
+        le=10,
+        description="Ratings each key criterion needs before the rule recommends a hire or a "
+        "no-hire (else: insufficient_evidence).",
     )
     high_confidence_raters: int = Field(
-        default=2, ge=1, description="Independent raters per topic needed for high confidence."
+        default=2,
+        ge=1,
+        le=10,
+        description="Independent observations (separate interviews) each key criterion and "
+        "each weighted topic needs for high confidence.",
     )
+
+
+class KeyCriterion(Strict):
+    """A key criterion: assessed by two stages and, unless ``must_pass`` is false, one a
+    hire must show."""
+
+    id: Identifier
+    must_pass: bool = Field(
+        default=True,
+        description="A key criterion not shown rules out a hire; false makes it key for "
+        "coverage and confidence only.",
+    )
+
+
+def _key_entry(value: Any) -> Any:
+    return {"id": value} if isinstance(value, str) else value
+
+
+KeyEntry = Annotated[
+    KeyCriterion,
+    BeforeValidator(_key_entry),
+    WithJsonSchema({
+        "anyOf": [
+            {"type": "string", "pattern": ID_PATTERN, "maxLength": 120,
+             "description": "A criterion id (must pass)."},
+            {"type": "object", "additionalProperties": False, "required": ["id"],
+             "properties": {"id": {"type": "string", "pattern": ID_PATTERN, "maxLength": 120},
+                            "must_pass": {"type": "boolean", "default": True}}},
+        ]
+    }),
+]
+"""A key criterion written as its id, or as ``{id: ..., must_pass: false}``."""
 
 
 class Role(Strict):
@@ -257,9 +315,10 @@ class Role(Strict):
     band: LevelBand
     competencies: list[Competency] = Field(default_factory=list)
     responsibilities: list[Responsibility] = Field(min_length=1)
-    key_criteria: list[Identifier] = Field(
+    key_criteria: list[KeyEntry] = Field(
         default_factory=list,
-        description="The most important criteria: each must be assessed by two stages.",
+        description="The most important criteria: each is assessed by two stages and "
+        "(unless must_pass is false) must be shown for a hire.",
     )
     topic_weights: dict[Identifier, Annotated[float, Field(ge=0, le=100)]] = Field(
         description="Weight of each framework topic and role competency in the overall level."
@@ -285,6 +344,14 @@ class Role(Strict):
 
     def stage(self, stage_id: str) -> Stage | None:
         return next((s for s in self.stages if s.id == stage_id), None)
+
+    @property
+    def key_ids(self) -> list[str]:
+        return [k.id for k in self.key_criteria]
+
+    @property
+    def must_pass_ids(self) -> list[str]:
+        return [k.id for k in self.key_criteria if k.must_pass]
 
     def competency_criteria(self) -> dict[str, tuple[Competency, Criterion]]:
         return {c.id: (comp, c) for comp in self.competencies for c in comp.criteria}

@@ -46,6 +46,7 @@ class InterviewLoop:
     framework: Framework
     areas: dict[str, Area] = field(default_factory=dict)
     criteria: dict[str, tuple[Area, Criterion]] = field(default_factory=dict)
+    _coverage: list[CoverageRow] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def build(cls, role: Role, framework: Framework) -> InterviewLoop:
@@ -78,14 +79,19 @@ class InterviewLoop:
                 wanted.update(self.expand(ref))
         for stage in self.role.stages:
             wanted.update(cid for cid in stage.assesses if cid in self.criteria)
-        wanted.update(k for k in self.role.key_criteria if k in self.criteria)
+        wanted.update(k for k in self.role.key_ids if k in self.criteria)
         return [cid for cid in self.criteria if cid in wanted]
 
     def stages_assessing(self, criterion_id: str) -> list[Stage]:
         return [s for s in self.role.stages if criterion_id in s.assesses]
 
     def coverage(self) -> list[CoverageRow]:
-        key = set(self.role.key_criteria)
+        if self._coverage is None:
+            self._coverage = self._build_coverage()
+        return self._coverage
+
+    def _build_coverage(self) -> list[CoverageRow]:
+        key = set(self.role.key_ids)
         rows = []
         for cid in self.role_criteria():
             area, crit = self.criteria[cid]
@@ -170,9 +176,27 @@ def check_role(role: Role, framework: Framework, doc: Document) -> list[Problem]
                 unknown(ref, ("responsibilities", ri, "evidenced_by", k),
                         f"responsibilities[{ri}].evidenced_by[{k}]")
 
-    for k, ref in enumerate(role.key_criteria):
+    for k, ref in enumerate(role.key_ids):
         if ref not in loop.criteria:
             unknown(ref, ("key_criteria", k), f"key_criteria[{k}]")
+
+    _duplicates(role.key_ids, doc, ("key_criteria",), "key criterion", problems)
+    for k, key in enumerate(role.key_criteria):
+        if key.must_pass and key.id in loop.criteria:
+            level = loop.criteria[key.id][1].level
+            if level > role.target_level:
+                problems.append(doc.problem(
+                    ("key_criteria", k),
+                    f"key_criteria[{k}]: must-pass criterion '{key.id}' is at level {level}, "
+                    f"above the target level {role.target_level}: no hire at the target level "
+                    "could be recommended without it; mark it must_pass: false unless that is "
+                    "meant", Severity.WARNING))
+    if role.aggregation.level_pass_fraction is not None:
+        problems.append(doc.problem(
+            ("aggregation", "level_pass_fraction"),
+            "aggregation.level_pass_fraction: no longer used: since rule 2 a level passes when "
+            "its ratings average at least demonstrated_at (docs/aggregation.md); remove it",
+            Severity.WARNING))
 
     for topic_id in role.topic_weights:
         if topic_id not in loop.areas:
@@ -217,6 +241,7 @@ def check_role(role: Role, framework: Framework, doc: Document) -> list[Problem]
                              f"stages[{si}].questions[{qi}].what_good_looks_like[{ai}].level")
 
     weighted = {a for a, w in role.topic_weights.items() if w > 0}
+    _check_observable(role, loop, doc, weighted, problems)
     for row in loop.coverage():
         cid = row.criterion.id
         if row.gap:
@@ -227,7 +252,7 @@ def check_role(role: Role, framework: Framework, doc: Document) -> list[Problem]
         elif row.key and len(row.stages) < 2:
             problems.append(
                 doc.problem(
-                    ("key_criteria", role.key_criteria.index(cid)),
+                    ("key_criteria", role.key_ids.index(cid)),
                     f"key criterion '{cid}' is assessed by only one stage "
                     f"({row.stages[0]}); key criteria need two",
                     Severity.WARNING,
@@ -244,14 +269,35 @@ def check_role(role: Role, framework: Framework, doc: Document) -> list[Problem]
     return _unique(problems)
 
 
+def _check_observable(role: Role, loop: InterviewLoop, doc: Document, weighted: set[str],
+                      problems: list[Problem]) -> None:
+    """A weighted topic that fewer stages assess than the rule needs independent observations
+    can never be recommended on: say so when the role is written, not at the debrief."""
+    need = role.aggregation.min_topic_observations
+    for area_id in sorted(weighted):
+        area = loop.areas.get(area_id)
+        if area is None:
+            continue
+        ids = {c.id for c in area.criteria}
+        stages = [s.id for s in role.stages if ids.intersection(s.assesses)]
+        if len(stages) < need:
+            where = ", ".join(stages) or "none"
+            problems.append(doc.problem(
+                ("topic_weights", area_id),
+                f"topic_weights.{area_id}: '{area_id}' is weighted but assessed by "
+                f"{len(stages)} stage{'s' if len(stages) != 1 else ''} ({where}); the rule needs "
+                f"{need} independent observations (aggregation.min_topic_observations), so it "
+                "would always report insufficient_evidence", Severity.WARNING))
+
+
 def _referenced_at(role: Role, loop: InterviewLoop, cid: str) -> tuple[str | int, ...]:
     """Where the role first asks for a criterion (for locating a coverage gap)."""
     for ri, resp in enumerate(role.responsibilities):
         for k, ref in enumerate(resp.evidenced_by):
             if cid in loop.expand(ref):
                 return ("responsibilities", ri, "evidenced_by", k)
-    if cid in role.key_criteria:
-        return ("key_criteria", role.key_criteria.index(cid))
+    if cid in role.key_ids:
+        return ("key_criteria", role.key_ids.index(cid))
     return ("responsibilities",)
 
 
