@@ -4,7 +4,7 @@ Usage: .venv/bin/python benchmarks/bench_aggregate.py [--packs N] [--keep DIR]
 
 Makes one real pack (YAML scorecards only: PDF rendering is measured in
 bench_packs.py), copies it N times with its own pack id and candidate, writes one
-HTML-form export (JSON) per stage for each, submits them with `rubrics.store.submit`
+HTML-form export (JSON) per stage for each, submits them with `rubrics.submit.submit`
 (one call per pack, as a recruiter would), then aggregates all packs at once to JSON
 in a fresh process, like `rubrics aggregate PACK... --format json`, and reports wall
 time and peak memory (ru_maxrss).
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from rubrics.packs import Candidate, PackOptions, build_pack, pack_templates
 from rubrics.samples import html_export, sample_answers
-from rubrics.store import submit
+from rubrics.submit import submit
 from rubrics.workspace import Workspace
 
 ROLE = "senior-backend-money-movement"
@@ -55,7 +55,7 @@ def main() -> None:
     ws = Workspace.open(None)
     loop, role_path = ws.loop(ROLE)
     seed = build_pack(loop, role_path.read_bytes(), Candidate("Seed"), PackOptions(
-        out=work / "seed", formats=()), pack_templates(ws, None))
+        out=work / "seed", formats=("html",)), pack_templates(ws, None))
 
     t0 = time.perf_counter()
     returned = work / "returned"

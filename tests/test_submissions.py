@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-import rubrics.store
+import rubrics.log
 from rubrics.cli import app
 from rubrics.samples import sample_answers, write_samples
 from tests.conftest import FIXTURES, ROLE_ID, rel
@@ -530,8 +530,8 @@ def _edit_log_entry(pack: Path) -> tuple[list[str], str | None]:
     stage = json.loads(lines[1])["stage"]
     lines[1] = lines[1].replace(f'"stage": "{stage}"', '"stage": "leadership-mentoring"')
     log.write_text("".join(lines), encoding="utf-8")
-    return ([f"{rel(log)}:2: entry 2: entry was altered (its hash does not match its content)"],
-            f"{log}: entry 2 fails verification (the log was edited); run rubrics verify")
+    altered = f"{rel(log)}:2: entry 2: entry was altered (its hash does not match its content)"
+    return [altered], f"{log}:2: entry 2: entry was altered (its hash does not match its content); run rubrics verify"
 
 
 def _delete_log_line(pack: Path) -> tuple[list[str], str | None]:
@@ -541,11 +541,12 @@ def _delete_log_line(pack: Path) -> tuple[list[str], str | None]:
     log.write_text("".join(lines), encoding="utf-8")
     return ([f"{rel(log)}:3: entry 3: chain broken (previous entry's hash does not match): an "
              "entry was removed, reordered or edited",
-             f"{rel(log)}: 1 logged submission(s) removed: the log has 4 entries, its head "
+             f"{rel(log)}: 1 logged entry removed: the log has 4 entries, its head "
              "record says 5",
              f"{rel(pack / 'submissions' / gone)}: removed from the log: this submission "
              f"({gone[:4]}) was accepted, but its log entry is gone"],
-            f"{log}: entry 3 fails verification (the log was edited); run rubrics verify")
+            f"{log}:3: entry 3: chain broken (previous entry's hash does not match): an entry "
+            "was removed, reordered or edited; run rubrics verify")
 
 
 def _truncate_log(pack: Path) -> tuple[list[str], str | None]:
@@ -553,7 +554,7 @@ def _truncate_log(pack: Path) -> tuple[list[str], str | None]:
     lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
     gone = json.loads(lines.pop())["folder"]
     log.write_text("".join(lines), encoding="utf-8")
-    removed = (f"{rel(log)}: 1 logged submission(s) removed: the log has 4 entries, its head "
+    removed = (f"{rel(log)}: 1 logged entry removed: the log has 4 entries, its head "
                "record says 5")
     return ([removed,
              f"{rel(pack / 'submissions' / gone)}: removed from the log: this submission "
@@ -565,7 +566,7 @@ def _garbage_log_line(pack: Path) -> tuple[list[str], str | None]:
     log = pack / "submissions" / "log.jsonl"
     with log.open("a", encoding="utf-8") as fh:
         fh.write('{"seq": "six"}\n')
-    line = f"{rel(log)}:6: log entry is not a submission log entry (fields missing or of the wrong type)"
+    line = f"{rel(log)}:6: log entry is not a log entry of a rubrics pack (fields missing or of the wrong type)"
     return [line], line
 
 
@@ -629,7 +630,7 @@ def test_interrupted_submit_leaves_an_orphan_that_is_ignored_then_moved_aside(
     assert cli("submit", pack, samples[HM], samples["system-design-money-movement"]).exit_code == 0
     log = pack / "submissions" / "log.jsonl"
     log_before = log.read_bytes()
-    real_write = rubrics.store.atomic_write
+    real_write = rubrics.log.atomic_write
 
     def crash_on_log(path: Path, data: bytes, *, exclusive: bool = False) -> None:
         if path.name == "log.jsonl":
@@ -638,7 +639,7 @@ def test_interrupted_submit_leaves_an_orphan_that_is_ignored_then_moved_aside(
             raise KeyboardInterrupt
         real_write(path, data, exclusive=exclusive)
 
-    monkeypatch.setattr(rubrics.store, "atomic_write", crash_on_log)
+    monkeypatch.setattr(rubrics.log, "atomic_write", crash_on_log)
     result = cli("submit", pack, samples["coding-correctness-concurrency"],
                  samples["deep-dive-ownership-incidents"])
     assert (result.exit_code, result.output) == (130, "interrupted\n")
@@ -681,7 +682,7 @@ def test_interrupted_submit_leaves_an_orphan_that_is_ignored_then_moved_aside(
 STARTER = """
 import runpy, sys, time
 from pathlib import Path
-import rubrics.cli, rubrics.store, rubrics.submissions
+import rubrics.cli, rubrics.submit, rubrics.submissions
 print("ready", flush=True)
 go, deadline = Path(sys.argv[1]), time.monotonic() + 60
 while not go.exists() and time.monotonic() < deadline:
@@ -763,7 +764,7 @@ def test_aggregate_formats(pack: Path, samples: dict[str, Path], built: Built, t
     lines = result.stdout.splitlines()
     assert len(lines) == 3
     assert lines[0].startswith("candidate") and lines[0].split() == [
-        "candidate", "role", "level", "decision", "confidence", "missing"]
+        "candidate", "role", "level", "decision", "confidence", "panel", "missing"]
     assert lines[1].startswith("Ada Lovelace") and lines[2].startswith("Bob Other")
     assert all(ROLE_ID in x and " incomplete " in x for x in lines[1:])
 

@@ -69,12 +69,14 @@ class RubricsError(Exception):
 class InvalidInput(RubricsError):
     """One or more inputs are invalid; carries every problem found."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], hint: str | None = None) -> None:
         self.problems = sorted(problems, key=lambda p: (p.path, p.line or 0, p.column or 0))
+        self.hint = hint
+        """What to do about all of them, when one sentence says it."""
         super().__init__("\n".join(str(p) for p in self.problems))
 
-    def __reduce__(self) -> tuple[type[InvalidInput], tuple[list[Problem]]]:
-        return (InvalidInput, (self.problems,))  # so it crosses process pools intact
+    def __reduce__(self) -> tuple[type[InvalidInput], tuple[list[Problem], str | None]]:
+        return (InvalidInput, (self.problems, self.hint))  # so it crosses process pools intact
 
 
 class NotFound(RubricsError):

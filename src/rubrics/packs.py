@@ -27,11 +27,11 @@ from rubrics.frameworks import framework_to_yaml
 from rubrics.fsutil import fsync_dir, sha256_bytes
 from rubrics.ids import slugify, text_hash
 from rubrics.model import RATING_LABELS, Recommendation, Stage
+from rubrics.packdir import PACK_FORMAT
 from rubrics.render import Templates, html_to_pdf
 from rubrics.roles import InterviewLoop
 from rubrics.workspace import Workspace, bundled_root
 
-PACK_FORMAT = "rubrics-pack/1"
 FORMATS = ("html", "pdf")
 MAX_NAME = 200
 

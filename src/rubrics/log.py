@@ -1,0 +1,214 @@
+"""A pack's log: the append-only, hash-chained record of what was accepted and decided.
+
+``submissions/log.jsonl`` holds one JSON entry a line. Each entry carries the SHA-256 of
+the previous one (a hash chain), so an edited, removed or reordered entry shows; the
+head record ``submissions/head.json`` (entry count and last hash, written after the
+log) shows entries removed from the end, which a chain alone cannot. Two kinds of entry
+share the chain: ``submission`` (a returned scorecard, kept in its own folder) and
+``decision`` (what the hiring panel decided, see :mod:`rubrics.debrief`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rubrics.errors import IntegrityError, Problem, Severity, problem
+from rubrics.fsutil import atomic_write, sha256_bytes
+
+LOG = "log.jsonl"
+HEAD = "head.json"
+GENESIS = "0" * 64
+SUBMISSION = "submission"
+DECISION = "decision"
+
+
+@dataclass
+class LogEntry:
+    data: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.data.get("kind", SUBMISSION))  # entries before decisions had no kind
+
+    @property
+    def seq(self) -> int:
+        return int(self.data["seq"])
+
+    @property
+    def ref(self) -> str:
+        """How reports name the entry: its number, e.g. ``0003``."""
+        return f"{self.seq:04d}"
+
+    @property
+    def stage(self) -> str:
+        return str(self.data["stage"])
+
+    @property
+    def interviewer(self) -> str:
+        return str(self.data["interviewer"])
+
+    @property
+    def interviewer_email(self) -> str | None:
+        email = self.data.get("interviewer_email")
+        return email if isinstance(email, str) else None
+
+    @property
+    def folder(self) -> str:
+        return str(self.data["folder"])
+
+    @property
+    def amends(self) -> int | None:
+        amends = self.data.get("amends")
+        return amends if type(amends) is int else None
+
+
+def now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def entry_hash(data: dict[str, Any]) -> str:
+    body = {k: v for k, v in data.items() if k != "hash"}
+    return sha256_bytes(json.dumps(body, sort_keys=True, ensure_ascii=False,
+                                   separators=(",", ":")).encode("utf-8"))
+
+
+class LogLineError(IntegrityError):
+    """A line of the log that is not a log entry at all."""
+
+    def __init__(self, path: Path, line: int, message: str) -> None:
+        self.problem = problem(path, message, line)
+        super().__init__(str(self.problem))
+
+
+def _well_formed(data: Any) -> bool:
+    """Has the fields and types every reader of a log entry relies on."""
+    if not (isinstance(data, dict) and type(data.get("seq")) is int):
+        return False
+    kind = data.get("kind", SUBMISSION)
+    if kind == DECISION:
+        record = data.get("decision")
+        return isinstance(record, dict) and isinstance(record.get("decision"), str)
+    return (kind == SUBMISSION
+            and all(isinstance(data.get(k), str) for k in ("stage", "interviewer", "folder"))
+            and all(isinstance(data.get(k), dict)
+                    and isinstance(data[k].get("path"), str)
+                    and isinstance(data[k].get("sha256"), str)
+                    for k in ("original", "normalised")))
+
+
+def read_log(folder: Path) -> list[LogEntry]:
+    """The entries of the log in ``folder`` (a pack's ``submissions/``); none if it has none."""
+    path = folder / LOG
+    if not path.is_file():
+        return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        bad_line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise LogLineError(path, bad_line, "log entry is not UTF-8 text") from None
+    entries = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            raise LogLineError(path, n, "log entry is not valid JSON") from None
+        if not _well_formed(data):
+            raise LogLineError(path, n, "log entry is not a log entry of a rubrics pack "
+                                        "(fields missing or of the wrong type)")
+        entries.append(LogEntry(data))
+    return entries
+
+
+def chain_problems(folder: Path, entries: list[LogEntry]) -> list[Problem]:
+    """Entries whose link to the previous entry, or whose own hash, does not match."""
+    log_path = folder / LOG
+    problems: list[Problem] = []
+    prev = GENESIS
+    for n, entry in enumerate(entries, 1):
+        data = entry.data
+        if data.get("prev") != prev:
+            problems.append(problem(log_path, f"entry {n}: chain broken (previous entry's "
+                                    "hash does not match): an entry was removed, reordered or "
+                                    "edited", n))
+        if data.get("hash") != entry_hash(data):
+            problems.append(problem(log_path, f"entry {n}: entry was altered (its hash does "
+                                    "not match its content)", n))
+        prev = str(data.get("hash"))
+    return problems
+
+
+def read_head(folder: Path) -> dict[str, Any] | None:
+    path = folder / HEAD
+    if not path.is_file():
+        return None
+    try:
+        head = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(head, dict) and isinstance(head.get("entries"), int):
+            return head
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        pass
+    return {"entries": -1, "hash": ""}
+
+
+def head_problems(folder: Path, entries: list[LogEntry]) -> list[Problem]:
+    """The log against its head record: removed last entries show here, not in the chain."""
+    head = read_head(folder)
+    path = folder / HEAD
+    if head is None:
+        if entries:
+            return [problem(path, "missing: the log's head record (entry count and last hash)")]
+        return []
+    count = head["entries"]
+    if count < 0:
+        return [problem(path, "altered: the log's head record is not valid")]
+    if len(entries) < count:
+        return [problem(folder / LOG, f"{count - len(entries)} logged "
+                        f"entr{'ies' if count - len(entries) != 1 else 'y'} removed: the log "
+                        f"has {len(entries)} entries, its head record says {count}")]
+    if count and entries[count - 1].data.get("hash") != head.get("hash"):
+        return [problem(path, f"altered: entry {count} of the log does not match its head record")]
+    if len(entries) > count:
+        return [problem(path, f"the last write was interrupted after logging entry "
+                        f"{len(entries)} (the head record says {count}); the next submit "
+                        "or decision completes it", severity=Severity.WARNING)]
+    return []
+
+
+def next_seq(entries: list[LogEntry]) -> int:
+    """The number the next entry of the log gets."""
+    return entries[-1].seq + 1 if entries else 1
+
+
+def append(folder: Path, entries: list[LogEntry], new: list[dict[str, Any]]) -> list[LogEntry]:
+    """Chain ``new`` entries after ``entries`` and write the log, then its head record.
+
+    Each new entry gets its ``prev`` and ``hash`` (callers number them with
+    :func:`next_seq`, as a submission's folder is named by its number); the log is
+    rewritten atomically (the commit point), and only then the head record.
+    """
+    log_path = folder / LOG
+    text = log_path.read_text(encoding="utf-8") if log_path.is_file() else ""
+    if text and not text.endswith("\n"):
+        text += "\n"
+    prev = entries[-1].data["hash"] if entries else GENESIS
+    seq = next_seq(entries) - 1
+    added = []
+    for data in new:
+        seq += 1
+        if data.get("seq", seq) != seq:
+            raise ValueError(f"log entries must be numbered in order (expected {seq})")
+        data = {**data, "seq": seq, "prev": prev}
+        data["hash"] = entry_hash(data)
+        prev = data["hash"]
+        text += json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n"
+        added.append(LogEntry(data))
+    atomic_write(log_path, text.encode("utf-8"))  # the commit point
+    head = {"entries": seq, "hash": prev}
+    atomic_write(folder / HEAD, (json.dumps(head) + "\n").encode("utf-8"))
+    return added

@@ -1,0 +1,98 @@
+"""A candidate pack on disk, opened for submissions, verification and aggregation."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rubrics.errors import IntegrityError, InvalidInput, NotFound, problem
+from rubrics.frameworks import load_framework
+from rubrics.fsutil import sha256_file
+from rubrics.roles import InterviewLoop, check_role, read_role
+
+PACK_FORMAT = "rubrics-pack/1"
+
+
+@dataclass
+class Pack:
+    """A candidate pack folder: its manifest and the interview loop it was made from."""
+
+    path: Path
+    manifest: dict[str, Any]
+    loop: InterviewLoop
+    hashes: dict[str, str] = field(default_factory=dict)
+    """SHA-256 of the snapshot files, taken when the pack was opened."""
+
+    @classmethod
+    def open(cls, path: Path) -> Pack:
+        manifest_path = path / "manifest.json"
+        if not path.is_dir():
+            raise NotFound(f"{path}: pack folder not found")
+        if not manifest_path.is_file():
+            raise NotFound(f"{path}: not a pack (no manifest.json)")
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidInput([problem(manifest_path, f"manifest is not valid JSON: {exc}")]) from None
+        if not isinstance(manifest, dict) or manifest.get("format") != PACK_FORMAT:
+            raise InvalidInput([problem(manifest_path, "not a rubrics pack manifest "
+                                        f"(format is not {PACK_FORMAT})")])
+        try:
+            role_rel = str(manifest["role"]["file"])
+            framework_rel = str(manifest["framework"]["file"])
+            str(manifest["pack_id"])
+            if not all(isinstance(f, dict) and isinstance(f.get("path"), str)
+                       and isinstance(f.get("sha256"), str) for f in manifest["files"]):
+                raise TypeError
+        except (KeyError, TypeError):
+            raise InvalidInput([problem(manifest_path, "manifest is damaged: it lacks the role, "
+                                        "framework, pack id or file list of a rubrics pack")]
+                               ) from None
+        loop, role_hash, framework_hash = _load_loop(path / role_rel, path / framework_rel)
+        return cls(path, manifest, loop, {role_rel: role_hash, framework_rel: framework_hash})
+
+    @property
+    def pack_id(self) -> str:
+        return str(self.manifest["pack_id"])
+
+    @property
+    def submissions_dir(self) -> Path:
+        return self.path / "submissions"
+
+    @property
+    def candidate(self) -> dict[str, Any]:
+        found = self.manifest.get("candidate", {})
+        return dict(found) if isinstance(found, dict) else {}
+
+    def source_files(self) -> set[str]:
+        """The role and framework snapshot that submissions are checked and aggregated against."""
+        return {str(self.manifest["role"]["file"]), str(self.manifest["framework"]["file"])}
+
+    def stage_fields(self) -> dict[str, dict[str, list[str]]]:
+        return {s.id: {"criteria": list(s.assesses), "red_flags": list(s.red_flags)}
+                for s in self.loop.role.stages}
+
+
+_LOOPS: dict[tuple[str, str], InterviewLoop] = {}
+
+
+def _load_loop(role_file: Path, framework_file: Path) -> tuple[InterviewLoop, str, str]:
+    """The loop of a pack's snapshot (cached by content: a thousand packs share one role),
+    and the SHA-256 of the two files."""
+    for f in (role_file, framework_file):
+        if not f.is_file():
+            raise IntegrityError(f"{f}: missing from the pack (it snapshots its role and "
+                                 "framework)")
+    key = (sha256_file(role_file), sha256_file(framework_file))
+    if key not in _LOOPS:
+        role, doc = read_role(role_file)
+        framework, _ = load_framework(framework_file)
+        errors = [p for p in check_role(role, framework, doc) if p.is_error]
+        if errors:
+            raise InvalidInput(errors)
+        if len(_LOOPS) >= 64:
+            _LOOPS.pop(next(iter(_LOOPS)))
+        _LOOPS[key] = InterviewLoop.build(role, framework)
+    return _LOOPS[key], key[0], key[1]
