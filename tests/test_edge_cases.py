@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from rubrics.aggregate import Rated, aggregate
+from rubrics.aggregation import Rated, aggregate
 from rubrics.cli import app
 from rubrics.errors import InvalidInput
 from rubrics.model import Recommendation, Submission
@@ -132,30 +133,121 @@ def test_candidate_and_candidates_together(tmp_path: Path) -> None:
         2, "error: give --candidate NAME or --candidates FILE.csv, not both\n")
 
 
-def test_worked_example_of_docs_aggregation() -> None:
-    """The worked example in docs/aggregation.md: 2B, hire, low confidence, mean 2.25."""
+def _tiny(*cards: tuple[str, str, dict[str, int | None], str]) -> dict[str, Any]:
     loop, _ = Workspace.open(WS).loop("tiny-engineer")
+    rated = [Rated(f"{n:04d}", Submission(pack_id="p", stage=stage, interviewer=who,
+                                          ratings=ratings, recommendation=Recommendation(rec)))
+             for n, (stage, who, ratings, rec) in enumerate(cards, 1)]
+    return aggregate(loop, rated, pack_id="p", candidate={})
 
-    def make(stage: str, who: str, ratings: dict[str, int | None], rec: str) -> Submission:
-        return Submission(pack_id="p", stage=stage, interviewer=who, ratings=ratings,
-                          recommendation=Recommendation(rec))
 
-    rated = [
-        Rated("0001", make("design", "Ann", {"craft.design": 3, "craft.systems": 2,
-                                             "ledgers.l2.balances": 4,
-                                             "ledgers.l3.reconciles": 3}, "yes")),
-        Rated("0002", make("people", "Bo", {"people.mentors": 3, "craft.design": 4},
-                           "strong_yes")),
-    ]
-    result = aggregate(loop, rated, pack_id="p", candidate={})
-    assert {t["id"]: (t["level"], t["confidence"]) for t in result["topics"]} == {
-        "craft": (2, "high"), "people": (2, "low"), "ledgers": (3, "medium")}
-    assert (result["weighted_mean_level"], result["recommended_level"], result["sub_level"],
-            result["decision"], result["confidence"]["level"]) == (2.25, 2, "B", "hire", "low")
-    docs = (Path(__file__).resolve().parents[1] / "docs" / "aggregation.md").read_text(
-        encoding="utf-8")
-    assert "9 / 4 = 2.25" in docs and "**2B**" in docs
-    assert json.dumps(result)  # the whole result is JSON-serialisable
+ANN = ("design", "Ann", {"craft.design": 3, "craft.systems": 2, "ledgers.l2.balances": 4,
+                         "ledgers.l3.reconciles": 3}, "yes")
+BO = ("people", "Bo", {"people.mentors": 3, "craft.design": 4}, "yes")
+CY = ("pairing", "Cy", {"craft.systems": 3, "people.mentors": 2, "ledgers.l2.balances": 3}, "yes")
+
+
+def _with(card: tuple[str, str, dict[str, int | None], str], who: str | None = None,
+          rec: str | None = None, **ratings: int | None) -> tuple[str, str, dict[str, int | None], str]:
+    stage, name, old, verdict = card
+    new = {**old, **{k.replace("__", "."): v for k, v in ratings.items()}}
+    return stage, who or name, new, rec or verdict
+
+
+def _said(r: dict[str, Any]) -> tuple[Any, ...]:
+    return (r["decision"], r["recommended_level"], r["recommended_below"], r["sub_level"],
+            r["confidence"]["level"], sorted({f["kind"] for f in r["flags"]}))
+
+
+DOCS = (Path(__file__).resolve().parents[1] / "docs" / "aggregation.md").read_text(encoding="utf-8")
+
+
+def test_docs_example_a_a_hire_worked_through() -> None:
+    """Example A of docs/aggregation.md: craft 3, people 2, ledgers 3, 11/4 = 2.75, 3C, hire, high."""
+    r = _tiny(ANN, BO, CY)
+    assert {t["id"]: t["level"] for t in r["topics"]} == {"craft": 3, "people": 2, "ledgers": 3}
+    assert r["weighted_mean_level"] == 2.75 and "11 / 4 = 2.75" in DOCS
+    assert _said(r) == ("hire", 3, False, "C", "high", [])
+    assert {t["id"]: t["independent_observations"] for t in r["topics"]} == {
+        "craft": 3, "people": 2, "ledgers": 2}
+    assert r["fragile"] is False and r["evidence"]["floor"] == 1
+    assert json.dumps(r)  # the whole result is JSON-serialisable
+
+
+def test_docs_example_b_a_blank_scorecard_is_not_returned() -> None:
+    """Example B: Bo's all-null scorecard leaves stage people missing: incomplete, 2C provisional."""
+    r = _tiny(ANN, _with(BO, people__mentors=None, craft__design=None), CY)
+    assert _said(r)[:4] == ("incomplete", 2, False, "C")
+    assert {"missing_stage", "blank_scorecard"} <= {f["kind"] for f in r["flags"]}
+
+
+def test_docs_example_c_verdicts_count() -> None:
+    """Example C: one no beside yeses is a split, all no is majority_no: needs discussion."""
+    r = _tiny(ANN, _with(BO, rec="no"), CY)
+    assert (r["decision"], r["evidence_outcome"]) == ("needs_discussion", "hire")
+    assert [d["interviewer"] for d in r["dissent"]] == ["Bo"]
+    r = _tiny(*(_with(c, rec="no") for c in (ANN, BO, CY)))
+    assert _said(r)[0] == "needs_discussion" and "majority_no" in _said(r)[5]
+
+
+def test_docs_example_d_must_pass() -> None:
+    """Example D: craft.design 1 and 2 is no hire (must pass) at level 2; 3 and 1 is needs discussion."""
+    cy = _with(CY, craft__systems=2)
+    r = _tiny(_with(ANN, craft__design=1), _with(BO, craft__design=2), cy)
+    assert (r["decision"], r["recommended_level"], r["weighted_mean_level"]) == ("no_hire", 2, 1.75)
+    assert ("must-pass key criterion not shown: 'Designs modules' averages 1.5 (Ann: 1, Bo: 2), "
+            "below 2.5") in r["decision_reasons"]
+    assert "averages 1.5 (Ann: 1, Bo: 2), below 2.5" in DOCS.replace("\n", " ")
+    r = _tiny(_with(ANN, craft__design=3), _with(BO, craft__design=1), cy)
+    assert (r["evidence_outcome"], r["decision"]) == ("no_hire", "needs_discussion")
+    r = _tiny(_with(ANN, craft__design=4), _with(BO, craft__design=1), cy)
+    assert (r["evidence_outcome"], r["decision"]) == ("hire", "needs_discussion")
+
+
+def test_docs_example_e_one_person_is_one_observation() -> None:
+    """Example E: Ann also signing the pairing scorecard leaves ledgers with one observation."""
+    r = _tiny(ANN, BO, _with(CY, who="ann"))
+    assert r["decision"] == "insufficient_evidence"
+    assert r["decision_reasons"] == [
+        "Ledger correctness (ledgers) has 1 independent observation; it needs 2"]
+
+
+def test_docs_example_f_no_cliffs() -> None:
+    """Example F: one rating of 1 costs craft one rung (3 to 2); all 1s and 2s is below level 2."""
+    r = _tiny(ANN, BO, _with(CY, craft__systems=1))
+    assert {t["id"]: t["level"] for t in r["topics"]}["craft"] == 2
+    assert (r["weighted_mean_level"], r["recommended_level"]) == (2.25, 2)
+    low = [("design", "Ann", dict.fromkeys(ANN[2], 1), "no"),
+           ("people", "Bo", dict.fromkeys(BO[2], 2), "no"),
+           ("pairing", "Cy", dict.fromkeys(CY[2], 1), "no")]
+    r = _tiny(*low)
+    assert (r["decision"], r["recommended_level"], r["recommended_below"]) == ("no_hire", 2, True)
+    assert all(t["below"] and t["counted_as"] == 1 for t in r["topics"])
+
+
+def test_docs_example_g_threes_and_fours() -> None:
+    """Example G: with Cy's 1 on craft.systems, Ann's 4 keeps level 3 of craft, her 3 does not."""
+    four = _tiny(_with(ANN, craft__systems=4), BO, _with(CY, craft__systems=1))
+    three = _tiny(_with(ANN, craft__systems=3), BO, _with(CY, craft__systems=1))
+    level = {t["id"]: t["level"] for t in four["topics"]}["craft"], \
+        {t["id"]: t["level"] for t in three["topics"]}["craft"]
+    assert level == (3, 2)
+    assert all("disagreement" in _said(r)[5] for r in (four, three))
+
+
+def test_docs_example_h_disagreement_across_a_topic() -> None:
+    """Example H: Bo's level 2 at 1 against Cy's level 3 at 4 is a topic disagreement; fragile."""
+    r = _tiny(_with(ANN, craft__design=None, craft__systems=None), _with(BO, craft__design=1),
+              _with(CY, craft__systems=4, people__mentors=3))
+    flag = next(f for f in r["flags"] if f["kind"] == "topic_disagreement")
+    assert flag["message"] == ("Bo and Cy disagree on Craft: Bo rates level 2 at 1, Cy rates "
+                               "level 3 at 4 (3 apart)")
+    assert flag["message"] in DOCS.replace("\n", " ")
+    assert (r["evidence_outcome"], r["decision"], r["fragile"]) == (
+        "no_hire", "needs_discussion", True)
+    assert r["margin"]["changes"] == [{"submission": "0001", "stage": "design", "interviewer": "Ann",
+                                       "criterion": "craft.design", "from": None, "to": 4,
+                                       "outcome": "hire"}]
 
 
 def test_pipeline_keeps_going_past_a_damaged_pack(tmp_path: Path) -> None:
