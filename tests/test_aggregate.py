@@ -461,12 +461,19 @@ def test_a_strong_yes_with_nothing_shown_is_flagged() -> None:
 
 
 def test_key_criteria_not_shown_rule_out_a_hire() -> None:
-    """All key criteria rated 1 by both raters, the rest 4: no hire (must pass), naming them."""
+    """All key criteria rated 1 by both raters, the rest 4: the ratings say no hire (must
+    pass), naming each; as 4s elsewhere in the same topics contradict the 1s, the panel
+    discusses it rather than the rule deciding (it used to be a 5E hire, high confidence)."""
     keys = set(loop().role.key_ids)
     result = run(loop_of(lambda c: 1 if c in keys else 4))
-    assert result["decision"] == "no_hire"
+    assert result["evidence_outcome"] == "no_hire"
+    assert result["decision"] == "needs_discussion"
+    assert result["confidence"]["level"] != "high"
     named = [r for r in result["decision_reasons"] if r.startswith("must-pass key criterion")]
     assert len(named) == len(loop().role.must_pass_ids)
+    assert {f["kind"] for f in result["flags"] if f["blocking"]} == {"topic_disagreement"}
+    uncontested = run(loop_of(lambda c: 1 if c in keys else (1 if level_of(c) > 4 else 4)))
+    assert uncontested["decision"] == "no_hire"
 
 
 def test_a_failed_must_pass_with_disagreeing_raters_needs_discussion() -> None:

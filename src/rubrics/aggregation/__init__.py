@@ -138,7 +138,7 @@ def _decide(ev: Evidence, result: Overall, tallies: dict[str, Tally],
                 [], None, None)
     failed = rule2.failed_must_pass(ev, tallies)
     outcome, why = rule2.evidence_outcome(ev, result, failed, tallies, floor)
-    extra = rule2.majority_no(ev, outcome)
+    extra = rule2.majority_against(ev, outcome)
     if extra is not None:
         flags.append(extra)
     the_margin = margin(ev, tallies, per_level, placed, weights, floor, failed, outcome)

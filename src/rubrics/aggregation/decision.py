@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rubrics.aggregation.evidence import NO_SIDE, YES_SIDE, Card, Evidence
-from rubrics.aggregation.flags import AGAINST, Flag
+from rubrics.aggregation.flags import AGAINST, INFO, Flag
 from rubrics.aggregation.levels import Overall, Tally
 
 HIRE_SIDE = ("hire", "hire_below_target")
@@ -110,16 +110,25 @@ def _must_pass_reason(ev: Evidence, cid: str, tallies: dict[str, Tally]) -> str:
             f"{total / count:.2g} ({given}), below {float(ev.demonstrated_at):g}")
 
 
-def majority_no(ev: Evidence, outcome: str) -> Flag | None:
-    """Most interviewers recommend no while the evidence says hire."""
+def majority_against(ev: Evidence, outcome: str) -> Flag | None:
+    """Most interviewers' verdicts point the other way from the evidence outcome.
+
+    Most saying no while the ratings say hire holds the hire up (``majority_no``); most
+    saying yes while the ratings say no-hire is flagged for the panel (``majority_yes``)
+    but does not overturn the ratings: mechanical combination is the point of the rule.
+    """
     counting = ev.counting
-    no = [c for c in counting if c.recommendation in NO_SIDE]
-    if outcome not in HIRE_SIDE or 2 * len(no) <= len(counting):
+    if outcome in HIRE_SIDE:
+        side, kind, direction, said, ratings = NO_SIDE, "majority_no", AGAINST, "no", "a hire"
+    else:
+        side, kind, direction, said, ratings = YES_SIDE, "majority_yes", INFO, "yes", "no hire"
+    cards = [c for c in counting if c.recommendation in side]
+    if 2 * len(cards) <= len(counting):
         return None
-    return Flag("majority_no", "majority",
-                f"{len(no)} of {len(counting)} interviewers recommend no, while the ratings "
-                "reach a hire: the panel must reconcile them", AGAINST,
-                {"no": [c.ref for c in no], "scorecards": len(counting)})
+    return Flag(kind, "majority",
+                f"{len(cards)} of {len(counting)} interviewers recommend {said}, while the "
+                f"ratings say {ratings}: the panel must reconcile them", direction,
+                {said: [c.ref for c in cards], "scorecards": len(counting)})
 
 
 def decide(ev: Evidence, outcome: str, outcome_reasons: list[str], flags: list[Flag],
@@ -160,7 +169,8 @@ CONFIDENCE_MEANING = (
     "single rating would change the outcome; low means the rule could not recommend at all.")
 
 
-DISPUTES = ("disagreement", "topic_disagreement", "split_recommendation", "majority_no")
+DISPUTES = ("disagreement", "topic_disagreement", "split_recommendation", "majority_no",
+            "majority_yes")
 
 
 def confidence(ev: Evidence, decision: str, gaps: Gaps, flags: list[Flag], fragile: bool,
