@@ -21,8 +21,9 @@ def run(runner: CliRunner, *args: str) -> tuple[int, list[str]]:
 
 
 def test_every_role_error_is_reported_with_its_location(runner: CliRunner) -> None:
-    """Unknown criteria, levels outside the framework, duplicate stages, empty stages and
-    uncovered criteria are all reported at once, in line order."""
+    """Unknown criteria, levels outside the framework, duplicate stages, empty stages,
+    uncovered criteria and weighted topics too few stages assess are all reported at once,
+    in line order."""
     f = rel(BAD / "role-errors.yaml")
     code, lines = run(runner, str(BAD / "role-errors.yaml"))
     assert code == 1
@@ -30,6 +31,12 @@ def test_every_role_error_is_reported_with_its_location(runner: CliRunner) -> No
         f"{f}:11:20: responsibilities[0].evidenced_by[0]: unknown criterion 'craft.desing' "
         "(did you mean 'craft.design'?)",
         f"{f}:11:34: criterion 'people.leads' is part of the role but no stage assesses it",
+        f"{f}:12:17: warning: topic_weights.craft: 'craft' is weighted but assessed by 1 stage "
+        "(design); the rule needs 2 independent observations "
+        "(aggregation.min_topic_observations), so it would always report insufficient_evidence",
+        f"{f}:12:27: warning: topic_weights.people: 'people' is weighted but assessed by 0 "
+        "stages (none); the rule needs 2 independent observations "
+        "(aggregation.min_topic_observations), so it would always report insufficient_evidence",
         f"{f}:12:38: topic_weights.cooking: no topic or competency 'cooking' "
         "(known: craft, people)",
         f"{f}:24:14: stages[0].questions[0].what_good_looks_like[0].level: level 7 is outside "
@@ -104,11 +111,40 @@ def test_coverage_of_fixture_role() -> None:
     rows = {r.criterion.id: r.stages for r in loop.coverage()}
     assert rows == {
         "craft.design": ("design", "people"),
-        "craft.systems": ("design",),
-        "people.mentors": ("people",),
-        "ledgers.l2.balances": ("design",),
+        "craft.systems": ("design", "pairing"),
+        "people.mentors": ("people", "pairing"),
+        "ledgers.l2.balances": ("design", "pairing"),
         "ledgers.l3.reconciles": ("design",),
     }
     below, above = loop.anchors("craft.design")
     assert [c.id for c in below] == ["craft.tests"]
     assert [c.id for c in above] == ["craft.systems"]
+
+
+def test_rule_2_warnings_on_a_role(tmp_path: Path, runner: CliRunner) -> None:
+    """Rule 1's level_pass_fraction, a must-pass criterion above the target level and a
+    key criterion written as a mapping: warnings where they are, and the role still loads."""
+    text = (WS / "roles" / "tiny-engineer.yaml").read_text(encoding="utf-8")
+    role = tmp_path / "r.yaml"
+    role.write_text(text.replace("key_criteria: [craft.design]",
+                                 "key_criteria: [craft.design, {id: craft.systems}]")
+                    + "aggregation:\n  level_pass_fraction: 0.5\n", encoding="utf-8")
+    code, lines = run(runner, str(role))
+    assert (code, lines) == (0, [
+        f"{rel(role)}:26:30: warning: key_criteria[1]: must-pass criterion 'craft.systems' is "
+        "at level 3, above the target level 2: no hire at the target level could be "
+        "recommended without it; mark it must_pass: false unless that is meant",
+        f"{rel(role)}:64:3: warning: aggregation.level_pass_fraction: no longer used: since "
+        "rule 2 a level passes when its ratings average at least demonstrated_at "
+        "(docs/aggregation.md); remove it",
+        "ok: no problems found (2 warnings)"])
+    role.write_text(text.replace("key_criteria: [craft.design]",
+                                 "key_criteria: [craft.design, {id: craft.systems, "
+                                 "must_pass: false}]"), encoding="utf-8")
+    assert run(runner, str(role)) == (0, ["ok: no problems found"])
+    role.write_text(text.replace("key_criteria: [craft.design]",
+                                 "key_criteria: [{id: craft.design, must_pas: false}]"),
+                    encoding="utf-8")
+    code, lines = run(runner, str(role))
+    assert (code, lines[0]) == (1, f"{rel(role)}:26:35: key_criteria[0].must_pas: unknown "
+                                "field 'must_pas' (did you mean 'must_pass'?)")

@@ -609,7 +609,7 @@ def test_verify_names_tampering_and_submit_refuses_more(
         assert result.exit_code == 0, result.output
         return
     assert result.exit_code == 1
-    if "not a submission log entry" in errors[0]:
+    if "not a log entry of a rubrics pack" in errors[0]:
         assert result.output == f"error: {errors[0]}\n"
     else:
         assert result.output == (f"error: the pack fails verification; run `rubrics verify "

@@ -94,6 +94,8 @@ def handled(after_problems: str = "") -> Iterator[None]:
             _err(f"... and {len(exc.problems) - MAX_SHOWN} more")
         n = len([p for p in exc.problems if p.is_error])
         _err(f"{n} problem{'s' if n != 1 else ''} found{after_problems}")
+        if exc.hint:
+            _err(f"hint: {exc.hint}")
         raise typer.Exit(1) from None
     except RubricsError as exc:
         fail(str(exc), exc.exit_code)
@@ -413,7 +415,7 @@ def submit(
 ) -> None:
     """Check returned scorecards and keep them in the pack (all or none)."""
     from rubrics.errors import display_path
-    from rubrics.store import submit as submit_files
+    from rubrics.submit import submit as submit_files
 
     with handled("; nothing was stored (all files or none): fix the files above and "
                  "submit them again"):
@@ -430,7 +432,7 @@ def verify(
     pack_dir: Annotated[Path, typer.Argument(metavar="PACK_DIR", help="The candidate's pack folder.")],
 ) -> None:
     """Re-check a pack's files and its submission log; name anything altered or missing."""
-    from rubrics.store import verify as verify_pack
+    from rubrics.verify import verify as verify_pack
 
     with handled():
         problems, entries = verify_pack(pack_dir)
@@ -500,6 +502,46 @@ def _report_templates(override: Path | None, workspace: Path | None) -> Any:
 
     ws_templates = _workspace(workspace).templates_dir if workspace is not None else None
     return panel.default_templates(override, ws_templates)
+
+
+# --------------------------------------------------------------------------- decide
+
+
+@app.command(short_help="Record the hiring panel's decision on a pack.")
+def decide(
+    pack_dir: Annotated[Path, typer.Argument(metavar="PACK_DIR", help="The candidate's pack folder.")],
+    decision: Annotated[str, typer.Option("--decision", help="hire or no_hire.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the panel decided so.")],
+    by: Annotated[str, typer.Option("--by", help="Who decided (the panel, its chair).")],
+    level: Annotated[int | None, typer.Option(
+        "--level", help="The level to hire at (default: the recommended level).")] = None,
+    resolve: Annotated[list[str] | None, typer.Option(
+        "--resolve", metavar="FLAG_ID=TEXT",
+        help="How the panel resolved a flag of the report; once per flag.")] = None,
+    resolutions: Annotated[Path | None, typer.Option(
+        "--resolutions", help="YAML file mapping flag ids to how the panel resolved them.",
+        dir_okay=False)] = None,
+    force_unresolved: Annotated[str | None, typer.Option(
+        "--force-unresolved", metavar="WHY",
+        help="Decide although flags are left open, saying why (the record lists them).")] = None,
+) -> None:
+    """Record what the hiring panel decided, in the pack's log beside the recommendation."""
+    from rubrics.debrief import PanelDecision, gather_resolutions
+    from rubrics.debrief import decide as record_decision
+
+    with handled("; nothing was recorded"):
+        pairs = gather_resolutions(resolve or [], resolutions)
+        said = PanelDecision(decision=decision, reason=reason, by=by, level=level,
+                             resolutions=tuple(pairs), force_unresolved=force_unresolved)
+        recorded = record_decision(pack_dir, said)
+    at = f" at level {recorded.level}" if recorded.level is not None else ""
+    typer.echo(f"recorded decision {recorded.seq:04d}: {recorded.decision.replace('_', ' ')}{at}")
+    if recorded.supersedes is not None:
+        typer.echo(f"  supersedes decision {recorded.supersedes:04d} (both stay in the log)")
+    if recorded.override:
+        typer.echo(f"  override of the recommendation: {recorded.override}")
+    for flag_id in recorded.left_open:
+        typer.echo(f"  left open: {flag_id}")
 
 
 # --------------------------------------------------------------------------- init

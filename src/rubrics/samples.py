@@ -3,7 +3,8 @@
 Fills each stage of a pack the way an interviewer would, cycling through the
 three return formats: the blank YAML edited in place, the HTML form's saved
 JSON file, and the fillable PDF filled in (with pypdf). Run it as
-``python -m rubrics.samples PACK_DIR OUT_DIR``.
+``python -m rubrics.samples PACK_DIR OUT_DIR``; ``--resolutions REPORT.json OUT.yaml``
+writes a panel's resolutions file for every flag of a report (for the demo).
 """
 
 from __future__ import annotations
@@ -141,9 +142,26 @@ def write_samples(pack_dir: Path, out_dir: Path, *, seed: int = 7,
     return written
 
 
+def sample_resolutions(report: dict[str, Any]) -> str:
+    """A panel's resolutions file for every flag of a report (YAML: flag id -> text)."""
+    lines = ["# How the panel resolved each flag of the report (flag id: what it decided).\n"]
+    for flag in report.get("flags", []):
+        text = f"Discussed in the debrief ({flag['kind'].replace('_', ' ')}); see the notes."
+        lines.append(f"# {' '.join(flag['message'].split())}\n")
+        lines.append(f"{flag['id']}: {json.dumps(text)}\n")
+    return "".join(lines)
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[0] == "--resolutions":
+        report = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+        atomic_write(Path(argv[2]), sample_resolutions(report).encode("utf-8"))
+        print(argv[2])
+        return 0
     if len(argv) != 2:
-        print("usage: python -m rubrics.samples PACK_DIR OUT_DIR", file=sys.stderr)
+        print("usage: python -m rubrics.samples PACK_DIR OUT_DIR\n"
+              "       python -m rubrics.samples --resolutions REPORT.json OUT.yaml",
+              file=sys.stderr)
         return 2
     for path in write_samples(Path(argv[0]), Path(argv[1])):
         print(path)

@@ -61,20 +61,31 @@ def _close_field(model: Any, loc: Loc) -> str | None:
     """The field of ``model`` at ``loc``'s parent that an unknown key was likely meant as."""
     import difflib
 
-    from pydantic import BaseModel
 
     target = model
     for part in loc[:-1]:
         if isinstance(part, int) or target is None:
             continue
         field = getattr(target, "model_fields", {}).get(part)
-        annotation = getattr(field, "annotation", None)
-        args = getattr(annotation, "__args__", ()) or (annotation,)
-        target = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)),
-                      None)
+        target = _model_in(getattr(field, "annotation", None))
     names = list(getattr(target, "model_fields", {}))
     match = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6)
     return match[0] if match else None
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model an annotation holds (through list[...], X | None, Annotated)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def problems_from(doc: Document, exc: ValidationError, root: Loc = (),

@@ -1,0 +1,113 @@
+"""A pack's recommendation as the panel reads it.
+
+The rule (:mod:`rubrics.aggregation`) applied to the submissions that count, plus what
+the pack's log adds: every amendment (with its reason, time, what it changed, and
+whether the amendments changed the outcome) and the panel's recorded decision.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rubrics.aggregation import Rated, aggregate
+from rubrics.aggregation.flags import INFO, Flag
+from rubrics.errors import RubricsError
+from rubrics.log import LogEntry
+from rubrics.packdir import Pack
+from rubrics.verify import PackRecord, load_record
+
+
+def recommend_pack(pack_dir: Path) -> dict[str, Any]:
+    """The level recommendation for the pack in ``pack_dir``, with its history."""
+    return recommend(load_record(Pack.open(pack_dir)))
+
+
+def recommend_many(pack_dirs: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Results for the packs that aggregate, and one line for each pack that does not
+    (a pipeline report should not stop at the first damaged pack).
+
+    Serial on purpose: measured on 1,000 packs, two worker processes were slower than
+    one (each loads the role again, and pickling the results back costs more than the
+    work), see BENCHMARKS.md.
+    """
+    results, failures = [], []
+    for path in pack_dirs:
+        try:
+            results.append(recommend_pack(path))
+        except RubricsError as exc:
+            failures.append(f"{path}: " + " ".join(str(exc).split()))
+    return results, failures
+
+
+def recommend(record: PackRecord) -> dict[str, Any]:
+    from rubrics.debrief import panel_view
+
+    pack = record.pack
+    counted = record.effective
+    result = aggregate(pack.loop, [Rated(e.ref, record.submissions[e.seq]) for e in counted],
+                       pack_id=pack.pack_id, candidate=pack.candidate)
+    if record.amendments:
+        result["amendments"] = [_amendment(record, e) for e in record.amendments]
+        _compare_with_originals(record, result)
+    result["panel_decision"] = panel_view(record, result)
+    return result
+
+
+def _amendment(record: PackRecord, entry: LogEntry) -> dict[str, Any]:
+    assert entry.amends is not None
+    new, old = record.submissions[entry.seq], record.submissions[entry.amends]
+    changes = [{"criterion": cid, "from": old.ratings.get(cid), "to": new.ratings.get(cid)}
+               for cid in sorted(set(old.ratings) | set(new.ratings))
+               if old.ratings.get(cid) != new.ratings.get(cid)]
+    out: dict[str, Any] = {
+        "submission": entry.ref, "amends": f"{entry.amends:04d}", "stage": entry.stage,
+        "interviewer": entry.interviewer, "previous_interviewer": old.interviewer,
+        "reason": entry.data.get("reason"), "accepted_at": entry.data.get("accepted_at"),
+        "rating_changes": changes,
+        "evidence_changed": old.evidence != new.evidence,
+        "recommendation": None if old.recommendation == new.recommendation else
+        {"from": old.recommendation.value, "to": new.recommendation.value},
+    }
+    return out
+
+
+def _originals(record: PackRecord) -> list[Rated]:
+    """The counted submissions as first returned, before any amendment."""
+    by_seq = {e.seq: e for e in record.entries}
+    out = []
+    for entry in record.effective:
+        first = entry
+        while first.amends is not None and first.amends in by_seq:
+            first = by_seq[first.amends]
+        out.append(Rated(first.ref, record.submissions[first.seq]))
+    return out
+
+
+def _compare_with_originals(record: PackRecord, result: dict[str, Any]) -> None:
+    """Flag amendments that changed the outcome: the panel must see what they moved."""
+    pack = record.pack
+    before = aggregate(pack.loop, _originals(record), pack_id=pack.pack_id,
+                       candidate=pack.candidate)
+    shown = _said(before), _said(result)
+    result["before_amendments"] = {"decision": before["decision"],
+                                   "recommended_level": before["recommended_level"],
+                                   "recommended_below": before["recommended_below"],
+                                   "sub_level": before["sub_level"]}
+    if shown[0] == shown[1]:
+        return
+    refs = ", ".join(a["submission"] for a in result["amendments"])
+    flag = Flag("amended_outcome", refs,
+                f"the amendments ({refs}) changed the recommendation: as first returned the "
+                f"scorecards gave {shown[0]}; amended they give {shown[1]}", INFO,
+                {"before": shown[0], "after": shown[1]})
+    result["flags"].append(flag.to_json(False))
+
+
+def _said(r: dict[str, Any]) -> str:
+    level = r["recommended_level"]
+    if level is None:
+        return str(r["decision"]).replace("_", " ")
+    at = f"below level {level}" if r["recommended_below"] else f"level {level}{r['sub_level'] or ''}"
+    return f"{r['decision'].replace('_', ' ')} at {at}"
+
