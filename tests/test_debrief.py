@@ -322,3 +322,35 @@ def test_a_renamed_resubmission_is_refused(pack: Path, tmp_path: Path) -> None:
     result = cli("submit", pack, "--amend", "--reason", "signed with initials", renamed)
     assert (result.exit_code, result.stdout) == (0, f"accepted 0002: {stage} by M. Chen (amends 0001)\n")
     assert [r["submission"] for r in report(pack)["recommendations"]] == ["0002"]
+
+
+# --------------------------------------------------------------------------- pipelines
+
+
+def test_a_pipeline_in_worker_processes_matches_one_process(blank_pack: Path, tmp_path: Path) -> None:
+    """Several packs aggregate to the same JSON with worker processes as without, with the
+    panel's decision in each row; a damaged pack is named on stderr and left out (exit 1)."""
+    packs = []
+    for n, rate in enumerate([lambda c: 4, lambda c: 2, lambda c: 3]):
+        pack = Path(shutil.copytree(blank_pack, tmp_path / "packs" / f"c{n}"))
+        assert cli("submit", pack, *returns(pack, tmp_path / f"r{n}", rate)).exit_code == 0
+        packs.append(pack)
+    assert decide(packs[0], "--decision", "hire", "--reason", "r", "--by", "p",
+                  "--force-unresolved", "none open").exit_code == 0
+    broken = tmp_path / "packs" / "broken"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{}", encoding="utf-8")
+    runs = [cli("aggregate", *packs, broken, "--format", "json", "--jobs", jobs)
+            for jobs in ("1", "2")]
+    assert runs[0].stdout == runs[1].stdout
+    assert [r.exit_code for r in runs] == [1, 1]
+    assert runs[1].stderr == (f"error: {broken}: {rel(broken / 'manifest.json')}: not a rubrics "
+                              "pack manifest (format is not rubrics-pack/1) (left out of the "
+                              "table)\n")
+    data = json.loads(runs[1].stdout)
+    assert [row["panel"] for row in data["pipeline"]] == ["hire at level 6", "-", "-"]
+    assert [p["pack_id"] for p in data["packs"]] == [row["pack_id"] for row in data["pipeline"]]
+    text = cli("aggregate", *packs, "--jobs", "2").stdout.splitlines()
+    assert text[0].split() == ["candidate", "role", "level", "decision", "confidence", "panel",
+                               "missing"]
+    assert len(text) == 4 and "hire at level 6" in text[1]

@@ -456,6 +456,8 @@ def aggregate(
     templates: Annotated[Path | None, typer.Option(
         "--templates", help="Folder of templates that override the built-in ones by name.",
         file_okay=False)] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1,
+                                             help="Worker processes for many packs.")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Combine submitted scores into a level recommendation; several packs: a pipeline table."""
@@ -466,28 +468,13 @@ def aggregate(
         fail(f"unknown format '{fmt}' (choose from {', '.join(panel.FORMATS)})", 2)
     if fmt == "pdf" and out is None:
         fail("--format pdf needs --out FILE", 2)
-    failures: list[str] = []
     with handled():
-        if len(pack_dirs) == 1:
-            results = [panel.aggregate_pack(pack_dirs[0])]
-        else:
-            results, failures = panel.aggregate_many(list(pack_dirs))
-            if not results:
-                for line in failures:
-                    _err(f"error: {line}")
-                raise typer.Exit(1)
-        many = len(pack_dirs) > 1
-        if fmt == "json":
-            data = panel.to_json(results, pipeline=many).encode("utf-8")
-        elif fmt == "text":
-            data = panel.to_text(results, pipeline=many).encode("utf-8")
-        elif fmt == "html":
-            data = panel.to_html(results, _report_templates(templates, workspace),
-                                 pipeline=many).encode("utf-8")
-        else:
-            data = panel.to_pdf(results, _report_templates(templates, workspace), pipeline=many)
+        data, failures = panel.report(list(pack_dirs), fmt,
+                                      lambda: _report_templates(templates, workspace), jobs)
         if out is None:
-            sys.stdout.write(data.decode("utf-8"))
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
         else:
             atomic_write(out, data)
             typer.echo(f"wrote {out}")

@@ -3,49 +3,113 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rubrics.recommend import recommend_many, recommend_pack
+from rubrics.errors import InvalidInput, Problem, RubricsError, problem
+from rubrics.recommend import collector_paused, recommend_pack
 from rubrics.render import Templates, html_to_pdf
 from rubrics.workspace import bundled_root
 
 FORMATS = ("text", "json", "html", "pdf")
+POOL_FROM = 32
+"""Pipelines of at least this many packs are aggregated by worker processes."""
 
 
-def aggregate_pack(pack_dir: Path) -> dict[str, Any]:
-    """The level recommendation for the pack in ``pack_dir``."""
-    return recommend_pack(pack_dir)
+def report(pack_dirs: list[Path], fmt: str, templates: Callable[[], Templates],
+           jobs: int | None = None) -> tuple[bytes, list[Problem]]:
+    """One pack's report, or the pipeline of several, in ``fmt``; and one line per pack that
+    could not be aggregated (a pipeline goes on past it; a single pack raises)."""
+    if len(pack_dirs) == 1:
+        r = recommend_pack(pack_dirs[0])
+        if fmt == "json":
+            return (json.dumps(r, indent=2, ensure_ascii=False) + "\n").encode("utf-8"), []
+        if fmt == "text":
+            return to_text(r).encode("utf-8"), []
+        if fmt == "html":
+            return to_html(r, templates()).encode("utf-8"), []
+        return to_pdf(r, templates()), []
+    pipe = build_pipeline(pack_dirs, with_json=fmt == "json", jobs=jobs)
+    if not pipe.rows:
+        raise InvalidInput(pipe.failures)
+    if fmt == "json":
+        return pipeline_json(pipe), pipe.failures
+    if fmt == "text":
+        return pipeline_text(pipe.rows).encode("utf-8"), pipe.failures
+    if fmt == "html":
+        return pipeline_html(pipe.rows, templates()).encode("utf-8"), pipe.failures
+    return pipeline_pdf(pipe.rows, templates()), pipe.failures
 
 
-def aggregate_packs(pack_dirs: list[Path]) -> list[dict[str, Any]]:
-    """Results for many packs, in the order given."""
-    return [recommend_pack(p) for p in pack_dirs]
+# --------------------------------------------------------------------------- pipelines
 
 
-def aggregate_many(pack_dirs: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Results for the packs that aggregate, and one line for each pack that does not."""
-    return recommend_many(pack_dirs)
+@dataclass
+class Pipeline:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    packs_json: list[bytes] = field(default_factory=list)
+    """Each pack's full result as UTF-8 JSON (when asked for): bytes, as a str holding an
+    emoji takes four bytes a character in memory."""
+    failures: list[Problem] = field(default_factory=list)
 
 
-def pipeline_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {"candidate": r["candidate"].get("name") or r["candidate"].get("id"),
-         "candidate_id": r["candidate"].get("id"), "pack_id": r["pack_id"],
-         "role": r["role"]["id"], "level": r["recommended_level"], "sub_level": r["sub_level"],
-         "level_label": level_label(r), "decision": r["decision"],
-         "confidence": r["confidence"]["level"], "missing": r["missing_stages"],
-         "panel": panel_label(r)}
-        for r in results
-    ]
+def build_pipeline(pack_dirs: list[Path], *, with_json: bool = False,
+                   jobs: int | None = None) -> Pipeline:
+    """A row per pack (and its full JSON when ``with_json``), in the order given.
+
+    Large pipelines run in worker processes that send back only a row and JSON text
+    (pickling whole results back cost more than the work, see BENCHMARKS.md); the
+    cycle collector is paused meanwhile, as the results are large and acyclic.
+    """
+    jobs = jobs or (min(os.cpu_count() or 1, 4) if len(pack_dirs) >= POOL_FROM else 1)
+    tasks = [(path, with_json) for path in pack_dirs]
+    with collector_paused():
+        if jobs == 1:
+            done = [_pipeline_entry(t) for t in tasks]
+        else:
+            import multiprocessing
+
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            with multiprocessing.get_context(method).Pool(jobs) as pool:
+                done = pool.map(_pipeline_entry, tasks, chunksize=max(1, len(tasks) // (jobs * 8)))
+    pipe = Pipeline()
+    for row, text, failure in done:
+        if failure is not None:
+            pipe.failures.append(failure)
+        else:
+            pipe.rows.append(row)
+            if text is not None:
+                pipe.packs_json.append(text)
+    return pipe
 
 
-def to_json(results: list[dict[str, Any]], *, pipeline: bool | None = None) -> str:
-    """One pack's result, indented; many packs as one compact document (fast to write)."""
-    if not (len(results) > 1 if pipeline is None else pipeline):
-        return json.dumps(results[0], indent=2, ensure_ascii=False) + "\n"
-    data = {"pipeline": pipeline_rows(results), "packs": results}
-    return json.dumps(data, ensure_ascii=False) + "\n"
+def _pipeline_entry(task: tuple[Path, bool]
+                    ) -> tuple[dict[str, Any], bytes | None, Problem | None]:
+    path, with_json = task
+    try:
+        r = recommend_pack(path)
+    except RubricsError as exc:
+        return {}, None, problem(path, " ".join(str(exc).split()))
+    text = json.dumps(r, ensure_ascii=False).encode("utf-8") if with_json else None
+    return pipeline_row(r), text, None
+
+
+def pipeline_row(r: dict[str, Any]) -> dict[str, Any]:
+    return {"candidate": r["candidate"].get("name") or r["candidate"].get("id"),
+            "candidate_id": r["candidate"].get("id"), "pack_id": r["pack_id"],
+            "role": r["role"]["id"], "level": r["recommended_level"],
+            "sub_level": r["sub_level"], "level_label": level_label(r),
+            "decision": r["decision"], "confidence": r["confidence"]["level"],
+            "missing": r["missing_stages"], "panel": panel_label(r)}
+
+
+def pipeline_json(pipe: Pipeline) -> bytes:
+    """The pipeline as one compact JSON document (UTF-8): ``pipeline`` rows, then every pack."""
+    rows = json.dumps(pipe.rows, ensure_ascii=False).encode("utf-8")
+    return b'{"pipeline": ' + rows + b', "packs": [' + b", ".join(pipe.packs_json) + b"]}\n"
 
 
 def level_label(r: dict[str, Any]) -> str:
@@ -99,20 +163,18 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _pipeline_text(results: list[dict[str, Any]]) -> str:
+def pipeline_text(rows: list[dict[str, Any]]) -> str:
     lines = [f"{'candidate':<28} {'role':<32} {'level':<16} {'decision':<22} "
              f"{'confidence':<10} {'panel':<18} missing"]
-    for row in pipeline_rows(results):
+    for row in rows:
         lines.append(f"{_cut(str(row['candidate']), 28):<28} {_cut(row['role'], 32):<32} "
                      f"{row['level_label']:<16} {row['decision']:<22} {row['confidence']:<10} "
                      f"{_cut(row['panel'], 18):<18} {', '.join(row['missing']) or '-'}")
     return "\n".join(lines) + "\n"
 
 
-def to_text(results: list[dict[str, Any]], *, pipeline: bool | None = None) -> str:
-    if len(results) > 1 if pipeline is None else pipeline:
-        return _pipeline_text(results)
-    r = results[0]
+def to_text(r: dict[str, Any]) -> str:
+    """One pack's report for a terminal: what the panel must read first, then the detail."""
     who = r["candidate"].get("name") or r["candidate"].get("id")
     out = [f"{who} — {r['role']['title']} (pack {r['pack_id']})", ""]
     out += _text_summary(r)
@@ -187,22 +249,27 @@ def _text_amendments(r: dict[str, Any]) -> list[str]:
     return out
 
 
-def to_html(results: list[dict[str, Any]], templates: Templates, *, for_pdf: bool = False,
-            pipeline: bool | None = None) -> str:
-    if len(results) > 1 if pipeline is None else pipeline:
-        return templates.render_page("pipeline.html.j2", css="document.css", for_pdf=for_pdf,
-                                     rows=pipeline_rows(results), results=results)
+def to_html(r: dict[str, Any], templates: Templates, *, for_pdf: bool = False) -> str:
     return templates.render_page("panel-report.html.j2", css="document.css", for_pdf=for_pdf,
-                                 r=results[0], chart=topic_chart(results[0]),
-                                 level_label=level_label, panel_label=panel_label,
-                                 flag_status=flag_status, when=when)
+                                 r=r, chart=topic_chart(r), level_label=level_label,
+                                 panel_label=panel_label, flag_status=flag_status, when=when)
 
 
-def to_pdf(results: list[dict[str, Any]], templates: Templates, *,
-           pipeline: bool | None = None) -> bytes:
-    many = len(results) > 1 if pipeline is None else pipeline
-    html = to_html(results, templates, for_pdf=True, pipeline=many)
-    page = "pipeline.html.j2" if many else "panel-report.html.j2"
+def to_pdf(r: dict[str, Any], templates: Templates) -> bytes:
+    html = to_html(r, templates, for_pdf=True)
+    page = "panel-report.html.j2"
+    return html_to_pdf(html, base=templates.folder_of(page), allowed=templates.folders)
+
+
+def pipeline_html(rows: list[dict[str, Any]], templates: Templates, *, for_pdf: bool = False
+                  ) -> str:
+    return templates.render_page("pipeline.html.j2", css="document.css", for_pdf=for_pdf,
+                                 rows=rows)
+
+
+def pipeline_pdf(rows: list[dict[str, Any]], templates: Templates) -> bytes:
+    html = pipeline_html(rows, templates, for_pdf=True)
+    page = "pipeline.html.j2"
     return html_to_pdf(html, base=templates.folder_of(page), allowed=templates.folders)
 
 

@@ -7,12 +7,14 @@ whether the amendments changed the outcome) and the panel's recorded decision.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from rubrics.aggregation import Rated, aggregate
 from rubrics.aggregation.flags import INFO, Flag
-from rubrics.errors import RubricsError
 from rubrics.log import LogEntry
 from rubrics.packdir import Pack
 from rubrics.verify import PackRecord, load_record
@@ -23,21 +25,16 @@ def recommend_pack(pack_dir: Path) -> dict[str, Any]:
     return recommend(load_record(Pack.open(pack_dir)))
 
 
-def recommend_many(pack_dirs: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Results for the packs that aggregate, and one line for each pack that does not
-    (a pipeline report should not stop at the first damaged pack).
-
-    Serial on purpose: measured on 1,000 packs, two worker processes were slower than
-    one (each loads the role again, and pickling the results back costs more than the
-    work), see BENCHMARKS.md.
-    """
-    results, failures = [], []
-    for path in pack_dirs:
-        try:
-            results.append(recommend_pack(path))
-        except RubricsError as exc:
-            failures.append(f"{path}: " + " ".join(str(exc).split()))
-    return results, failures
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cycle collector while building many large, acyclic results."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def recommend(record: PackRecord) -> dict[str, Any]:

@@ -47,6 +47,7 @@ class InterviewLoop:
     areas: dict[str, Area] = field(default_factory=dict)
     criteria: dict[str, tuple[Area, Criterion]] = field(default_factory=dict)
     _coverage: list[CoverageRow] | None = field(default=None, repr=False, compare=False)
+    _positions: dict[str, int] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def build(cls, role: Role, framework: Framework) -> InterviewLoop:
@@ -84,6 +85,12 @@ class InterviewLoop:
 
     def stages_assessing(self, criterion_id: str) -> list[Stage]:
         return [s for s in self.role.stages if criterion_id in s.assesses]
+
+    def position(self, criterion_id: str) -> int:
+        """Where a criterion comes in the loop's areas (framework topics, then competencies)."""
+        if self._positions is None:
+            self._positions = {cid: n for n, cid in enumerate(self.criteria)}
+        return self._positions[criterion_id]
 
     def coverage(self) -> list[CoverageRow]:
         if self._coverage is None:

@@ -36,7 +36,7 @@ from rubrics.aggregation.levels import (
     weights_of,
 )
 from rubrics.aggregation.margin import Margin, margin
-from rubrics.roles import Area, InterviewLoop
+from rubrics.roles import InterviewLoop
 
 __all__ = ["DISCLAIMER", "RULE_VERSION", "Rated", "aggregate"]
 
@@ -195,13 +195,16 @@ def _confidence_per_topic(ev: Evidence, placed: dict[str, TopicLevel], flags: li
 
 def _topics(ev: Evidence, placed: dict[str, TopicLevel], per_level: dict[str, dict[int, Tally]],
             tallies: dict[str, Tally], conf: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
     said = _evidence_texts(ev)
     names = {c.ref: c.interviewer for c in ev.cards}
+    rated: dict[str, list[str]] = {}
+    for cid in sorted(tallies, key=ev.loop.position):
+        rated.setdefault(ev.loop.criteria[cid][0].id, []).append(cid)
+    out = []
     for area in ev.loop.areas.values():
         if area.id not in placed:
             continue
-        t = placed[area.id]
+        t, levels, cids = placed[area.id], per_level[area.id], rated[area.id]
         out.append({
             "id": area.id,
             "title": area.title,
@@ -211,18 +214,11 @@ def _topics(ev: Evidence, placed: dict[str, TopicLevel], per_level: dict[str, di
             "below": t.below,
             "counted_as": t.value,
             "basis": _basis(t),
-            "strength": None if t.below else
-            round(per_level[area.id][t.level][0] / per_level[area.id][t.level][1], 2),
-            "confidence": conf[area.id]["confidence"],
-            "raters": conf[area.id]["raters"],
-            "independent_observations": conf[area.id]["independent_observations"],
-            "max_spread": conf[area.id]["max_spread"],
-            "levels": {str(lv): _level_row(ev, area, lv, per_level[area.id][lv], tallies)
-                       for lv in t.ladder},
-            "criteria": [_criterion(ev, crit.id, tallies[crit.id], said, names)
-                         for crit in area.criteria if crit.id in tallies],
-            "submissions": sorted({r.ref for c in area.criteria
-                                   for r in ev.ratings.get(c.id, [])}),
+            "strength": None if t.below else round(levels[t.level][0] / levels[t.level][1], 2),
+            **conf[area.id],
+            "levels": {str(lv): _level_row(ev, lv, levels[lv], cids, tallies) for lv in t.ladder},
+            "criteria": [_criterion(ev, cid, tallies[cid], said, names) for cid in cids],
+            "submissions": sorted({r.ref for cid in cids for r in ev.ratings[cid]}),
         })
     return out
 
@@ -244,9 +240,9 @@ def _basis(t: TopicLevel) -> str:
     return text
 
 
-def _level_row(ev: Evidence, area: Area, lv: int, tally: Tally, tallies: dict[str, Tally]
+def _level_row(ev: Evidence, lv: int, tally: Tally, cids: list[str], tallies: dict[str, Tally]
                ) -> dict[str, Any]:
-    crits = [c.id for c in area.criteria if c.level == lv and c.id in tallies]
+    crits = [c for c in cids if ev.loop.criteria[c][1].level == lv]
     return {"rated": len(crits), "shown": sum(1 for c in crits if ev.shown(*tallies[c])),
             "ratings": tally[1], "mean": round(tally[0] / tally[1], 3),
             "passed": ev.shown(*tally)}
@@ -259,8 +255,8 @@ def _criterion(ev: Evidence, cid: str, tally: Tally, said: dict[str, list[dict[s
         "id": cid,
         "text": crit.text,
         "level": crit.level,
-        "key": cid in ev.loop.role.key_ids,
-        "must_pass": cid in ev.loop.role.must_pass_ids,
+        "key": cid in ev.keys,
+        "must_pass": cid in ev.must_pass,
         "score": round(tally[0] / tally[1], 3),
         "shown": ev.shown(*tally),
         "spread": _num(ev.spread(cid)),

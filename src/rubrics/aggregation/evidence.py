@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import NamedTuple
 
 from rubrics.identity import people
 from rubrics.model import Recommendation, Submission
@@ -28,8 +29,7 @@ class Rated:
     submission: Submission
 
 
-@dataclass(frozen=True)
-class Rating:
+class Rating(NamedTuple):
     value: int
     ref: str
     stage: str
@@ -70,6 +70,9 @@ class Evidence:
     _spreads: dict[str, Fraction | int] = field(default_factory=dict)
     _observations: dict[str, int] = field(default_factory=dict)
     _area_observations: dict[str, int] = field(default_factory=dict)
+    _names: dict[str, str] = field(default_factory=dict)
+    keys: frozenset[str] = field(init=False)
+    must_pass: frozenset[str] = field(init=False)
 
     @classmethod
     def gather(cls, loop: InterviewLoop, rated: list[Rated]) -> Evidence:
@@ -108,13 +111,15 @@ class Evidence:
 
     def names(self) -> dict[str, str]:
         """Person id -> the name to show (the first spelling, in stage order)."""
-        shown: dict[str, str] = {}
-        for card in self.cards:
-            shown.setdefault(card.person, card.interviewer)
-        return shown
+        if not self._names:
+            for card in self.cards:
+                self._names.setdefault(card.person, card.interviewer)
+        return self._names
 
     def __post_init__(self) -> None:
         self._num, self._den = self.demonstrated_at.numerator, self.demonstrated_at.denominator
+        self.keys = frozenset(self.loop.role.key_ids)
+        self.must_pass = frozenset(self.loop.role.must_pass_ids)
 
     def shown(self, total: int, count: int) -> bool:
         """Whether ``count`` ratings adding up to ``total`` average at least demonstrated_at."""

@@ -87,6 +87,7 @@ def topic_disagreements(ev: Evidence, criterion_flags: list[Flag]) -> list[Flag]
     when they are ``disagreement_spread`` or more apart.
     """
     names = ev.names()
+    spread_at = ev.loop.role.aggregation.disagreement_spread
     flags = []
     disputed = {(area_level(ev, f.details["criterion"]), r.person)
                 for f in criterion_flags for r in ev.ratings[f.details["criterion"]]}
@@ -96,7 +97,7 @@ def topic_disagreements(ev: Evidence, criterion_flags: list[Flag]) -> list[Flag]
             for r in ev.ratings.get(crit.id, []):
                 by_person[r.person][crit.level].append(r.value)
         people = sorted(by_person)
-        if len(people) < 2:
+        if len(people) < 2 or not _far_apart(by_person, spread_at):
             continue
         found = [(person, c) for person in people
                  if (c := _contradiction(ev, by_person, person)) is not None
@@ -121,6 +122,13 @@ def topic_disagreements(ev: Evidence, criterion_flags: list[Flag]) -> list[Flag]
     return flags
 
 
+def _far_apart(by_person: dict[str, dict[int, list[int]]], spread_at: int) -> bool:
+    """Whether any two level means could be ``spread_at`` apart (a cheap first look: the
+    others' pooled means lie between the individual ones)."""
+    means = [sum(v) / len(v) for levels in by_person.values() for v in levels.values()]
+    return max(means) - min(means) >= spread_at - 1e-9
+
+
 def area_level(ev: Evidence, cid: str) -> tuple[str, int]:
     area, crit = ev.loop.criteria[cid]
     return area.id, crit.level
@@ -129,25 +137,37 @@ def area_level(ev: Evidence, cid: str) -> tuple[str, int]:
 def _contradiction(ev: Evidence, by_person: dict[str, dict[int, list[int]]], person: str
                    ) -> tuple[Fraction, Fraction, int, int] | None:
     """The strongest contradiction between one interviewer's and the others' level means:
-    (their mean, the others' mean, their level, the others' level), or None."""
+    (their mean, the others' mean, their level, the others' level), or None.
+
+    Integer arithmetic on (sum, count) pairs: this runs for every interviewer of every
+    topic of every pack in a pipeline."""
     spread_at = ev.loop.role.aggregation.disagreement_spread
-    mine = {lv: Fraction(sum(v), len(v)) for lv, v in by_person[person].items()}
-    pooled: dict[int, list[int]] = defaultdict(list)
+    num, den = ev.demonstrated_at.numerator, ev.demonstrated_at.denominator
+    mine = {lv: (sum(v), len(v)) for lv, v in by_person[person].items()}
+    pooled: dict[int, list[int]] = {}
     for other, levels in by_person.items():
         if other != person:
             for lv, values in levels.items():
-                pooled[lv].extend(values)
-    theirs = {lv: Fraction(sum(v), len(v)) for lv, v in pooled.items()}
-    d = ev.demonstrated_at
-    best: tuple[Fraction, int, tuple[Fraction, Fraction, int, int]] | None = None
-    for lv_m, m in mine.items():
-        for lv_t, t in theirs.items():
-            high, low, lv_high, lv_low = (m, t, lv_m, lv_t) if m >= t else (t, m, lv_t, lv_m)
-            if high >= d > low and lv_low <= lv_high and high - low >= spread_at:
-                key = (high - low, -abs(lv_m - lv_t), (m, t, lv_m, lv_t))
-                if best is None or key[:2] > best[:2]:
-                    best = key
-    return best[2] if best else None
+                slot = pooled.setdefault(lv, [0, 0])
+                slot[0] += sum(values)
+                slot[1] += len(values)
+    best: tuple[Fraction, int, tuple[int, int, int, int, int, int]] | None = None
+    for lv_m, (sm, nm) in mine.items():
+        for lv_t, (st, nt) in pooled.items():
+            # orient so that "high" is the larger mean: sm/nm vs st/nt
+            if sm * nt >= st * nm:
+                sh, nh, sl, nl, lv_high, lv_low = sm, nm, st, nt, lv_m, lv_t
+            else:
+                sh, nh, sl, nl, lv_high, lv_low = st, nt, sm, nm, lv_t, lv_m
+            if (lv_low <= lv_high and sh * den >= num * nh and sl * den < num * nl
+                    and sh * nl - sl * nh >= spread_at * nh * nl):
+                gap = Fraction(sh * nl - sl * nh, nh * nl)
+                if best is None or (gap, -abs(lv_m - lv_t)) > best[:2]:
+                    best = (gap, -abs(lv_m - lv_t), (sm, nm, st, nt, lv_m, lv_t))
+    if best is None:
+        return None
+    sm, nm, st, nt, lv_m, lv_t = best[2]
+    return Fraction(sm, nm), Fraction(st, nt), lv_m, lv_t
 
 
 def recommendation_flags(ev: Evidence) -> list[Flag]:

@@ -18,6 +18,7 @@ margin step asks.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -112,7 +113,13 @@ def overall(values: dict[str, int], weights: dict[str, Fraction], floor: int,
 
 
 def weights_of(evidence: Evidence) -> dict[str, Fraction]:
-    return {a: Fraction(str(w)) for a, w in evidence.loop.role.topic_weights.items() if w > 0}
+    return dict(_weights(tuple(evidence.loop.role.topic_weights.items())))
+
+
+@functools.lru_cache(maxsize=64)
+def _weights(items: tuple[tuple[str, float], ...]) -> tuple[tuple[str, Fraction], ...]:
+    """The role's topic weights as exact fractions (a thousand packs share one role)."""
+    return tuple((a, Fraction(str(w))) for a, w in items if w > 0)
 
 
 def sub_level(evidence: Evidence, tallies: dict[str, Tally], result: Overall

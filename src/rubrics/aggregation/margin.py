@@ -102,7 +102,7 @@ def margin(ev: Evidence, tallies: dict[str, Tally], levels: dict[str, dict[int, 
     scale = math.lcm(*(w.denominator for w in weights.values())) if weights else 1
     ints = {a: int(w * scale) for a, w in weights.items()}
     state = _State(ev, tallies, levels, topics, ints, floor, frozenset(failed),
-                   frozenset(ev.loop.role.must_pass_ids),
+                   ev.must_pass,
                    sum(w * (topics[a].value if a in topics else floor) for a, w in ints.items()),
                    sum(ints.values()))
     result = Margin(outcome)
