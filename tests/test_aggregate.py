@@ -416,10 +416,26 @@ def test_co_interviewers_of_one_stage_are_one_observation() -> None:
 
 
 def test_all_no_with_ratings_of_2_is_no_hire() -> None:
-    """All six say no and the ratings are 2 (partial): no hire, below the loop's levels."""
-    result = run(loop_of(lambda c: 2, recs=["no"] * 6))
+    """All six say no and 36 of the 38 criteria are rated 2 (partial): no hire, below the
+    loop's levels, not hire_below_target at level 4."""
+    criteria = sorted({c for s in loop().role.stages for c in s.assesses})
+    assert len(criteria) == 38
+    threes = set(criteria[:2])
+    result = run(loop_of(lambda c: 3 if c in threes else 2, recs=["no"] * 6))
     assert (result["decision"], result["recommended_below"]) == ("no_hire", True)
-    assert all(t["below"] for t in result["topics"])
+    assert sum(not t["below"] for t in result["topics"]) <= 2  # where a lone 3 passes a level
+    assert result["dissent"] == []
+
+
+def test_unanimous_low_ratings_are_a_confident_no_hire_with_the_figures() -> None:
+    """All 1s (or all 2s): a no-hire every key criterion's two interviews agree on, which no
+    single rating could change, is high confidence, and the report gives the figures."""
+    for rating in (1, 2):
+        result = run(loop_of(lambda c, r=rating: r, recs=["no"] * 6))
+        conf = result["confidence"]
+        assert (result["decision"], conf["level"], result["fragile"]) == ("no_hire", "high", False)
+        assert all(k["independent_observations"] == 2 for k in conf["key_criteria"].values())
+        assert all(t["independent_observations"] >= 2 for t in conf["per_topic"].values())
 
 
 def test_most_interviewers_saying_no_blocks_a_hire() -> None:
