@@ -181,8 +181,10 @@ def projection(result: dict[str, Any]) -> Any:
             [(t["id"], t["level"], t["below"], t["confidence"], t["raters"],
               t["independent_observations"], t["max_spread"]) for t in result["topics"]],
             sorted(f["message"] for f in result["flags"]),
+            # ids of flags about particular submissions name them by their log numbers
             sorted(f["id"] for f in result["flags"] if f["kind"] not in (
-                "strong_no", "red_flag", "blank_scorecard", "verdict_contradicts_ratings")))
+                "strong_no", "red_flag", "blank_scorecard", "verdict_contradicts_ratings",
+                "split_recommendation", "majority_no", "majority_yes", "fragile")))
 
 
 @settings(max_examples=100, deadline=None)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rubrics.aggregation.decision import HIRE_SIDE
 from rubrics.errors import InvalidInput, Problem, problem
 from rubrics.fsutil import sha256_file
 from rubrics.log import DECISION, SUBMISSION, LogEntry, append, next_seq, now, read_log
@@ -22,7 +23,6 @@ from rubrics.packdir import Pack
 from rubrics.verify import PackRecord, load_record
 
 DECISIONS = ("hire", "no_hire")
-HIRE_SIDE = ("hire", "hire_below_target")
 MAX_TEXT = 5_000
 
 

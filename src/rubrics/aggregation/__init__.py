@@ -153,7 +153,8 @@ def _fragile_flag(m: Margin) -> Flag:
                       f"{'unrated' if c['from'] is None else c['from']} → {c['to']} gives "
                       f"{c['outcome'].replace('_', ' ')}" for c in m.changes[:3])
     more = f" (and {len(m.changes) - 3} more)" if len(m.changes) > 3 else ""
-    return Flag("fragile", "margin",
+    key = ";".join(f"{c['submission']}:{c['criterion']}:{c['from']}:{c['to']}" for c in m.changes)
+    return Flag("fragile", key,
                 f"{len(m.changes)} single rating change{'s' if len(m.changes) != 1 else ''} "
                 f"would change the outcome: {named}{more}", INFO,
                 {"changes": m.changes[:3]})

@@ -125,7 +125,7 @@ def majority_against(ev: Evidence, outcome: str) -> Flag | None:
     cards = [c for c in counting if c.recommendation in side]
     if 2 * len(cards) <= len(counting):
         return None
-    return Flag(kind, "majority",
+    return Flag(kind, ",".join(sorted(c.ref for c in cards)),
                 f"{len(cards)} of {len(counting)} interviewers recommend {said}, while the "
                 f"ratings say {ratings}: the panel must reconcile them", direction,
                 {said: [c.ref for c in cards], "scorecards": len(counting)})

@@ -1,8 +1,9 @@
 """Step 6 of the rule: what the panel must look at before it decides.
 
-Each flag has a stable id (its kind and a short hash of what it is about), so that a
-panel can record how it resolved it (``rubrics decide --resolve ID=TEXT``) and a later
-report can match the resolution to the flag. Each flag also says which way it points:
+Each flag has a stable id (its kind and a short hash of what it is about: a criterion, a
+submission, the scorecards on each side of a split), so that a panel can record how it
+resolved it (``rubrics decide --resolve ID=TEXT``) and a later report can match the
+resolution to the flag; a flag about other evidence gets another id. Each flag also says which way it points:
 
 - ``against``: it speaks against a hire (a strong no, a red flag, most interviewers
   saying no, a strong no from someone who saw every behaviour);
@@ -178,7 +179,7 @@ def recommendation_flags(ev: Evidence) -> list[Flag]:
     no = [c for c in counting if c.recommendation in NO_SIDE]
     if yes and no:
         flags.append(Flag(
-            "split_recommendation", "split",
+            "split_recommendation", f"{sorted(c.ref for c in yes)}/{sorted(c.ref for c in no)}",
             "interviewers' recommendations are split: "
             + "; ".join(f"{c.interviewer} ({c.stage}): {c.recommendation.value}"
                         for c in sorted(counting, key=_by_verdict)),
