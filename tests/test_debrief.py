@@ -108,7 +108,8 @@ def test_a_decision_is_logged_verified_and_shown_beside_the_recommendation(
                     "Sam Taylor)", *resolve_all(pack))
     assert (result.exit_code, result.stdout) == (0, "recorded decision 0007: hire at level 5\n")
 
-    assert cli("verify", pack).stdout == "ok: pack files and 7 logged submissions verified\n"
+    assert cli("verify", pack).stdout == ("ok: pack files and 6 logged submissions and 1 panel "
+                                          "decision verified\n")
     after = report(pack)
     d = after["panel_decision"]
     assert (d["entry"], d["decision"], d["level"], d["by"], d["override"]) == (
@@ -122,8 +123,8 @@ def test_a_decision_is_logged_verified_and_shown_beside_the_recommendation(
     assert text[2].startswith("recommendation: needs discussion   level: 5")
     panel_line = next(i for i, x in enumerate(text) if x.startswith("panel decision: "))
     assert panel_line < 12 and "hire at level 5, by Hiring panel" in text[panel_line]
-    assert any("dissent: Grace Okafor (coding-correctness-concurrency) recommends no" in x
-               for x in text[:panel_line])
+    assert any("against what the ratings say (hire): Grace Okafor "
+               "(coding-correctness-concurrency): no" in x for x in text[:panel_line])
     html = tmp_path / "r.html"
     assert cli("aggregate", pack, "--format", "html", "--out", html).exit_code == 0
     page = html.read_text(encoding="utf-8")
@@ -144,8 +145,9 @@ def test_unresolved_flags_refuse_the_decision_and_change_nothing(pack: Path, tmp
     assert lines[:-2] == [f"--resolve: {f['id']}: not resolved: {f['message']}" for f in flags]
     assert lines[-2:] == [
         f"{len(flags)} problem{'s' if len(flags) != 1 else ''} found; nothing was recorded",
-        'hint: resolve each flag with --resolve ID=TEXT (or --resolutions FILE), or decide '
-        'with them open using --force-unresolved "why"']
+        "hint: resolve each flag with --resolve ID=TEXT or a --resolutions FILE (rubrics "
+        "aggregate PACK --format resolutions writes one to fill in), or decide with them open "
+        'using --force-unresolved "why"']
     assert log_bytes(pack) == before
 
 
@@ -186,7 +188,7 @@ def test_resolutions_from_a_file_and_bad_arguments(pack: Path, tmp_path: Path) -
         (["--decision", "hire", "--resolve", f"{bad}=x"],
          f"--resolve: {bad}: no such flag in this pack's report (did you mean {flags[0]['id']}?)"),
         (["--decision", "hire", "--resolve", f"{flags[0]['id']}=  "],
-         f"--resolve: {flags[0]['id']}: say how the panel resolved it"),
+         f"--resolve: {flags[0]['id']}: say how the panel resolved it (text)"),
         (["--decision", "hire", "--resolve", "no-equals-sign"],
          "--resolve: 'no-equals-sign': write FLAG_ID=TEXT"),
     ]

@@ -750,7 +750,7 @@ def test_aggregate_formats(pack: Path, samples: dict[str, Path], built: Built, t
     assert (result.exit_code, result.output) == (2, "error: --format pdf needs --out FILE\n")
     result = cli("aggregate", pack, "--format", "xml")
     assert (result.exit_code, result.output) == (
-        2, "error: unknown format 'xml' (choose from text, json, html, pdf)\n")
+        2, "error: unknown format 'xml' (choose from text, json, html, pdf, resolutions)\n")
 
     out = tmp_path / "x.html"
     result = cli("aggregate", pack, "--format", "html", "-o", out)

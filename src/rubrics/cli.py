@@ -442,14 +442,20 @@ def verify(
     if errors:
         _err(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} found")
         raise typer.Exit(1)
-    typer.echo(f"ok: pack files and {entries} logged submission{'s' if entries != 1 else ''} "
-               "verified")
+    subs = sum(1 for e in entries if e.kind == "submission")
+    decisions = len(entries) - subs
+    checked = f"{subs} logged submission{'s' if subs != 1 else ''}"
+    if decisions:
+        checked += f" and {decisions} panel decision{'s' if decisions != 1 else ''}"
+    typer.echo(f"ok: pack files and {checked} verified")
 
 
 @app.command(short_help="Level recommendation, or a pipeline table.")
 def aggregate(
     pack_dirs: Annotated[list[Path], typer.Argument(metavar="PACK_DIR...", help="Pack folders.")],
-    fmt: Annotated[str, typer.Option("--format", help="text, json, html or pdf.")] = "text",
+    fmt: Annotated[str, typer.Option(
+        "--format", help="text, json, html, pdf, or resolutions (a file of the report's flags "
+        "for the debrief to fill in, for rubrics decide --resolutions).")] = "text",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file "
                                              "(default: standard output; required for pdf).",
                                              dir_okay=False)] = None,

@@ -19,11 +19,26 @@ from rubrics.aggregation.decision import HIRE_SIDE
 from rubrics.errors import InvalidInput, Problem, problem
 from rubrics.fsutil import sha256_file
 from rubrics.log import DECISION, SUBMISSION, LogEntry, append, next_seq, now, read_log
+from rubrics.model import LevelBand
 from rubrics.packdir import Pack
 from rubrics.verify import PackRecord, load_record
 
 DECISIONS = ("hire", "no_hire")
 MAX_TEXT = 5_000
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How the panel resolved one flag, and where it said so (for error messages)."""
+
+    flag: str
+    text: str
+    path: str = "--resolve"
+    line: int | None = None
+    column: int | None = None
+
+    def problem(self, message: str) -> Problem:
+        return problem(self.path, f"{self.flag}: {message}", self.line, self.column)
 
 
 @dataclass(frozen=True)
@@ -34,8 +49,7 @@ class PanelDecision:
     reason: str
     by: str
     level: int | None = None
-    resolutions: tuple[tuple[str, str], ...] = ()
-    """(flag id, how the panel resolved it), in the order given."""
+    resolutions: tuple[Resolution, ...] = ()
     force_unresolved: str | None = None
     """Why flags are left open, when the panel decides without resolving them all."""
 
@@ -50,19 +64,34 @@ class Recorded:
     supersedes: int | None
 
 
+HINT = ("resolve each flag with --resolve ID=TEXT or a --resolutions FILE (rubrics aggregate "
+        "PACK --format resolutions writes one to fill in), or decide with them open using "
+        "--force-unresolved \"why\"")
+
+
 def decide(pack_dir: Path, said: PanelDecision) -> Recorded:
-    """Record the panel's decision on a pack, after checking it against the pack's report."""
+    """Record the panel's decision on a pack, after checking it against the pack's report.
+
+    Every problem (arguments, levels, flags) is reported at once, and nothing is written
+    unless there are none."""
+    from rubrics.recommend import recommend
     from rubrics.submit import check_writable, locked
 
-    _check_arguments(said)
+    problems = _argument_problems(said)
     pack = Pack.open(pack_dir)
     with locked(pack):
         entries = read_log(pack.submissions_dir)
         check_writable(pack, entries)
-        return _record(pack, entries, said)
+        report = recommend(load_record(pack))
+        level, level_problems = _level(pack, report, said)
+        flag_problems, unresolved = _flag_problems(report, said)
+        problems += level_problems + flag_problems
+        if problems:
+            raise InvalidInput(problems, HINT if unresolved else None)
+        return _record(pack, entries, report, said, level)
 
 
-def _check_arguments(said: PanelDecision) -> None:
+def _argument_problems(said: PanelDecision) -> list[Problem]:
     problems: list[Problem] = []
     if said.decision not in DECISIONS:
         problems.append(problem("--decision", f"must be hire or no_hire (got {said.decision!r})"))
@@ -74,32 +103,33 @@ def _check_arguments(said: PanelDecision) -> None:
     if said.decision == "no_hire" and said.level is not None:
         problems.append(problem("--level", "a no_hire decision has no level; leave --level out"))
     seen: set[str] = set()
-    for flag_id, text in said.resolutions:
-        if flag_id in seen:
-            problems.append(problem("--resolve", f"{flag_id}: resolved twice"))
-        seen.add(flag_id)
-        if not text.strip():
-            problems.append(problem("--resolve", f"{flag_id}: say how the panel resolved it"))
+    for res in said.resolutions:
+        if res.flag in seen:
+            problems.append(res.problem("resolved twice"))
+        seen.add(res.flag)
+        if not res.text.strip():
+            problems.append(res.problem("say how the panel resolved it (text)"))
+        elif len(res.text) > MAX_TEXT:
+            problems.append(res.problem(f"is longer than {MAX_TEXT:,} characters"))
     if said.force_unresolved is not None and not said.force_unresolved.strip():
         problems.append(problem("--force-unresolved", "say why the flags are left open"))
-    if problems:
-        raise InvalidInput(problems)
+    return problems
 
 
-def gather_resolutions(args: list[str], path: Path | None) -> list[tuple[str, str]]:
-    """(flag id, text) pairs from ``--resolve FLAG_ID=TEXT`` arguments and a resolutions file."""
-    pairs, bad = [], []
+def gather_resolutions(args: list[str], path: Path | None) -> list[Resolution]:
+    """Resolutions from ``--resolve FLAG_ID=TEXT`` arguments and a resolutions file."""
+    found, bad = [], []
     for item in args:
         flag_id, sep, text = item.partition("=")
         if not sep or not flag_id.strip():
             bad.append(problem("--resolve", f"{item!r}: write FLAG_ID=TEXT"))
-        pairs.append((flag_id.strip(), text))
+        found.append(Resolution(flag_id.strip(), text))
     if bad:
         raise InvalidInput(bad)
-    return pairs + (read_resolutions(path) if path is not None else [])
+    return found + (read_resolutions(path) if path is not None else [])
 
 
-def read_resolutions(path: Path) -> list[tuple[str, str]]:
+def read_resolutions(path: Path) -> list[Resolution]:
     """Flag resolutions from a YAML (or JSON) file: ``flag-id: how it was resolved``."""
     from rubrics.yamlio import read_document
 
@@ -107,28 +137,57 @@ def read_resolutions(path: Path) -> list[tuple[str, str]]:
     if not isinstance(doc.data, dict):
         raise InvalidInput([doc.problem((), "a resolutions file maps flag ids to text, "
                                         "e.g. 'disagreement-3fa2c1: discussed; the 4 stands'")])
-    problems, pairs = [], []
+    found = []
     for key, value in doc.data.items():
-        if not isinstance(value, str) or not value.strip():
-            problems.append(doc.problem((key,), f"{key}: say how the panel resolved it (text)"))
-        else:
-            pairs.append((str(key), value))
-    if problems:
-        raise InvalidInput(problems)
-    return pairs
+        where = doc.problem((key,), "")
+        text = value if isinstance(value, str) else ""
+        found.append(Resolution(str(key), text, where.path, where.line, where.column))
+    return found
 
 
-def _record(pack: Pack, entries: list[LogEntry], said: PanelDecision) -> Recorded:
-    from rubrics.recommend import recommend
+def _level(pack: Pack, report: dict[str, Any], said: PanelDecision
+           ) -> tuple[int | None, list[Problem]]:
+    if said.decision != "hire":
+        return None, []
+    fw = pack.loop.framework
+    if said.level is None:
+        level = report["recommended_level"]
+        if level is None or report["recommended_below"] or report["evidence_outcome"] is None:
+            return None, [problem("--level", "the rule recommends no level to hire at "
+                                  f"({report['decision'].replace('_', ' ')}); give --level N")]
+        return int(level), []
+    if not fw.min_level <= said.level <= fw.max_level:
+        return None, [problem("--level", f"level {said.level} is not a level of framework "
+                              f"'{fw.id}' ({fw.min_level}-{fw.max_level})")]
+    return said.level, []
 
-    record = load_record(pack)
-    report = recommend(record)
-    level = _level(pack, report, said)
+
+def _flag_problems(report: dict[str, Any], said: PanelDecision) -> tuple[list[Problem], bool]:
+    """Resolutions of flags the report does not have, and flags left unresolved (unless
+    the panel leaves them open on purpose); and whether any is unresolved."""
     flags = {f["id"]: f for f in report["flags"]}
-    _check_flags(flags, said)
-    resolved = dict(said.resolutions)
-    left_open = [f for fid, f in flags.items() if fid not in resolved]
-    override = override_of(report, said.decision, level)
+    problems = []
+    for res in said.resolutions:
+        if res.flag not in flags:
+            close = difflib.get_close_matches(res.flag, list(flags), n=1, cutoff=0.6)
+            known = (f" (did you mean {close[0]}?)" if close else
+                     f" (its flags: {', '.join(flags) or 'none'})")
+            problems.append(res.problem(f"no such flag in this pack's report{known}"))
+    resolved = {res.flag for res in said.resolutions}
+    open_flags = [f for fid, f in flags.items() if fid not in resolved]
+    if open_flags and said.force_unresolved is None:
+        problems += [problem("--resolve", f"{f['id']}: not resolved: {f['message']}")
+                     for f in open_flags]
+        return problems, True
+    return problems, False
+
+
+def _record(pack: Pack, entries: list[LogEntry], report: dict[str, Any], said: PanelDecision,
+            level: int | None) -> Recorded:
+    flags = {f["id"]: f for f in report["flags"]}
+    texts = {res.flag: res.text.strip() for res in said.resolutions}
+    left_open = [f for fid, f in flags.items() if fid not in texts]
+    override = override_of(report, said.decision, level, pack.loop.role.band)
     previous = [e for e in entries if e.kind == DECISION]
     seq = next_seq(entries)
     data = {
@@ -144,14 +203,15 @@ def _record(pack: Pack, entries: list[LogEntry], said: PanelDecision) -> Recorde
             "by": said.by.strip(),
             "override": override,
             "resolutions": [{"flag": fid, "kind": flags[fid]["kind"],
-                             "message": flags[fid]["message"], "resolution": text.strip()}
-                            for fid, text in said.resolutions],
+                             "message": flags[fid]["message"], "resolution": text}
+                            for fid, text in texts.items()],
             "left_open": [{"flag": f["id"], "kind": f["kind"], "message": f["message"]}
                           for f in left_open],
             "left_open_reason": said.force_unresolved.strip() if left_open and
             said.force_unresolved else None,
             "recommendation": _snapshot(report),
-            "counted_submissions": [r["submission"] for r in report["recommendations"]],
+            "counted_submissions": [r["submission"] for r in report["recommendations"]
+                                    if r["counted"]],
             "supersedes": previous[-1].seq if previous else None,
         },
     }
@@ -160,57 +220,42 @@ def _record(pack: Pack, entries: list[LogEntry], said: PanelDecision) -> Recorde
                     previous[-1].seq if previous else None)
 
 
-def _level(pack: Pack, report: dict[str, Any], said: PanelDecision) -> int | None:
-    if said.decision != "hire":
-        return None
-    fw = pack.loop.framework
-    if said.level is None:
-        level = report["recommended_level"]
-        if level is None or report["recommended_below"] or report["evidence_outcome"] is None:
-            raise InvalidInput([problem("--level", "the rule recommends no level to hire at "
-                                        f"({report['decision'].replace('_', ' ')}); give "
-                                        "--level N")])
-        return int(level)
-    if not fw.min_level <= said.level <= fw.max_level:
-        raise InvalidInput([problem("--level", f"level {said.level} is not a level of framework "
-                                    f"'{fw.id}' ({fw.min_level}-{fw.max_level})")])
-    return said.level
-
-
-def _check_flags(flags: dict[str, dict[str, Any]], said: PanelDecision) -> None:
-    problems = []
-    for flag_id, _ in said.resolutions:
-        if flag_id not in flags:
-            close = difflib.get_close_matches(flag_id, list(flags), n=1, cutoff=0.6)
-            known = (f" (did you mean {close[0]}?)" if close else
-                     f" (its flags: {', '.join(flags) or 'none'})")
-            problems.append(problem("--resolve", f"{flag_id}: no such flag in this pack's "
-                                    f"report{known}"))
-    resolved = {fid for fid, _ in said.resolutions}
-    open_flags = [f for fid, f in flags.items() if fid not in resolved]
-    hint: str | None = None
-    if open_flags and said.force_unresolved is None:
-        problems += [problem("--resolve", f"{f['id']}: not resolved: {f['message']}")
-                     for f in open_flags]
-        hint = ("resolve each flag with --resolve ID=TEXT (or --resolutions FILE), or decide "
-                "with them open using --force-unresolved \"why\"")
-    if problems:
-        raise InvalidInput(problems, hint)
-
-
-def override_of(report: dict[str, Any], decision: str, level: int | None) -> str | None:
+def override_of(report: dict[str, Any], decision: str, level: int | None, band: LevelBand
+                ) -> str | None:
     """How the panel's decision departs from the mechanical recommendation, if it does."""
+    parts = []
     rec = report["decision"]
-    if rec in ("incomplete", "insufficient_evidence"):
-        return f"decided although the rule could not recommend ({rec.replace('_', ' ')})"
     outcome = report["evidence_outcome"] if rec == "needs_discussion" else rec
-    if (decision == "hire") != (outcome in HIRE_SIDE):
-        return (f"decision: the panel decided {decision.replace('_', ' ')}; the ratings say "
-                f"{outcome.replace('_', ' ')}")
-    if decision == "hire" and level != report["recommended_level"]:
-        return (f"level: the panel hires at level {level}; the recommendation is level "
-                f"{report['recommended_level']}")
-    return None
+    if rec in ("incomplete", "insufficient_evidence"):
+        parts.append(f"decided although the rule could not recommend ({rec.replace('_', ' ')})")
+    elif (decision == "hire") != (outcome in HIRE_SIDE):
+        parts.append(f"decision: the panel decided {decision.replace('_', ' ')}; the ratings "
+                     f"say {outcome.replace('_', ' ')}")
+    elif decision == "hire" and level != report["recommended_level"]:
+        parts.append(f"level: the panel hires at level {level}; the recommendation is level "
+                     f"{report['recommended_level']}")
+    if decision == "hire" and level is not None and not band.min <= level <= band.max:
+        parts.append(f"level {level} is outside the role's band {band.min}-{band.max}")
+    return "; ".join(parts) or None
+
+
+def resolutions_template(report: dict[str, Any]) -> str:
+    """A resolutions file for a pack's report, for the debrief to fill in: every flag id
+    with its message above it, and an empty resolution (``rubrics decide --resolutions``)."""
+    who = report["candidate"].get("name") or report["candidate"].get("id") or "the candidate"
+    lines = [f"# How the panel resolved each flag of the report for {who} "
+             f"(pack {report['pack_id']}).",
+             "# Write what the panel concluded after each id, then:",
+             "#   rubrics decide PACK_DIR --decision hire|no_hire --reason \"...\" --by \"...\" "
+             "--resolutions THIS_FILE",
+             "# An id left empty or removed is an unresolved flag (see --force-unresolved)."]
+    for f in report["flags"]:
+        held = ", holds up the outcome" if f["blocking"] else ""
+        lines += ["", f"# {f['kind'].replace('_', ' ')}{held}: {' '.join(f['message'].split())}",
+                  f'{f["id"]}: ""']
+    if not report["flags"]:
+        lines += ["", "# The report has no flags: nothing to resolve."]
+    return "\n".join(lines) + "\n"
 
 
 def _snapshot(report: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from rubrics.recommend import collector_paused, recommend_pack
 from rubrics.render import Templates, html_to_pdf
 from rubrics.workspace import bundled_root
 
-FORMATS = ("text", "json", "html", "pdf")
+FORMATS = ("text", "json", "html", "pdf", "resolutions")
 POOL_FROM = 32
 """Pipelines of at least this many packs are aggregated by worker processes."""
 
@@ -23,8 +23,15 @@ def report(pack_dirs: list[Path], fmt: str, templates: Callable[[], Templates],
            jobs: int | None = None) -> tuple[bytes, list[Problem]]:
     """One pack's report, or the pipeline of several, in ``fmt``; and one line per pack that
     could not be aggregated (a pipeline goes on past it; a single pack raises)."""
+    if fmt == "resolutions" and len(pack_dirs) != 1:
+        raise InvalidInput([problem("--format", "resolutions is a format for one pack: the "
+                                    "debrief of one candidate")])
     if len(pack_dirs) == 1:
         r = recommend_pack(pack_dirs[0])
+        if fmt == "resolutions":
+            from rubrics.debrief import resolutions_template
+
+            return resolutions_template(r).encode("utf-8"), []
         if fmt == "json":
             return (json.dumps(r, indent=2, ensure_ascii=False) + "\n").encode("utf-8"), []
         if fmt == "text":
@@ -143,6 +150,12 @@ def when(stamp: str | None) -> str:
     return f"{day} {clock[:5]} UTC" if clock.endswith("+00:00") else stamp
 
 
+def resolved_ids(r: dict[str, Any]) -> set[str]:
+    """Ids of the report's flags that the panel's recorded decision resolved."""
+    d = r.get("panel_decision")
+    return {res["flag"] for res in d["resolutions"]} if d else set()
+
+
 def flag_status(r: dict[str, Any], flag: dict[str, Any]) -> str:
     """How the panel's recorded decision dealt with a flag: its resolution, left open, or -."""
     d = r.get("panel_decision")
@@ -164,12 +177,13 @@ def _cut(text: str, width: int) -> str:
 
 
 def pipeline_text(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{'candidate':<28} {'role':<32} {'level':<16} {'decision':<22} "
-             f"{'confidence':<10} {'panel':<18} missing"]
+    lines = [f"{'candidate':<26} {'role':<30} {'level':<16} {'decision':<22} "
+             f"{'confidence':<10} {'panel':<28} missing"]
     for row in rows:
-        lines.append(f"{_cut(str(row['candidate']), 28):<28} {_cut(row['role'], 32):<32} "
-                     f"{row['level_label']:<16} {row['decision']:<22} {row['confidence']:<10} "
-                     f"{_cut(row['panel'], 18):<18} {', '.join(row['missing']) or '-'}")
+        lines.append(f"{_cut(str(row['candidate']), 26):<26} {_cut(row['role'], 30):<30} "
+                     f"{row['level_label']:<16} {row['decision'].replace('_', ' '):<22} "
+                     f"{row['confidence']:<10} {_cut(row['panel'], 28):<28} "
+                     f"{', '.join(row['missing']) or '-'}")
     return "\n".join(lines) + "\n"
 
 
@@ -203,14 +217,17 @@ def to_text(r: dict[str, Any]) -> str:
 
 
 def _text_summary(r: dict[str, Any]) -> list[str]:
-    """What a panel must read first: recommendation, its reasons, dissent, open flags, and
-    the panel's own recorded decision."""
+    """What a panel must read first: recommendation, its reasons, dissent, the panel's own
+    recorded decision, and the flags with how the panel resolved them."""
     out = [f"recommendation: {r['decision'].replace('_', ' ')}   level: {level_label(r)}   "
            f"confidence: {r['confidence']['level']}"]
     out += [f"  because: {reason}" for reason in r["decision_reasons"]]
-    out += [f"  dissent: {d['interviewer']} ({d['stage']}) recommends "
-            f"{d['recommendation'].replace('_', ' ')}" for d in r["dissent"]]
-    if r["confidence"]["not_high_because"] and r["confidence"]["level"] != "low":
+    if r["dissent"]:
+        said = "; ".join(f"{d['interviewer']} ({d['stage']}): {d['recommendation'].replace('_', ' ')}"
+                         for d in r["dissent"])
+        out.append(f"  against what the ratings say ({r['evidence_outcome'].replace('_', ' ')}): "
+                   f"{said}")
+    if r["confidence"]["not_high_because"]:
         out.append(f"  not high confidence: {'; '.join(r['confidence']['not_high_because'])}")
     d = r["panel_decision"]
     if d:
@@ -224,11 +241,14 @@ def _text_summary(r: dict[str, Any]) -> list[str]:
         out += [f"  after the decision: {a['submission']} {a['stage']} by {a['interviewer']}"
                 + (f" (amends {a['amends']})" if a["amends"] else "") for a in d["after_decision"]]
     if r["flags"]:
-        out.append(f"flags ({len(r['flags'])}):")
+        open_flags = [f for f in r["flags"] if f["id"] not in resolved_ids(r)]
+        status = ("" if not d else "; all resolved by the panel" if not open_flags
+                  else f"; {len(open_flags)} not resolved by the panel")
+        out.append(f"flags ({len(r['flags'])}{status}):")
         for f in r["flags"]:
-            status = flag_status(r, f)
-            mark = " [blocking]" if f["blocking"] else ""
-            out.append(f"  - {f['id']}{mark}: {f['message']}" + (f" — {status}" if status else ""))
+            said = flag_status(r, f)
+            mark = " [holds up the outcome]" if f["blocking"] else ""
+            out.append(f"  - {f['id']}{mark}: {f['message']}" + (f" — {said}" if said else ""))
     return out
 
 
@@ -252,7 +272,8 @@ def _text_amendments(r: dict[str, Any]) -> list[str]:
 def to_html(r: dict[str, Any], templates: Templates, *, for_pdf: bool = False) -> str:
     return templates.render_page("panel-report.html.j2", css="document.css", for_pdf=for_pdf,
                                  r=r, chart=topic_chart(r), level_label=level_label,
-                                 panel_label=panel_label, flag_status=flag_status, when=when)
+                                 panel_label=panel_label, flag_status=flag_status, when=when,
+                                 resolved_ids=resolved_ids)
 
 
 def to_pdf(r: dict[str, Any], templates: Templates) -> bytes:

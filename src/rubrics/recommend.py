@@ -97,7 +97,7 @@ def _compare_with_originals(record: PackRecord, result: dict[str, Any]) -> None:
     flag = Flag("amended_outcome", refs,
                 f"the amendments ({refs}) changed the recommendation: as first returned the "
                 f"scorecards gave {shown[0]}; amended they give {shown[1]}", INFO,
-                {"before": shown[0], "after": shown[1]})
+                {"before": shown[0], "after": shown[1]}, scope=pack.pack_id)
     result["flags"].append(flag.to_json(False))
 
 

@@ -3,8 +3,7 @@
 Fills each stage of a pack the way an interviewer would, cycling through the
 three return formats: the blank YAML edited in place, the HTML form's saved
 JSON file, and the fillable PDF filled in (with pypdf). Run it as
-``python -m rubrics.samples PACK_DIR OUT_DIR``; ``--resolutions REPORT.json OUT.yaml``
-writes a panel's resolutions file for every flag of a report (for the demo).
+``python -m rubrics.samples PACK_DIR OUT_DIR``.
 """
 
 from __future__ import annotations
@@ -31,6 +30,16 @@ EVIDENCE = [
     "Explained the trade-off between a saga and a two-phase commit clearly to a "
     "non-technical listener.",
     "Only partial: named the failure mode but could not say how it would be detected.",
+]
+
+
+NOTES = [
+    "Clear on ownership; less depth on reconciliation than I hoped.",
+    "Strong on failure handling; design went straight to the happy path at first.",
+    "Careful coder, wrote the idempotency test first; slow on the concurrency bug.",
+    "Led two real incidents; the reviews she described had follow-ups that stuck.",
+    "Mentoring examples were concrete; delegation story was thinner.",
+    "Explained trade-offs to me in plain words; conceded a point gracefully.",
 ]
 
 
@@ -61,7 +70,7 @@ def sample_answers(stage: dict[str, Any], n: int, seed: int, target: int = 5
         "ratings": ratings,
         "evidence": evidence,
         "red_flags": [],
-        "notes": "Clear communicator; would like a second look at operational depth.",
+        "notes": NOTES[n % len(NOTES)],
         "recommendation": "yes" if rnd.random() < 0.8 else "strong_yes",
     }
 
@@ -142,26 +151,9 @@ def write_samples(pack_dir: Path, out_dir: Path, *, seed: int = 7,
     return written
 
 
-def sample_resolutions(report: dict[str, Any]) -> str:
-    """A panel's resolutions file for every flag of a report (YAML: flag id -> text)."""
-    lines = ["# How the panel resolved each flag of the report (flag id: what it decided).\n"]
-    for flag in report.get("flags", []):
-        text = f"Discussed in the debrief ({flag['kind'].replace('_', ' ')}); see the notes."
-        lines.append(f"# {' '.join(flag['message'].split())}\n")
-        lines.append(f"{flag['id']}: {json.dumps(text)}\n")
-    return "".join(lines)
-
-
 def main(argv: list[str]) -> int:
-    if len(argv) == 3 and argv[0] == "--resolutions":
-        report = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
-        atomic_write(Path(argv[2]), sample_resolutions(report).encode("utf-8"))
-        print(argv[2])
-        return 0
     if len(argv) != 2:
-        print("usage: python -m rubrics.samples PACK_DIR OUT_DIR\n"
-              "       python -m rubrics.samples --resolutions REPORT.json OUT.yaml",
-              file=sys.stderr)
+        print("usage: python -m rubrics.samples PACK_DIR OUT_DIR", file=sys.stderr)
         return 2
     for path in write_samples(Path(argv[0]), Path(argv[1])):
         print(path)

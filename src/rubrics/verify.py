@@ -83,18 +83,18 @@ def blocking_problems(pack: Pack, entries: list[LogEntry]) -> list[Problem]:
             if p.is_error]
 
 
-def verify(pack_dir: Path) -> tuple[list[Problem], int]:
-    """Every altered or missing file of a pack and its log; and the entries checked."""
+def verify(pack_dir: Path) -> tuple[list[Problem], list[LogEntry]]:
+    """Every altered or missing file of a pack and its log; and the log entries checked."""
     pack = Pack.open(pack_dir)
     problems = verify_files(pack)
     try:
         entries = read_log(pack.submissions_dir)
     except LogLineError as exc:
-        return [*problems, exc.problem], 0
+        return [*problems, exc.problem], []
     problems.extend(verify_manifest(pack, entries))
     problems.extend(verify_log(pack, entries))
     problems.extend(_unlogged_folders(pack, entries))
-    return problems, len(entries)
+    return problems, entries
 
 
 def _unlogged_folders(pack: Pack, entries: list[LogEntry]) -> list[Problem]:

@@ -20,20 +20,20 @@ from rubrics.aggregation.flags import (
     Flag,
     coverage_flags,
     criterion_disagreements,
+    inconsistent_levels,
     recommendation_flags,
     topic_disagreements,
 )
 from rubrics.aggregation.levels import (
     Overall,
+    Scale,
     Tally,
     TopicLevel,
     criterion_tallies,
     level_tallies,
-    loop_floor,
     overall,
+    place_topics,
     sub_level,
-    topic_level,
-    weights_of,
 )
 from rubrics.aggregation.margin import Margin, margin
 from rubrics.roles import InterviewLoop
@@ -56,27 +56,27 @@ def aggregate(loop: InterviewLoop, rated: list[Rated], *, pack_id: str,
               candidate: dict[str, Any]) -> dict[str, Any]:
     """The level recommendation for one candidate, with every number traceable."""
     ev = Evidence.gather(loop, rated)
-    tallies = criterion_tallies(ev)
+    scale = Scale.of(ev)
+    tallies = criterion_tallies(ev.ratings)
     per_level = level_tallies(ev, tallies)
-    floor = loop_floor(ev)
-    placed = {a: topic_level(levels, ev, floor) for a, levels in per_level.items()}
-    weights = weights_of(ev)
-    fw = loop.framework
-    result = overall({a: t.value for a, t in placed.items()}, weights, floor,
-                     fw.min_level, fw.max_level)
+    placed = place_topics(ev, per_level, scale)
+    result = overall({a: t.value for a, t in placed.items()}, scale)
     sub, sub_basis = sub_level(ev, tallies, result)
 
     missing = _missing_stages(ev)
     disputes = criterion_disagreements(ev)
     flags = [*coverage_flags(ev, missing), *disputes, *topic_disagreements(ev, disputes),
-             *recommendation_flags(ev)]
+             *inconsistent_levels(ev, placed), *recommendation_flags(ev)]
     gaps = rule2.evidence_gaps(ev)
-    found = _decide(ev, result, tallies, per_level, placed, weights, floor, missing, gaps, flags)
+    found = _decide(ev, result, tallies, per_level, placed, scale, missing, gaps, flags)
     decision, reasons, blocking, outcome, the_margin = found
+    for f in flags:
+        f.scope = pack_id
     blocking_ids = {f.id for f in blocking}
     confidence = rule2.confidence(ev, decision, gaps, flags,
                                   bool(the_margin and the_margin.fragile), blocking_ids)
     per_topic = _confidence_per_topic(ev, placed, flags)
+    fw = loop.framework
     return {
         "pack_id": pack_id,
         "candidate": candidate,
@@ -99,7 +99,7 @@ def aggregate(loop: InterviewLoop, rated: list[Rated], *, pack_id: str,
         "confidence": {**confidence, **per_topic},
         "evidence": {"enough": not gaps.messages, "gaps": gaps.messages,
                      "independent_observations": gaps.topic_observations,
-                     "floor": floor},
+                     "floor": scale.floor, "topic_floors": scale.floors},
         "fragile": the_margin.fragile if the_margin else None,
         "margin": the_margin.to_json() if the_margin else None,
         "topics": _topics(ev, placed, per_level, tallies, per_topic["per_topic"]),
@@ -124,9 +124,8 @@ Decided = tuple[str, list[str], list[Flag], str | None, Margin | None]
 
 def _decide(ev: Evidence, result: Overall, tallies: dict[str, Tally],
             per_level: dict[str, dict[int, Tally]], placed: dict[str, TopicLevel],
-            weights: dict[str, Fraction], floor: int, missing: list[str], gaps: rule2.Gaps,
-            flags: list[Flag]) -> Decided:
-    """The decision and its reasons, the flags that block it, the evidence outcome, and
+            scale: Scale, missing: list[str], gaps: rule2.Gaps, flags: list[Flag]) -> Decided:
+    """The decision and its reasons, the flags that hold it up, the evidence outcome, and
     the margin; ``flags`` gains the flags that depend on the outcome."""
     if missing:
         blank = [f"{c.interviewer} ({c.stage}) returned a scorecard that rates nothing"
@@ -137,14 +136,15 @@ def _decide(ev: Evidence, result: Overall, tallies: dict[str, Tally],
         return ("insufficient_evidence", gaps.messages or ["no weighted topic was rated"],
                 [], None, None)
     failed = rule2.failed_must_pass(ev, tallies)
-    outcome, why = rule2.evidence_outcome(ev, result, failed, tallies, floor)
+    outcome, why = rule2.evidence_outcome(ev, result, failed, tallies, scale.floor)
     extra = rule2.majority_against(ev, outcome)
     if extra is not None:
         flags.append(extra)
-    the_margin = margin(ev, tallies, per_level, placed, weights, floor, failed, outcome)
+    the_margin = margin(ev, tallies, per_level, placed, scale, failed, outcome, result.rounded)
     if the_margin.fragile:
         flags.append(_fragile_flag(the_margin))
-    decision, reasons, blocking = rule2.decide(ev, outcome, why, flags, failed)
+    standing = rule2.Standing(placed, tallies, scale, outcome)
+    decision, reasons, blocking = rule2.decide(ev, standing, why, flags)
     return decision, reasons, blocking, outcome, the_margin
 
 
@@ -156,7 +156,7 @@ def _fragile_flag(m: Margin) -> Flag:
     key = ";".join(f"{c['submission']}:{c['criterion']}:{c['from']}:{c['to']}" for c in m.changes)
     return Flag("fragile", key,
                 f"{len(m.changes)} single rating change{'s' if len(m.changes) != 1 else ''} "
-                f"would change the outcome: {named}{more}", INFO,
+                f"would change what the ratings say: {named}{more}", INFO,
                 {"changes": m.changes[:3]})
 
 
@@ -181,10 +181,13 @@ def _confidence_per_topic(ev: Evidence, placed: dict[str, TopicLevel], flags: li
     for a in placed:
         ratings = [r for c in ev.loop.areas[a].criteria for r in ev.ratings.get(c.id, ())]
         n = ev.area_observations(a)
+        consistent = placed[a].consistent
         if n < min(rule.min_topic_observations, rule.high_confidence_raters):
             level = "low"
+        elif n >= rule.high_confidence_raters and a not in disputed and consistent:
+            level = "high"
         else:
-            level = "high" if n >= rule.high_confidence_raters and a not in disputed else "medium"
+            level = "medium"
         per_topic[a] = {"confidence": level, "raters": len({r.person for r in ratings}),
                         "independent_observations": n,
                         "max_spread": _num(max((ev.spread(c.id) for c in ev.loop.areas[a].criteria
@@ -227,18 +230,17 @@ def _topics(ev: Evidence, placed: dict[str, TopicLevel], per_level: dict[str, di
 def _basis(t: TopicLevel) -> str:
     rungs = ", ".join(str(lv) for lv in t.ladder)
     passed = ", ".join(str(lv) for lv in t.passed) or "none"
-    failed = [lv for lv in t.ladder if lv not in t.passed]
     text = (f"rated at level{'s' if len(t.ladder) != 1 else ''} {rungs}; passed: {passed}")
     if t.below:
-        return text + (f": below level {t.level}, counted as {t.value} (the level below "
-                       "everything the loop assesses)")
-    text += f": {len(t.passed)} of {len(t.ladder)} rung{'s' if len(t.ladder) != 1 else ''} " \
-            f"passed, so level {t.level}"
-    inverted = [lv for lv in failed if lv < max(t.passed)]
-    if inverted:
-        text += (f" (level {', '.join(map(str, inverted))} did not pass although a higher "
-                 "level did: worth a look)")
-    return text
+        return text + (f": below level {t.level}, counted as {t.value} (the level below the "
+                       "lowest at which the loop assesses this topic)")
+    if t.consistent:
+        return text + f", so level {t.level}"
+    failed = ", ".join(str(lv) for lv in t.ladder if lv not in t.passed)
+    return text + (f"; level {failed} did not, although a higher level did: the evidence "
+                   f"contradicts itself, so the topic is placed by the number of levels "
+                   f"passed ({len(t.passed)} of {len(t.ladder)}), level {t.level}, and is not "
+                   "high confidence")
 
 
 def _level_row(ev: Evidence, lv: int, tally: Tally, cids: list[str], tallies: dict[str, Tally]

@@ -1,16 +1,15 @@
-"""Steps 7-9 of the rule: enough evidence?, what the evidence says, the decision, confidence.
+"""Steps 9-12 of the rule: enough evidence?, what the ratings say, the decision, confidence.
 
 The decision, first that applies:
 
 1. ``incomplete``: a stage has no scorecard that rates anything;
 2. ``insufficient_evidence``: a weighted topic has fewer independent observations than
    ``min_topic_observations``, or a key criterion fewer ratings than ``min_key_ratings``;
-3. the **evidence outcome**: ``no_hire`` when a must-pass key criterion is not shown;
-   otherwise the overall level against the role's band (``hire`` at or above the
-   target, ``hire_below_target`` inside the band, ``no_hire`` below it);
-4. ``needs_discussion`` when a flag could overturn that outcome (see flags.py), when
-   most interviewers recommend no and the evidence says hire, or when a must-pass
-   criterion failed while its interviewers disagree; else the evidence outcome.
+3. ``needs_discussion`` when a flag holds up what the ratings say (the **evidence
+   outcome**: ``no_hire`` when a must-pass key criterion is not shown, otherwise the
+   overall level against the role's band): a flag against a hire holds up a hire; a
+   contested flag holds up any outcome that settling it either way would change;
+4. otherwise the evidence outcome.
 """
 
 from __future__ import annotations
@@ -19,8 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from rubrics.aggregation.evidence import NO_SIDE, YES_SIDE, Card, Evidence
-from rubrics.aggregation.flags import AGAINST, INFO, Flag
-from rubrics.aggregation.levels import Overall, Tally
+from rubrics.aggregation.flags import AGAINST, CONTESTED, INFO, Flag
+from rubrics.aggregation.levels import (
+    Overall,
+    Scale,
+    Tally,
+    TopicLevel,
+    outcome_values,
+    overall,
+    replace_ratings,
+)
 
 HIRE_SIDE = ("hire", "hire_below_target")
 
@@ -102,6 +109,15 @@ def evidence_outcome(ev: Evidence, result: Overall, failed: list[str],
     return outcome, [reason]
 
 
+def outcome_of(ev: Evidence, values: dict[str, int], tallies: dict[str, Tally],
+               scale: Scale) -> str:
+    """The evidence outcome for topic values and criterion tallies (a what-if)."""
+    if failed_must_pass(ev, tallies):
+        return "no_hire"
+    result = overall(values, scale)
+    return "no_hire" if result.rounded is None else band_of(ev, result.rounded, scale.floor)
+
+
 def _must_pass_reason(ev: Evidence, cid: str, tallies: dict[str, Tally]) -> str:
     total, count = tallies[cid]
     names = ev.names()
@@ -131,29 +147,81 @@ def majority_against(ev: Evidence, outcome: str) -> Flag | None:
                 {said: [c.ref for c in cards], "scorecards": len(counting)})
 
 
-def decide(ev: Evidence, outcome: str, outcome_reasons: list[str], flags: list[Flag],
-           failed: list[str]) -> tuple[str, list[str], list[Flag]]:
-    """The decision from the evidence outcome and the flags; and the flags that block it.
+@dataclass(frozen=True)
+class Standing:
+    """Where the evidence stands: what the what-if questions start from."""
 
-    A failed must-pass criterion is a no-hire unless its evidence is contested: its
-    interviewers disagree on it, or on its topic.
+    placed: dict[str, TopicLevel]
+    tallies: dict[str, Tally]
+    scale: Scale
+    outcome: str
+
+
+def decide(ev: Evidence, standing: Standing, outcome_reasons: list[str], flags: list[Flag]
+           ) -> tuple[str, list[str], list[Flag]]:
+    """The decision from the evidence outcome and the flags; and the flags that hold it up."""
+    hire_side = standing.outcome in HIRE_SIDE
+    blocking = [f for f in flags
+                if (f.direction == AGAINST and hire_side)
+                or (f.direction == CONTESTED and could_overturn(ev, f, standing))]
+    if not blocking:
+        return standing.outcome, outcome_reasons, []
+    said = standing.outcome.replace("_", " ")
+    return ("needs_discussion", [f"the ratings alone say {said}: {outcome_reasons[0]}",
+                                 *outcome_reasons[1:], *(f.message for f in blocking)], blocking)
+
+
+def could_overturn(ev: Evidence, flag: Flag, standing: Standing) -> bool:
+    """Whether settling a contested flag one way or the other changes the evidence outcome.
+
+    - a disagreement on a criterion: every interview rates it as the highest, or as the
+      lowest, of the ratings it was given;
+    - a topic disagreement: only the interviewer's ratings of the topic count, or only
+      those of the interviewers who contradict them;
+    - inconsistent levels: the topic is placed at its highest level passed, or at the
+      last level before its lowest failed one.
     """
-    hire_side = outcome in HIRE_SIDE
-    if failed:
-        topics = {ev.loop.criteria[cid][0].id for cid in failed}
-        contested = [f for f in flags
-                     if (f.kind == "disagreement" and f.details.get("criterion") in failed)
-                     or (f.kind == "topic_disagreement" and f.details.get("topic") in topics)]
-        if contested:
-            return ("needs_discussion", [*outcome_reasons, *(f.message for f in contested)],
-                    contested)
-        return "no_hire", outcome_reasons, []
-    blocking = [f for f in flags if f.blocks(hire_side)]
-    if blocking:
-        return ("needs_discussion",
-                [f"the ratings alone say {outcome.replace('_', ' ')}: {outcome_reasons[0]}",
-                 *(f.message for f in blocking)], blocking)
-    return outcome, outcome_reasons, []
+    if flag.kind == "inconsistent_levels":
+        return any(_outcome_with_topic(ev, standing, flag.details["topic"], value)
+                   != standing.outcome for value in _readings(standing, flag.details["topic"]))
+    for changes in _settlements(ev, flag):
+        values, tallies = outcome_values(ev, replace_ratings(ev, changes), standing.scale)
+        if outcome_of(ev, values, tallies, standing.scale) != standing.outcome:
+            return True
+    return False
+
+
+def _settlements(ev: Evidence, flag: Flag) -> list[list[tuple[str, list[Any]]]]:
+    if flag.kind == "disagreement":
+        cid = flag.details["criterion"]
+        ratings = ev.ratings[cid]
+        values = [r.value for r in ratings]
+        return [[(cid, [r._replace(value=v) for r in ratings])] for v in (max(values),
+                                                                          min(values))]
+    if flag.kind == "topic_disagreement":
+        person, others = flag.about[0], set(flag.about[1:])
+        area = ev.loop.areas[flag.details["topic"]]
+        keep_others = [(c.id, [r for r in ev.ratings[c.id] if r.person != person])
+                       for c in area.criteria if c.id in ev.ratings]
+        keep_person = [(c.id, [r for r in ev.ratings[c.id] if r.person not in others])
+                       for c in area.criteria if c.id in ev.ratings]
+        return [keep_others, keep_person]
+    return []
+
+
+def _readings(standing: Standing, area_id: str) -> list[int]:
+    """A contradictory topic's value read optimistically and pessimistically."""
+    t = standing.placed[area_id]
+    failed = [lv for lv in t.ladder if lv not in t.passed]
+    below = [lv for lv in t.ladder if lv < min(failed)]
+    pessimistic = max(below) if below else standing.scale.floor_of(area_id)
+    return [max(t.passed), pessimistic]
+
+
+def _outcome_with_topic(ev: Evidence, standing: Standing, area_id: str, value: int) -> str:
+    values = {a: t.value for a, t in standing.placed.items()}
+    values[area_id] = value
+    return outcome_of(ev, values, standing.tallies, standing.scale)
 
 
 def dissenters(ev: Evidence, outcome: str) -> list[Card]:
@@ -163,20 +231,19 @@ def dissenters(ev: Evidence, outcome: str) -> list[Card]:
 
 
 CONFIDENCE_MEANING = (
-    "Confidence says how much independent evidence stands behind the recommendation: high "
-    "means every key criterion was seen in at least {n} separate interviews, every weighted "
-    "topic by at least {n} independent interviewers, the interviewers do not disagree and no "
-    "single rating would change the outcome; low means the rule could not recommend at all.")
-
-
+    "Confidence says how much independent evidence stands behind what the ratings say "
+    "(hire, hire below target or no hire; not the exact level): high means every key "
+    "criterion was seen in at least {n} separate interviews, every weighted topic by at "
+    "least {n} independent interviewers, the interviewers do not disagree, no topic's levels "
+    "contradict each other and no single rating would change the outcome; low means the "
+    "rule could not recommend, or one rating would change what it recommends.")
 DISPUTES = ("disagreement", "topic_disagreement", "split_recommendation", "majority_no",
-            "majority_yes")
+            "majority_yes", "inconsistent_levels")
 
 
 def confidence(ev: Evidence, decision: str, gaps: Gaps, flags: list[Flag], fragile: bool,
                blocking: set[str]) -> dict[str, Any]:
-    rule = ev.loop.role.aggregation
-    need = rule.high_confidence_raters
+    need = ev.loop.role.aggregation.high_confidence_raters
     why_not: list[str] = []
     could_not = decision in ("incomplete", "insufficient_evidence")
     if could_not:
@@ -190,16 +257,19 @@ def confidence(ev: Evidence, decision: str, gaps: Gaps, flags: list[Flag], fragi
     thin_topics = sorted(a for a, n in gaps.topic_observations.items() if n < need)
     if thin_topics:
         why_not.append(f"fewer than {need} independent interviewers on: {', '.join(thin_topics)}")
-    disputes = [f for f in flags if f.kind in DISPUTES or f.id in blocking]
+    disputes = sorted({f.kind.replace("_", " ") for f in flags if f.kind in DISPUTES})
+    holding = sorted({f.kind.replace("_", " ") for f in flags
+                      if f.id in blocking and f.kind not in DISPUTES})
     if disputes:
-        why_not.append(f"{len(disputes)} disagreement{'s' if len(disputes) != 1 else ''} "
-                       f"open: {', '.join(sorted({f.kind for f in disputes}))}")
+        why_not.append(f"the interviewers disagree ({', '.join(disputes)})")
+    if holding:
+        why_not.append(f"flags hold up the outcome ({', '.join(holding)})")
     if fragile:
         why_not.append("one rating would change the outcome (fragile)")
-    level = "low" if could_not else ("medium" if why_not else "high")
+    level = "low" if could_not or fragile else ("medium" if why_not else "high")
     return {"level": level, "meaning": CONFIDENCE_MEANING.format(n=need),
-            "basis": "low when the rule could not recommend; high when nothing below stands "
-                     "in the way; medium otherwise",
+            "basis": "low when the rule could not recommend or one rating would change the "
+                     "outcome; high when nothing below stands in the way; medium otherwise",
             "not_high_because": why_not,
             "key_criteria": {cid: {"ratings": gaps.key_ratings[cid],
                                    "independent_observations": gaps.key_observations[cid]}

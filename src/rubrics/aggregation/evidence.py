@@ -98,7 +98,7 @@ class Evidence:
         return [c for c in self.cards if not c.counts]
 
     def spread(self, cid: str) -> Fraction | int:
-        """How far apart the interviewers' own mean ratings of a criterion are."""
+        """How far apart the interviews' mean ratings of a criterion are."""
         found = self._spreads.get(cid)
         if found is None:
             found = self._spreads[cid] = spread(self.ratings.get(cid, []))
@@ -172,22 +172,18 @@ def independent_observations(ratings: list[Rating]) -> int:
     return sum(augment(stage, set()) for stage in sorted(people_of))
 
 
-def by_person(ratings: list[Rating]) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = {}
-    for r in ratings:
-        out.setdefault(r.person, []).append(r.value)
-    return out
-
-
 def spread(ratings: list[Rating]) -> Fraction | int:
-    """The largest gap between two interviewers' own mean ratings (0 with one interviewer)."""
+    """The largest gap between the mean ratings of two interviews of a criterion: two
+    interviewers, or one interviewer in two interviews (0 with one)."""
     if len(ratings) < 2:
         return 0
-    people = by_person(ratings)
-    if len(people) < 2:
+    units: dict[tuple[str, str], list[int]] = {}
+    for r in ratings:
+        units.setdefault((r.person, r.stage), []).append(r.value)
+    if len(units) < 2:
         return 0
-    if all(len(v) == 1 for v in people.values()):  # the usual case: plain integers
-        values = [v[0] for v in people.values()]
+    if all(len(v) == 1 for v in units.values()):  # the usual case: plain integers
+        values = [v[0] for v in units.values()]
         return max(values) - min(values)
-    means = [Fraction(sum(v), len(v)) for v in people.values()]
+    means = [Fraction(sum(v), len(v)) for v in units.values()]
     return max(means) - min(means)

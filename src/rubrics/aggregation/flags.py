@@ -1,21 +1,24 @@
-"""Step 6 of the rule: what the panel must look at before it decides.
+"""Step 8 of the rule: what the panel must look at before it decides.
 
-Each flag has a stable id (its kind and a short hash of what it is about: a criterion, a
-submission, the scorecards on each side of a split), so that a panel can record how it
-resolved it (``rubrics decide --resolve ID=TEXT``) and a later report can match the
-resolution to the flag; a flag about other evidence gets another id. Each flag also says which way it points:
+Each flag has a stable id (its kind and a short hash of its pack and of what it is
+about: a criterion, a submission, the scorecards on each side of a split), so that a
+panel can record how it resolved it (``rubrics decide --resolve ID=TEXT``) and a later
+report can match the resolution to the flag; a flag about other evidence gets another
+id. Each flag also says which way it points:
 
-- ``against``: it speaks against a hire (a strong no, a red flag, most interviewers
-  saying no, a strong no from someone who saw every behaviour);
-- ``for``: it speaks for a hire against the evidence (a strong yes from someone who saw
-  none of the behaviours);
-- ``contested``: the evidence itself is disputed (interviewers far apart, split
-  recommendations);
-- ``info``: something to know (a missing or blank scorecard, an unrated criterion, a
-  fragile margin, an amendment that changed the outcome).
+- ``against``: it speaks against a hire (a strong no, a red flag, any no beside a yes,
+  most interviewers saying no, a strong no from someone who saw every behaviour);
+- ``contested``: the evidence itself is disputed (interviews far apart on a criterion,
+  an interviewer contradicting the others on a topic, a topic whose levels contradict
+  each other);
+- ``info``: something to know (a missing or blank scorecard, an unrated criterion, most
+  interviewers saying yes against a no-hire, a strong yes from someone who saw nothing,
+  a fragile margin, an amendment that changed the outcome).
 
-A flag *blocks* a mechanical outcome it could overturn: against/contested flags block a
-hire, for/contested flags block a no-hire. A blocked outcome becomes ``needs_discussion``.
+A flag *holds up* (blocks) an outcome it could overturn: an against flag holds up a
+hire; a contested flag holds up any outcome that settling it one way or the other would
+change (decision.py tries both ways). Verdicts never overturn a no-hire that the ratings
+support: combining the ratings mechanically is the point of the rule.
 """
 
 from __future__ import annotations
@@ -26,10 +29,11 @@ from fractions import Fraction
 from typing import Any
 
 from rubrics.aggregation.evidence import NO_SIDE, YES_SIDE, Card, Evidence
+from rubrics.aggregation.levels import TopicLevel
 from rubrics.fsutil import sha256_bytes
 from rubrics.model import Recommendation
 
-AGAINST, FOR, CONTESTED, INFO = "against", "for", "contested", "info"
+AGAINST, CONTESTED, INFO = "against", "contested", "info"
 
 
 @dataclass
@@ -39,15 +43,16 @@ class Flag:
     message: str
     direction: str
     details: dict[str, Any] = field(default_factory=dict)
+    scope: str = ""
+    """The pack the flag belongs to: a resolution written for one pack never fits another."""
+    about: tuple[str, ...] = ()
+    """For a topic disagreement: the interviewer and those who contradict them (person ids),
+    to try settling it either way."""
 
     @property
     def id(self) -> str:
-        return f"{self.kind}-{sha256_bytes(f'{self.kind}:{self.key}'.encode())[:6]}"
-
-    def blocks(self, hire_side: bool) -> bool:
-        if hire_side:
-            return self.direction in (AGAINST, CONTESTED)
-        return self.direction in (FOR, CONTESTED)
+        digest = sha256_bytes(f"{self.scope}:{self.kind}:{self.key}".encode())
+        return f"{self.kind}-{digest[:6]}"
 
     def to_json(self, blocking: bool) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "direction": self.direction,
@@ -59,7 +64,8 @@ def _num(x: Fraction | int) -> float:
 
 
 def criterion_disagreements(ev: Evidence) -> list[Flag]:
-    """Interviewers whose own mean ratings of one criterion are far apart."""
+    """Interviews far apart on one criterion: two interviewers, or one interviewer in two
+    interviews (a contradiction too)."""
     spread_at = ev.loop.role.aggregation.disagreement_spread
     names = ev.names()
     flags = []
@@ -71,62 +77,96 @@ def criterion_disagreements(ev: Evidence) -> list[Flag]:
         text = ev.loop.criteria[cid][1].text
         flags.append(Flag(
             "disagreement", cid,
-            f"interviewers differ by {_num(spread):g} on '{text}' "
-            f"({', '.join(f'{who}: {v}' for v, who, _ in given)})",
+            f"interviews differ by {_num(spread):g} on '{text}' "
+            f"({', '.join(f'{who} ({stage}): {v}' for v, who, stage in given)})",
             CONTESTED,
             {"criterion": cid, "spread": _num(spread),
              "ratings": [{"rating": v, "interviewer": who, "stage": s} for v, who, s in given]}))
     return flags
 
 
-def topic_disagreements(ev: Evidence, criterion_flags: list[Flag]) -> list[Flag]:
-    """An interviewer whose ratings of a topic contradict the other interviewers' ratings of it.
+LevelMeans = dict[int, tuple[int, int]]  # level -> (sum, count) of one interviewer's ratings
 
-    Means are compared level by level, as the framework's levels are cumulative: a
-    behaviour shown at one level contradicts one not shown at the same or a lower level
-    (strong at 5 and weak at 6 is a profile, not a disagreement). Two sides contradict
-    when they are ``disagreement_spread`` or more apart.
-    """
+
+def topic_disagreements(ev: Evidence, criterion_flags: list[Flag]) -> list[Flag]:
+    """Interviewers whose ratings of a topic contradict each other's.
+
+    Level means are compared level by level, as the framework's levels are cumulative: a
+    level shown by one interviewer contradicts a level not shown by another at the same
+    or a lower level (strong at 5 and weak at 6 is a profile, not a disagreement), when
+    they are ``disagreement_spread`` or more apart. Contradicting pairs are gathered into
+    one flag per interviewer on the side of fewer, naming those they contradict."""
     names = ev.names()
-    spread_at = ev.loop.role.aggregation.disagreement_spread
-    flags = []
-    disputed = {(area_level(ev, f.details["criterion"]), r.person)
+    disputed = {(*area_level(ev, f.details["criterion"]), r.person)
                 for f in criterion_flags for r in ev.ratings[f.details["criterion"]]}
+    flags = []
     for area in ev.loop.areas.values():
-        by_person: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+        by_person: dict[str, LevelMeans] = defaultdict(dict)
         for crit in area.criteria:
-            for r in ev.ratings.get(crit.id, []):
-                by_person[r.person][crit.level].append(r.value)
-        people = sorted(by_person)
-        if len(people) < 2 or not _far_apart(by_person, spread_at):
-            continue
-        found = [(person, c) for person in people
-                 if (c := _contradiction(ev, by_person, person)) is not None
-                 # one criterion two interviewers rated far apart is flagged already
-                 and not (c[2] == c[3] and ((area.id, c[2]), person) in disputed)]
-        if len(people) == 2 and len(found) == 2:
-            found = found[:1]  # two interviewers: one disagreement, named once
-        for person, (mine, theirs, lv_mine, lv_theirs) in found:
+            for r in ev.ratings.get(crit.id, ()):
+                s, n = by_person[r.person].get(crit.level, (0, 0))
+                by_person[r.person][crit.level] = (s + r.value, n + 1)
+        pairs = _contradicting_pairs(ev, area.id, by_person, disputed)
+        for person, others, (mine, theirs, lv_mine, lv_theirs) in _outliers(pairs):
             who = names[person]
-            others = (names[next(p for p in people if p != person)] if len(people) == 2
-                      else "the others")
-            gap = abs(mine - theirs)
+            them = ", ".join(names[o] for o in others)
+            verb = "rates" if len(others) == 1 else "rate"
             flags.append(Flag(
                 "topic_disagreement", f"{area.id}:{person}",
-                f"{who} and {others} disagree on {area.title}: {who} rates level {lv_mine} at "
-                f"{_num(mine):g}, {others} rate{'s' if len(people) == 2 else ''} level "
-                f"{lv_theirs} at {_num(theirs):g} ({_num(gap):g} apart)",
+                f"{who} and {them} disagree on {area.title}: {who} rates level {lv_mine} at "
+                f"{_num(mine):g}, {them} {verb} level {lv_theirs} at {_num(theirs):g} "
+                f"({_num(abs(mine - theirs)):g} apart)",
                 CONTESTED,
-                {"topic": area.id, "interviewer": who, "mean": _num(mine),
-                 "others_mean": _num(theirs), "level": lv_mine, "others_level": lv_theirs,
-                 "gap": _num(gap)}))
+                {"topic": area.id, "interviewer": who, "others": [names[o] for o in others],
+                 "mean": _num(mine), "others_mean": _num(theirs), "level": lv_mine,
+                 "others_level": lv_theirs, "gap": _num(abs(mine - theirs))},
+                about=(person, *others)))
     return flags
 
 
-def _far_apart(by_person: dict[str, dict[int, list[int]]], spread_at: int) -> bool:
-    """Whether any two level means could be ``spread_at`` apart (a cheap first look: the
-    others' pooled means lie between the individual ones)."""
-    means = [sum(v) / len(v) for levels in by_person.values() for v in levels.values()]
+Contradiction = tuple[Fraction, Fraction, int, int]  # (mean a, mean b, level a, level b)
+
+
+def _contradicting_pairs(ev: Evidence, area_id: str, by_person: dict[str, LevelMeans],
+                         disputed: set[tuple[str, int, str]]
+                         ) -> dict[tuple[str, str], Contradiction]:
+    people = sorted(by_person)
+    if len(people) < 2 or not _far_apart(by_person, ev.loop.role.aggregation.disagreement_spread):
+        return {}
+    pairs = {}
+    for i, a in enumerate(people):
+        for b in people[i + 1:]:
+            found = _contradiction(ev, by_person[a], by_person[b])
+            # one criterion two interviewers rated far apart is flagged already
+            if found and not (found[2] == found[3] and (area_id, found[2], a) in disputed
+                              and (area_id, found[2], b) in disputed):
+                pairs[(a, b)] = found
+    return pairs
+
+
+def _outliers(pairs: dict[tuple[str, str], Contradiction]
+              ) -> list[tuple[str, list[str], Contradiction]]:
+    """Group contradicting pairs by the interviewer in most of them (ties by id)."""
+    out = []
+    left = dict(pairs)
+    while left:
+        count: dict[str, int] = defaultdict(int)
+        for a, b in left:
+            count[a] += 1
+            count[b] += 1
+        person = min(count, key=lambda p: (-count[p], p))
+        mine = {(a, b): c for (a, b), c in left.items() if person in (a, b)}
+        others = sorted(b if a == person else a for a, b in mine)
+        (a, _), strongest = max(mine.items(), key=lambda kv: (abs(kv[1][0] - kv[1][1]), kv[0]))
+        m, t, lm, lt = strongest
+        out.append((person, others, (m, t, lm, lt) if a == person else (t, m, lt, lm)))
+        left = {k: v for k, v in left.items() if person not in k}
+    return out
+
+
+def _far_apart(by_person: dict[str, LevelMeans], spread_at: int) -> bool:
+    """Whether any two level means could be ``spread_at`` apart (a cheap first look)."""
+    means = [s / n for levels in by_person.values() for s, n in levels.values()]
     return max(means) - min(means) >= spread_at - 1e-9
 
 
@@ -135,40 +175,45 @@ def area_level(ev: Evidence, cid: str) -> tuple[str, int]:
     return area.id, crit.level
 
 
-def _contradiction(ev: Evidence, by_person: dict[str, dict[int, list[int]]], person: str
-                   ) -> tuple[Fraction, Fraction, int, int] | None:
-    """The strongest contradiction between one interviewer's and the others' level means:
-    (their mean, the others' mean, their level, the others' level), or None.
+def _contradiction(ev: Evidence, a: LevelMeans, b: LevelMeans) -> Contradiction | None:
+    """The strongest contradiction between two interviewers' level means, or None.
 
-    Integer arithmetic on (sum, count) pairs: this runs for every interviewer of every
-    topic of every pack in a pipeline."""
+    Integer arithmetic on (sum, count) pairs: this runs for every pair of interviewers of
+    every topic of every pack in a pipeline."""
     spread_at = ev.loop.role.aggregation.disagreement_spread
     num, den = ev.demonstrated_at.numerator, ev.demonstrated_at.denominator
-    mine = {lv: (sum(v), len(v)) for lv, v in by_person[person].items()}
-    pooled: dict[int, list[int]] = {}
-    for other, levels in by_person.items():
-        if other != person:
-            for lv, values in levels.items():
-                slot = pooled.setdefault(lv, [0, 0])
-                slot[0] += sum(values)
-                slot[1] += len(values)
-    best: tuple[Fraction, int, tuple[int, int, int, int, int, int]] | None = None
-    for lv_m, (sm, nm) in mine.items():
-        for lv_t, (st, nt) in pooled.items():
-            # orient so that "high" is the larger mean: sm/nm vs st/nt
-            if sm * nt >= st * nm:
-                sh, nh, sl, nl, lv_high, lv_low = sm, nm, st, nt, lv_m, lv_t
+    best: tuple[Fraction, int, Contradiction] | None = None
+    for lv_a, (sa, na) in a.items():
+        for lv_b, (sb, nb) in b.items():
+            if sa * nb >= sb * na:  # a's mean is the higher one
+                sh, nh, sl, nl, lv_high, lv_low = sa, na, sb, nb, lv_a, lv_b
             else:
-                sh, nh, sl, nl, lv_high, lv_low = st, nt, sm, nm, lv_t, lv_m
+                sh, nh, sl, nl, lv_high, lv_low = sb, nb, sa, na, lv_b, lv_a
             if (lv_low <= lv_high and sh * den >= num * nh and sl * den < num * nl
                     and sh * nl - sl * nh >= spread_at * nh * nl):
                 gap = Fraction(sh * nl - sl * nh, nh * nl)
-                if best is None or (gap, -abs(lv_m - lv_t)) > best[:2]:
-                    best = (gap, -abs(lv_m - lv_t), (sm, nm, st, nt, lv_m, lv_t))
-    if best is None:
-        return None
-    sm, nm, st, nt, lv_m, lv_t = best[2]
-    return Fraction(sm, nm), Fraction(st, nt), lv_m, lv_t
+                key = (gap, -abs(lv_a - lv_b))
+                if best is None or key > best[:2]:
+                    best = (*key, (Fraction(sa, na), Fraction(sb, nb), lv_a, lv_b))
+    return best[2] if best else None
+
+
+def inconsistent_levels(ev: Evidence, placed: dict[str, TopicLevel]) -> list[Flag]:
+    """Weighted topics where a level failed below a level that passed: the evidence
+    contradicts itself, and the topic's level rests on counting rungs."""
+    flags = []
+    for area_id, t in placed.items():
+        if t.consistent or ev.loop.role.topic_weights.get(area_id, 0) <= 0:
+            continue
+        area = ev.loop.areas[area_id]
+        failed = [lv for lv in t.ladder if lv not in t.passed and lv < max(t.passed)]
+        flags.append(Flag(
+            "inconsistent_levels", area_id,
+            f"{area.title}: level {', '.join(map(str, failed))} did not pass although level "
+            f"{max(t.passed)} did; counted by the number of levels passed "
+            f"({len(t.passed)} of {len(t.ladder)}) as level {t.level}",
+            CONTESTED, {"topic": area_id, "passed": list(t.passed), "failed": failed}))
+    return flags
 
 
 def recommendation_flags(ev: Evidence) -> list[Flag]:
@@ -183,7 +228,7 @@ def recommendation_flags(ev: Evidence) -> list[Flag]:
             "interviewers' recommendations are split: "
             + "; ".join(f"{c.interviewer} ({c.stage}): {c.recommendation.value}"
                         for c in sorted(counting, key=_by_verdict)),
-            CONTESTED,
+            AGAINST,
             {"yes": [c.ref for c in yes], "no": [c.ref for c in no]}))
     for card in ev.cards:
         flags.extend(_card_flags(ev, card))
@@ -207,14 +252,13 @@ def _card_flags(ev: Evidence, card: Card) -> list[Flag]:
         flags.append(Flag("red_flag", f"{card.ref}:{n}", f"red flag noted by {card.interviewer} "
                           f"({card.stage}){blank}: {text}", AGAINST, {**where, "text": text}))
     if card.counts:
-        shown = [v for v in card.ratings.values() if v * ev.demonstrated_at.denominator
-                 >= ev.demonstrated_at.numerator]
+        shown = [v for v in card.ratings.values() if ev.shown(v, 1)]
         rec = card.recommendation
         if rec is Recommendation.STRONG_YES and not shown:
             flags.append(Flag("verdict_contradicts_ratings", card.ref,
                               f"{card.interviewer} ({card.stage}) recommends strong yes but "
                               f"rated none of the {len(card.ratings)} criteria as shown",
-                              FOR, where))
+                              INFO, where))
         if rec is Recommendation.STRONG_NO and len(shown) == len(card.ratings):
             flags.append(Flag("verdict_contradicts_ratings", card.ref,
                               f"{card.interviewer} ({card.stage}) recommends strong no but "
@@ -239,4 +283,3 @@ def coverage_flags(ev: Evidence, missing_stages: list[str]) -> list[Flag]:
             flags.append(Flag("unrated_criterion", cid, f"nobody rated '{row.criterion.text}' "
                               f"({cid})", INFO, {"criterion": cid, "text": row.criterion.text}))
     return flags
-

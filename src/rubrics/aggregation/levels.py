@@ -1,8 +1,8 @@
-"""Steps 2-5 of the rule: criterion scores, levels passed, topic levels, overall level.
+"""Steps 3-7 of the rule: criterion scores, levels passed, topic levels, overall level.
 
 Everything here is integer arithmetic on sums and counts of ratings, so it is exact and
-cheap enough to recompute for every "what if one rating were different" question the
-margin step asks.
+cheap enough to recompute for every "what if" question the later steps ask (the margin,
+and whether resolving a disagreement could change the outcome).
 
 - A criterion is **shown** when its ratings average at least ``demonstrated_at``.
 - A level of a topic **passes** when all the ratings given to that level's criteria
@@ -11,9 +11,10 @@ margin step asks.
 - A topic's **ladder** is the levels at which it was rated. Its level is the k-th rung,
   where k is the number of rungs passed (a Guttman score): never a level that was not
   rated, and one rating moves it at most one rung. With no rung passed it is *below*
-  its lowest rung and counts as the loop's floor (the level below the lowest one the
-  loop assesses), which can only pull the overall level down; so does a weighted topic
-  nobody rated.
+  its lowest rung and counts as the topic's floor: the level below the lowest level at
+  which the loop assesses that topic. So does a weighted topic nobody rated (absence is
+  not evidence). A floor is below every level the topic can reach, so it can only pull
+  the overall level down, and more evidence can only raise it.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from __future__ import annotations
 import functools
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from rubrics.aggregation.evidence import Evidence
+from rubrics.aggregation.evidence import Evidence, Rating
 
 Tally = tuple[int, int]  # (sum of ratings, number of ratings)
 
@@ -39,6 +41,13 @@ class TopicLevel:
     ladder: tuple[int, ...]
     passed: tuple[int, ...]
 
+    @property
+    def consistent(self) -> bool:
+        """Whether every level passed sits below every level failed, as the framework's
+        cumulative levels expect (a failed level under a passed one contradicts itself)."""
+        failed = [lv for lv in self.ladder if lv not in self.passed]
+        return not (failed and self.passed and min(failed) < max(self.passed))
+
 
 @dataclass(frozen=True)
 class Overall:
@@ -49,16 +58,38 @@ class Overall:
     weighted_mean: Fraction | None
 
 
-def loop_floor(evidence: Evidence) -> int:
-    """The level below the lowest level any stage of the loop assesses."""
-    loop = evidence.loop
-    levels = [loop.criteria[cid][1].level for s in loop.role.stages for cid in s.assesses
-              if cid in loop.criteria]
-    return (min(levels) if levels else loop.framework.min_level) - 1
+@dataclass(frozen=True)
+class Scale:
+    """What does not depend on the ratings: weights and floors of the loop's topics."""
+
+    weights: dict[str, Fraction]
+    floors: dict[str, int]
+    """Topic id -> the level below the lowest level at which the loop assesses it."""
+    floor: int
+    """The level below the lowest level the loop assesses at all."""
+    lo: int
+    hi: int
+
+    @classmethod
+    def of(cls, ev: Evidence) -> Scale:
+        loop = ev.loop
+        lowest: dict[str, int] = {}
+        for stage in loop.role.stages:
+            for cid in stage.assesses:
+                if cid in loop.criteria:
+                    area, crit = loop.criteria[cid]
+                    lowest[area.id] = min(lowest.get(area.id, crit.level), crit.level)
+        floors = {a: lv - 1 for a, lv in lowest.items()}
+        floor = min(floors.values(), default=loop.framework.min_level - 1)
+        return cls(weights_of(ev), floors, floor, loop.framework.min_level,
+                   loop.framework.max_level)
+
+    def floor_of(self, area_id: str) -> int:
+        return self.floors.get(area_id, self.floor)
 
 
-def criterion_tallies(evidence: Evidence) -> dict[str, Tally]:
-    return {cid: (sum(r.value for r in rs), len(rs)) for cid, rs in evidence.ratings.items()}
+def criterion_tallies(ratings: dict[str, list[Rating]]) -> dict[str, Tally]:
+    return {cid: (sum(r.value for r in rs), len(rs)) for cid, rs in ratings.items() if rs}
 
 
 def level_tallies(evidence: Evidence, tallies: dict[str, Tally]) -> dict[str, dict[int, Tally]]:
@@ -85,14 +116,19 @@ def place(ladder: tuple[int, ...], k: int, passed: tuple[int, ...], floor: int) 
     return TopicLevel(ladder[k - 1], False, ladder[k - 1], ladder, passed)
 
 
-def weighted_mean(values: dict[str, int], weights: dict[str, Fraction], floor: int
-                  ) -> Fraction | None:
-    """The weighted mean of the topics' values; a weighted topic nobody rated counts as the
+def place_topics(ev: Evidence, per_level: dict[str, dict[int, Tally]], scale: Scale
+                 ) -> dict[str, TopicLevel]:
+    return {a: topic_level(levels, ev, scale.floor_of(a)) for a, levels in per_level.items()}
+
+
+def weighted_mean(values: dict[str, int], scale: Scale) -> Fraction | None:
+    """The weighted mean of the topics' values; a weighted topic nobody rated counts as its
     floor (absence is not evidence). None when no weighted topic was rated at all."""
-    total = sum(weights.values(), Fraction(0))
-    if total <= 0 or not any(a in values for a in weights):
+    total = sum(scale.weights.values(), Fraction(0))
+    if total <= 0 or not any(a in values for a in scale.weights):
         return None
-    return sum((w * values.get(a, floor) for a, w in weights.items()), Fraction(0)) / total
+    return sum((w * values.get(a, scale.floor_of(a)) for a, w in scale.weights.items()),
+               Fraction(0)) / total
 
 
 def round_half_down(x: Fraction) -> int:
@@ -101,15 +137,14 @@ def round_half_down(x: Fraction) -> int:
     return floor + 1 if x - floor > Fraction(1, 2) else floor
 
 
-def overall(values: dict[str, int], weights: dict[str, Fraction], floor: int,
-            lo: int, hi: int) -> Overall:
-    mean = weighted_mean(values, weights, floor)
+def overall(values: dict[str, int], scale: Scale) -> Overall:
+    mean = weighted_mean(values, scale)
     if mean is None:
         return Overall(None, False, None, None)
     rounded = round_half_down(mean)
-    if rounded <= floor:
-        return Overall(floor + 1, True, rounded, mean)
-    return Overall(min(max(rounded, lo), hi), False, rounded, mean)
+    if rounded <= scale.floor:
+        return Overall(scale.floor + 1, True, rounded, mean)
+    return Overall(min(max(rounded, scale.lo), scale.hi), False, rounded, mean)
 
 
 def weights_of(evidence: Evidence) -> dict[str, Fraction]:
@@ -122,18 +157,44 @@ def _weights(items: tuple[tuple[str, float], ...]) -> tuple[tuple[str, Fraction]
     return tuple((a, Fraction(str(w))) for a, w in items if w > 0)
 
 
+def level_criteria(evidence: Evidence, level: int) -> list[str]:
+    """The criteria of one level that the loop assesses (in any stage)."""
+    loop = evidence.loop
+    return sorted({cid for s in loop.role.stages for cid in s.assesses
+                   if cid in loop.criteria and loop.criteria[cid][1].level == level})
+
+
 def sub_level(evidence: Evidence, tallies: dict[str, Tally], result: Overall
               ) -> tuple[str | None, str | None]:
-    """The framework's sub-level: the share of the recommended level's own behaviours shown."""
+    """The framework's sub-level: the share of the recommended level's own behaviours (all
+    that the loop assesses: one left unrated is not shown) that were shown."""
     subs = evidence.loop.framework.sub_levels
     if not subs or result.level is None:
         return None, None
     level = result.level
     if result.below:
         return None, f"below level {level}: no sub-level"
-    rated = [t for cid, t in tallies.items() if evidence.loop.criteria[cid][1].level == level]
-    if not rated:
-        return None, f"no behaviour of level {level} was rated, so no sub-level"
-    shown = sum(1 for t in rated if evidence.shown(*t))
-    index = min(len(subs) - 1, shown * len(subs) // len(rated))
-    return subs[index], f"{shown} of {len(rated)} rated level-{level} behaviours shown"
+    planned = level_criteria(evidence, level)
+    if not planned:
+        return None, f"the loop assesses no behaviour of level {level}, so no sub-level"
+    shown = sum(1 for cid in planned if cid in tallies and evidence.shown(*tallies[cid]))
+    rated = sum(1 for cid in planned if cid in tallies)
+    index = min(len(subs) - 1, shown * len(subs) // len(planned))
+    return subs[index], (f"{shown} of the loop's {len(planned)} level-{level} behaviours "
+                         f"shown ({rated} rated)")
+
+
+def outcome_values(ev: Evidence, ratings: dict[str, list[Rating]], scale: Scale
+                   ) -> tuple[dict[str, int], dict[str, Tally]]:
+    """Each topic's value, and the criterion tallies, for a set of ratings (a what-if)."""
+    tallies = criterion_tallies(ratings)
+    placed = place_topics(ev, level_tallies(ev, tallies), scale)
+    return {a: t.value for a, t in placed.items()}, tallies
+
+
+def replace_ratings(ev: Evidence, changes: Iterable[tuple[str, list[Rating]]]
+                    ) -> dict[str, list[Rating]]:
+    """The evidence's ratings with some criteria's ratings replaced."""
+    out = dict(ev.ratings)
+    out.update(changes)
+    return out

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 from rubrics.aggregation.decision import band_of
 from rubrics.aggregation.evidence import Card, Evidence
-from rubrics.aggregation.levels import Tally, TopicLevel, place
+from rubrics.aggregation.levels import Scale, Tally, TopicLevel, place
 
 MAX_LISTED = 20
 
@@ -24,8 +23,12 @@ MAX_LISTED = 20
 @dataclass
 class Margin:
     outcome: str
+    level: int
+    """The rounded overall level the outcome rests on."""
     checked: int = 0
     changes: list[dict[str, Any]] = field(default_factory=list)
+    level_changes: int = 0
+    """Single changes that would move the recommended level, whatever the outcome."""
 
     @property
     def fragile(self) -> bool:
@@ -33,7 +36,8 @@ class Margin:
 
     def to_json(self) -> dict[str, Any]:
         return {"outcome": self.outcome, "fragile": self.fragile, "checked": self.checked,
-                "changing": len(self.changes), "changes": self.changes[:MAX_LISTED]}
+                "changing": len(self.changes), "changes": self.changes[:MAX_LISTED],
+                "level_changing": self.level_changes}
 
 
 @dataclass
@@ -50,17 +54,16 @@ class _State:
     levels: dict[str, dict[int, Tally]]
     topics: dict[str, TopicLevel]
     weights: dict[str, int]
-    floor: int
+    scale: Scale
     failed: frozenset[str]
-    must_pass: frozenset[str]
     total: int
     weight: int
 
-    def outcome_with(self, cid: str, old: int | None, new: int) -> str | None:
-        """The evidence outcome if one rating of ``cid`` were ``new`` instead of ``old``
-        (None: not rated); None when nothing that decides it moves."""
+    def with_rating(self, cid: str, old: int | None, new: int) -> tuple[str, int] | None:
+        """The evidence outcome and rounded level if one rating of ``cid`` were ``new``
+        instead of ``old`` (None: not rated); None when nothing that decides them moves."""
         failed = self.failed
-        if cid in self.must_pass:
+        if cid in self.ev.must_pass:
             t_sum, t_n = self.tallies.get(cid, (0, 0))
             shown = self.ev.shown(t_sum + new - (old or 0), t_n + (old is None))
             failed = failed - {cid} if shown else failed | {cid}
@@ -70,50 +73,54 @@ class _State:
         current = topic.value if topic else None
         if failed == self.failed and value == current:
             return None
-        if failed:
-            return "no_hire"
-        return self._band(area.id, current, value)
+        rounded = self._rounded(area.id, current, value)
+        return ("no_hire" if failed else band_of(self.ev, rounded, self.scale.floor)), rounded
 
     def _topic_value(self, topic: TopicLevel | None, area_id: str, level: int, delta: int,
                      added: bool) -> int:
         l_sum, l_n = self.levels.get(area_id, {}).get(level, (0, 0))
         passes = self.ev.shown(l_sum + delta, l_n + added)
+        floor = self.scale.floor_of(area_id)
         if topic is None:
-            return place((level,), int(passes), (), self.floor).value
+            return place((level,), int(passes), (), floor).value
         was = level in topic.passed
         if passes == was and level in topic.ladder:
             return topic.value
         ladder = topic.ladder if level in topic.ladder else tuple(sorted((*topic.ladder, level)))
-        return place(ladder, len(topic.passed) + int(passes) - int(was), (), self.floor).value
+        return place(ladder, len(topic.passed) + int(passes) - int(was), (), floor).value
 
-    def _band(self, area_id: str, current: int | None, value: int) -> str:
+    def _rounded(self, area_id: str, current: int | None, value: int) -> int:
         w = self.weights.get(area_id)
         total, weight = self.total, self.weight
-        if w is not None:  # an unrated weighted topic counted as the floor
-            total += w * (value - (self.floor if current is None else current))
+        if w is not None:  # an unrated weighted topic counted as its floor
+            total += w * (value - (self.scale.floor_of(area_id) if current is None else current))
         whole, rest = divmod(total, weight)
-        rounded = whole + 1 if 2 * rest > weight else whole  # half-way rounds down
-        return band_of(self.ev, rounded, self.floor)
+        return whole + 1 if 2 * rest > weight else whole  # half-way rounds down
 
 
 def margin(ev: Evidence, tallies: dict[str, Tally], levels: dict[str, dict[int, Tally]],
-           topics: dict[str, TopicLevel], weights: dict[str, Fraction], floor: int,
-           failed: list[str], outcome: str) -> Margin:
-    scale = math.lcm(*(w.denominator for w in weights.values())) if weights else 1
-    ints = {a: int(w * scale) for a, w in weights.items()}
-    state = _State(ev, tallies, levels, topics, ints, floor, frozenset(failed),
-                   ev.must_pass,
-                   sum(w * (topics[a].value if a in topics else floor) for a, w in ints.items()),
+           topics: dict[str, TopicLevel], scale: Scale, failed: list[str], outcome: str,
+           rounded: int) -> Margin:
+    common = math.lcm(*(w.denominator for w in scale.weights.values())) if scale.weights else 1
+    ints = {a: int(w * common) for a, w in scale.weights.items()}
+    state = _State(ev, tallies, levels, topics, ints, scale, frozenset(failed),
+                   sum(w * (topics[a].value if a in topics else scale.floor_of(a))
+                       for a, w in ints.items()),
                    sum(ints.values()))
-    result = Margin(outcome)
+    result = Margin(outcome, rounded)
+    level_now = max(rounded, scale.floor)
     for card in ev.counting:
         for cid, old, new in _one_rating_changes(card):
             result.checked += 1
-            changed = state.outcome_with(cid, old, new)
-            if changed is not None and changed != outcome:
+            changed = state.with_rating(cid, old, new)
+            if changed is None:
+                continue
+            if max(changed[1], scale.floor) != level_now:
+                result.level_changes += 1
+            if changed[0] != outcome:
                 result.changes.append({"submission": card.ref, "stage": card.stage,
                                        "interviewer": card.interviewer, "criterion": cid,
-                                       "from": old, "to": new, "outcome": changed})
+                                       "from": old, "to": new, "outcome": changed[0]})
     return result
 
 
