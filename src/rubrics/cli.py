@@ -475,6 +475,8 @@ def aggregate(
     if fmt == "pdf" and out is None:
         fail("--format pdf needs --out FILE", 2)
     with handled():
+        if out is not None:
+            panel.check_out(out)
         data, failures = panel.report(list(pack_dirs), fmt,
                                       lambda: _report_templates(templates, workspace), jobs)
         if out is None:

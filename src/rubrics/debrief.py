@@ -11,6 +11,7 @@ or explicitly left open (with the reason it was).
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from rubrics.aggregation.decision import HIRE_SIDE
 from rubrics.errors import InvalidInput, Problem, problem
 from rubrics.fsutil import sha256_file
 from rubrics.log import DECISION, SUBMISSION, LogEntry, append, next_seq, now, read_log
-from rubrics.model import LevelBand
+from rubrics.model import LevelBand, unsafe_text
 from rubrics.packdir import Pack
 from rubrics.verify import PackRecord, load_record
 
@@ -91,15 +92,24 @@ def decide(pack_dir: Path, said: PanelDecision) -> Recorded:
         return _record(pack, entries, report, said, level)
 
 
+def _text_problem(text: str, *, single_line: bool) -> str | None:
+    """Why a text of the record cannot be kept: empty (or only invisible characters), too
+    long, or holding characters that would let a report show what the record does not."""
+    if not "".join(ch for ch in text if unicodedata.category(ch) != "Cf").strip():
+        return "must not be empty"
+    if len(text) > MAX_TEXT:
+        return f"is longer than {MAX_TEXT:,} characters"
+    return unsafe_text(text, single_line=single_line)
+
+
 def _argument_problems(said: PanelDecision) -> list[Problem]:
     problems: list[Problem] = []
     if said.decision not in DECISIONS:
         problems.append(problem("--decision", f"must be hire or no_hire (got {said.decision!r})"))
-    for name, text in (("--reason", said.reason), ("--by", said.by)):
-        if not text.strip():
-            problems.append(problem(name, "must not be empty"))
-        elif len(text) > MAX_TEXT:
-            problems.append(problem(name, f"is longer than {MAX_TEXT:,} characters"))
+    for name, text, single in (("--reason", said.reason, False), ("--by", said.by, True)):
+        why = _text_problem(text, single_line=single)
+        if why:
+            problems.append(problem(name, why))
     if said.decision == "no_hire" and said.level is not None:
         problems.append(problem("--level", "a no_hire decision has no level; leave --level out"))
     seen: set[str] = set()
@@ -107,12 +117,16 @@ def _argument_problems(said: PanelDecision) -> list[Problem]:
         if res.flag in seen:
             problems.append(res.problem("resolved twice"))
         seen.add(res.flag)
-        if not res.text.strip():
+        why = _text_problem(res.text, single_line=False)
+        if why == "must not be empty":
             problems.append(res.problem("say how the panel resolved it (text)"))
-        elif len(res.text) > MAX_TEXT:
-            problems.append(res.problem(f"is longer than {MAX_TEXT:,} characters"))
-    if said.force_unresolved is not None and not said.force_unresolved.strip():
-        problems.append(problem("--force-unresolved", "say why the flags are left open"))
+        elif why:
+            problems.append(res.problem(why))
+    if said.force_unresolved is not None:
+        why = _text_problem(said.force_unresolved, single_line=False)
+        if why:
+            problems.append(problem("--force-unresolved", "say why the flags are left open"
+                                    if why == "must not be empty" else why))
     return problems
 
 
@@ -184,6 +198,8 @@ def _flag_problems(report: dict[str, Any], said: PanelDecision) -> tuple[list[Pr
 
 def _record(pack: Pack, entries: list[LogEntry], report: dict[str, Any], said: PanelDecision,
             level: int | None) -> Recorded:
+    from rubrics.submit import remove_orphans
+
     flags = {f["id"]: f for f in report["flags"]}
     texts = {res.flag: res.text.strip() for res in said.resolutions}
     left_open = [f for fid, f in flags.items() if fid not in texts]
@@ -215,6 +231,7 @@ def _record(pack: Pack, entries: list[LogEntry], report: dict[str, Any], said: P
             "supersedes": previous[-1].seq if previous else None,
         },
     }
+    remove_orphans(pack, entries)  # an interrupted submit's folder would share our number
     append(pack.submissions_dir, entries, [data])
     return Recorded(seq, said.decision, level, override, [f["id"] for f in left_open],
                     previous[-1].seq if previous else None)
@@ -271,7 +288,8 @@ def panel_view(record: PackRecord, report: dict[str, Any]) -> dict[str, Any] | N
         return None
     entry = decisions[-1]
     d = entry.data["decision"]
-    resolved = {r["flag"] for r in d.get("resolutions", [])}
+    # a resolution answers the flag as it read then: if new evidence changed it, it is open
+    resolved = {(r["flag"], r["message"]) for r in d.get("resolutions", [])}
     later = [e for e in record.entries if e.kind == SUBMISSION and e.seq > entry.seq]
     return {
         "entry": entry.ref,
@@ -285,7 +303,8 @@ def panel_view(record: PackRecord, report: dict[str, Any]) -> dict[str, Any] | N
         "left_open": d.get("left_open", []),
         "left_open_reason": d.get("left_open_reason"),
         "recommendation_then": d.get("recommendation"),
-        "unresolved_now": [f["id"] for f in report["flags"] if f["id"] not in resolved],
+        "unresolved_now": [f["id"] for f in report["flags"]
+                           if (f["id"], f["message"]) not in resolved],
         "after_decision": [{"submission": e.ref, "stage": e.stage, "interviewer": e.interviewer,
                             "accepted_at": e.data.get("accepted_at"),
                             "amends": None if e.amends is None else f"{e.amends:04d}"}

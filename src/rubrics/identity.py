@@ -21,13 +21,17 @@ _WORD = re.compile(r"\w+")
 def name_key(name: str) -> str:
     """A name with case, spacing, accents, punctuation and word order folded."""
     decomposed = unicodedata.normalize("NFKD", name)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch)
+                   and unicodedata.category(ch) != "Cf").casefold()
     words = _WORD.findall(bare)
     return " ".join(sorted(words)) if words else " ".join(bare.split())
 
 
 def email_key(email: str | None) -> str | None:
-    return (email.strip().casefold() or None) if email else None
+    if not email:
+        return None
+    visible = "".join(ch for ch in email if unicodedata.category(ch) not in ("Cf", "Cc"))
+    return visible.strip().casefold() or None
 
 
 def same_person(a: tuple[str, str | None], b: tuple[str, str | None]) -> bool:

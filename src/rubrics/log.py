@@ -90,8 +90,7 @@ def _well_formed(data: Any) -> bool:
         return False
     kind = data.get("kind", SUBMISSION)
     if kind == DECISION:
-        record = data.get("decision")
-        return isinstance(record, dict) and isinstance(record.get("decision"), str)
+        return _decision_well_formed(data.get("decision"))
     return (kind == SUBMISSION
             and all(isinstance(data.get(k), str) for k in ("stage", "interviewer", "folder"))
             and all(isinstance(data.get(k), dict)
@@ -100,11 +99,28 @@ def _well_formed(data: Any) -> bool:
                     for k in ("original", "normalised")))
 
 
+def _decision_well_formed(record: Any) -> bool:
+    def texts(item: Any, *keys: str) -> bool:
+        return isinstance(item, dict) and all(isinstance(item.get(k), str) for k in keys)
+
+    return (texts(record, "decision", "reason", "by")
+            and (record.get("level") is None or type(record.get("level")) is int)
+            and (record.get("override") is None or isinstance(record.get("override"), str))
+            and isinstance(record.get("resolutions"), list)
+            and all(texts(r, "flag", "kind", "message", "resolution")
+                    for r in record["resolutions"])
+            and isinstance(record.get("left_open"), list)
+            and all(texts(r, "flag", "kind", "message") for r in record["left_open"])
+            and isinstance(record.get("recommendation"), dict))
+
+
 def read_log(folder: Path) -> list[LogEntry]:
     """The entries of the log in ``folder`` (a pack's ``submissions/``); none if it has none."""
     path = folder / LOG
-    if not path.is_file():
+    if not path.exists():
         return []
+    if not path.is_file():
+        raise LogLineError(path, 1, "the log is not a regular file")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -145,8 +161,10 @@ def chain_problems(folder: Path, entries: list[LogEntry]) -> list[Problem]:
 
 def read_head(folder: Path) -> dict[str, Any] | None:
     path = folder / HEAD
-    if not path.is_file():
+    if not path.exists():
         return None
+    if not path.is_file():
+        return {"entries": -1, "hash": ""}
     try:
         head = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(head, dict) and isinstance(head.get("entries"), int):
@@ -156,9 +174,13 @@ def read_head(folder: Path) -> dict[str, Any] | None:
     return {"entries": -1, "hash": ""}
 
 
-def head_problems(folder: Path, entries: list[LogEntry]) -> list[Problem]:
-    """The log against its head record: removed last entries show here, not in the chain."""
-    head = read_head(folder)
+def head_problems(folder: Path, entries: list[LogEntry], head: dict[str, Any] | None
+                  ) -> list[Problem]:
+    """The log against its head record: removed last entries show here, not in the chain.
+
+    ``head`` is the head record as read *before* the log (:func:`read_head`): a writer
+    renames the log, then the head, so a head read first never claims more entries than
+    a log read after it."""
     path = folder / HEAD
     if head is None:
         if entries:

@@ -415,6 +415,29 @@ class Submission(Strict):
     interviewed_on: date | None = Field(default=None,
                                         description="Date of the interview, YYYY-MM-DD.")
 
+    @field_validator("interviewer")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        why = unsafe_text(value, single_line=True)
+        if why:
+            raise ValueError(why)
+        mixed = mixed_script_word(value)
+        if mixed:
+            raise ValueError(f"'{mixed}' mixes letters of different scripts (a look-alike "
+                             "character?); type the name again")
+        return value
+
+    @field_validator("notes", "red_flags", "evidence")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        texts = (value.values() if isinstance(value, dict) else
+                 value if isinstance(value, list) else [value])
+        for text in texts:
+            why = unsafe_text(text, single_line=False)
+            if why:
+                raise ValueError(why)
+        return value
+
     @field_validator("interviewer_email", mode="before")
     @classmethod
     def _email_or_none(cls, value: Any) -> Any:
@@ -427,6 +450,9 @@ class Submission(Strict):
             return None
         if len(value) > 254 or not EMAIL_PATTERN.fullmatch(value):
             raise ValueError(f"not an email address: {value!r} (e.g. mei.chen@example.com)")
+        why = unsafe_text(value, single_line=True)
+        if why:
+            raise ValueError(why)
         return value
 
     @field_validator("interviewed_on", mode="before")
@@ -437,6 +463,37 @@ class Submission(Strict):
         if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
             raise ValueError(f"write the date as YYYY-MM-DD, e.g. 2026-11-20 (got {value!r})")
         return value.strip() if isinstance(value, str) else value
+
+
+BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def unsafe_text(value: str, *, single_line: bool) -> str | None:
+    """Why a text a user gave cannot be kept as it is (terminal escapes and other control
+    characters, direction overrides; in a name or email, any invisible character), or
+    None. Such characters can make a report show what the evidence does not say."""
+    for ch in value:
+        category = unicodedata.category(ch)
+        if ch in "\n\t" and not single_line:
+            continue
+        if category == "Cc":
+            return f"contains the control character U+{ord(ch):04X}; remove it"
+        if ch in BIDI_CONTROLS or (single_line and category == "Cf"):
+            return f"contains the invisible character U+{ord(ch):04X}; remove it"
+    return None
+
+
+LOOK_ALIKE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK"})
+
+
+def mixed_script_word(name: str) -> str | None:
+    """A word of ``name`` that mixes letters of two scripts (Latin and Cyrillic look-alikes),
+    or None: two spellings that look the same must not count as two interviewers."""
+    for word in name.split():
+        scripts = {unicodedata.name(ch, "").split(" ")[0] for ch in word if ch.isalpha()}
+        if len(scripts & LOOK_ALIKE_SCRIPTS) > 1:  # (kanji with kana is a normal name)
+            return word
+    return None
 
 
 def interviewer_key(name: str) -> str:

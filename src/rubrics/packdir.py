@@ -28,6 +28,8 @@ class Pack:
     @classmethod
     def open(cls, path: Path) -> Pack:
         manifest_path = path / "manifest.json"
+        if path.exists() and not path.is_dir():
+            raise NotFound(f"{path}: not a pack folder (it is a file)")
         if not path.is_dir():
             raise NotFound(f"{path}: pack folder not found")
         if not manifest_path.is_file():

@@ -143,10 +143,12 @@ def _check_replaceable(target: Path) -> None:
         raise Conflict(f"{target}: exists and is not a rubrics pack; --force only replaces "
                        "packs. Choose another --out or --candidate-id")
     submitted = target / "submissions"
-    if submitted.is_dir() and any(p.is_dir() and not p.name.startswith(".")
+    if submitted.is_dir() and any((p.is_dir() and not p.name.startswith("."))
+                                  or p.name in ("log.jsonl", "head.json")
                                   for p in submitted.iterdir()):
-        raise Conflict(f"{target}: pack has submitted scorecards; --force would lose them. "
-                       "Move the pack away first if you really mean to replace it")
+        raise Conflict(f"{target}: pack has submitted scorecards or a recorded decision; "
+                       "--force would lose them. Move the pack away first if you really "
+                       "mean to replace it")
 
 
 def _commit(staging: Path, target: Path, *, force: bool) -> None:

@@ -19,6 +19,25 @@ POOL_FROM = 32
 """Pipelines of at least this many packs are aggregated by worker processes."""
 
 
+def check_out(out: Path) -> None:
+    """Refuse to write a report over a pack's own files (its manifest, a file it lists, or
+    anything in its submissions folder): a report must never overwrite the record."""
+    target = out.resolve()
+    for folder in target.parents:
+        manifest = folder / "manifest.json"
+        if not manifest.is_file():
+            continue
+        try:
+            listed = {str((folder / f["path"]).resolve())
+                      for f in json.loads(manifest.read_text(encoding="utf-8"))["files"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        inside = folder / "submissions" in target.parents or target == folder / "submissions"
+        if inside or target == manifest or str(target) in listed:
+            raise InvalidInput([problem(out, "is a file of the pack in "
+                                        f"{folder}: write the report elsewhere")])
+
+
 def report(pack_dirs: list[Path], fmt: str, templates: Callable[[], Templates],
            jobs: int | None = None) -> tuple[bytes, list[Problem]]:
     """One pack's report, or the pipeline of several, in ``fmt``; and one line per pack that
@@ -72,6 +91,7 @@ def build_pipeline(pack_dirs: list[Path], *, with_json: bool = False,
     cycle collector is paused meanwhile, as the results are large and acyclic.
     """
     jobs = jobs or (min(os.cpu_count() or 1, 4) if len(pack_dirs) >= POOL_FROM else 1)
+    jobs = max(1, min(jobs, len(pack_dirs), 32))
     tasks = [(path, with_json) for path in pack_dirs]
     with collector_paused():
         if jobs == 1:
@@ -100,6 +120,9 @@ def _pipeline_entry(task: tuple[Path, bool]
         r = recommend_pack(path)
     except RubricsError as exc:
         return {}, None, problem(path, " ".join(str(exc).split()))
+    except OSError as exc:  # a folder or unreadable file where a pack file should be
+        where = f": {exc.filename}" if exc.filename else ""
+        return {}, None, problem(path, f"{exc.strerror or exc}{where}")
     text = json.dumps(r, ensure_ascii=False).encode("utf-8") if with_json else None
     return pipeline_row(r), text, None
 
@@ -151,9 +174,10 @@ def when(stamp: str | None) -> str:
 
 
 def resolved_ids(r: dict[str, Any]) -> set[str]:
-    """Ids of the report's flags that the panel's recorded decision resolved."""
+    """Ids of the report's flags that the panel's recorded decision resolved (as they read
+    now: a flag that new evidence changed is open again)."""
     d = r.get("panel_decision")
-    return {res["flag"] for res in d["resolutions"]} if d else set()
+    return {f["id"] for f in r["flags"]} - set(d["unresolved_now"]) if d else set()
 
 
 def flag_status(r: dict[str, Any], flag: dict[str, Any]) -> str:
@@ -163,6 +187,9 @@ def flag_status(r: dict[str, Any], flag: dict[str, Any]) -> str:
         return ""
     for res in d["resolutions"]:
         if res["flag"] == flag["id"]:
+            if res["message"] != flag["message"]:
+                return (f"not resolved now: the panel resolved it when it read \"{res['message']}\" "
+                        f"({res['resolution']}); new evidence changed it since")
             return f"resolved: {res['resolution']}"
     if any(o["flag"] == flag["id"] for o in d["left_open"]):
         return "left open by the panel"
@@ -189,7 +216,7 @@ def pipeline_text(rows: list[dict[str, Any]]) -> str:
 
 def to_text(r: dict[str, Any]) -> str:
     """One pack's report for a terminal: what the panel must read first, then the detail."""
-    who = r["candidate"].get("name") or r["candidate"].get("id")
+    who = _line(str(r["candidate"].get("name") or r["candidate"].get("id")))
     out = [f"{who} — {r['role']['title']} (pack {r['pack_id']})", ""]
     out += _text_summary(r)
     out += ["", f"confidence: {r['confidence']['meaning']}"]
@@ -207,13 +234,20 @@ def to_text(r: dict[str, Any]) -> str:
     out += ["", "recommendations:"]
     for x in r["recommendations"]:
         counted = "" if x["counted"] else " (rates nothing: not counted)"
-        out.append(f"  - {x['stage']}: {x['interviewer']}: {x['recommendation']}{counted}")
+        out.append(f"  - {x['stage']}: {_line(x['interviewer'])}: {x['recommendation']}{counted}")
         if x.get("notes"):
-            out.append(f"      notes: {' '.join(x['notes'].split())}")
+            out.append(f"      notes: {_line(x['notes'])}")
     if not r["recommendations"]:
         out.append("  (none yet)")
     out += ["", r["disclaimer"]]
     return "\n".join(out) + "\n"
+
+
+def _line(text: str) -> str:
+    """User text on one line of a terminal: no controls, no line breaks to forge lines."""
+    from rubrics.render import visible
+
+    return " ".join(visible(text).split())
 
 
 def _text_summary(r: dict[str, Any]) -> list[str]:
@@ -221,24 +255,24 @@ def _text_summary(r: dict[str, Any]) -> list[str]:
     recorded decision, and the flags with how the panel resolved them."""
     out = [f"recommendation: {r['decision'].replace('_', ' ')}   level: {level_label(r)}   "
            f"confidence: {r['confidence']['level']}"]
-    out += [f"  because: {reason}" for reason in r["decision_reasons"]]
+    out += [f"  because: {_line(reason)}" for reason in r["decision_reasons"]]
     if r["dissent"]:
-        said = "; ".join(f"{d['interviewer']} ({d['stage']}): {d['recommendation'].replace('_', ' ')}"
-                         for d in r["dissent"])
+        said = "; ".join(f"{_line(d['interviewer'])} ({d['stage']}): "
+                         f"{d['recommendation'].replace('_', ' ')}" for d in r["dissent"])
         out.append(f"  against what the ratings say ({r['evidence_outcome'].replace('_', ' ')}): "
                    f"{said}")
     if r["confidence"]["not_high_because"]:
         out.append(f"  not high confidence: {'; '.join(r['confidence']['not_high_because'])}")
     d = r["panel_decision"]
     if d:
-        out.append(f"panel decision: {panel_label(r)}, by {d['by']} on {when(d['recorded_at'])} "
-                   f"(entry {d['entry']})")
-        out.append(f"  reason: {d['reason']}")
+        out.append(f"panel decision: {panel_label(r)}, by {_line(d['by'])} on "
+                   f"{when(d['recorded_at'])} (entry {d['entry']})")
+        out.append(f"  reason: {_line(d['reason'])}")
         if d["override"]:
-            out.append(f"  override: {d['override']}")
+            out.append(f"  override: {_line(d['override'])}")
         if d["left_open"]:
-            out.append(f"  left open: {d['left_open_reason']}")
-        out += [f"  after the decision: {a['submission']} {a['stage']} by {a['interviewer']}"
+            out.append(f"  left open: {_line(d['left_open_reason'] or '')}")
+        out += [f"  after the decision: {a['submission']} {a['stage']} by {_line(a['interviewer'])}"
                 + (f" (amends {a['amends']})" if a["amends"] else "") for a in d["after_decision"]]
     if r["flags"]:
         open_flags = [f for f in r["flags"] if f["id"] not in resolved_ids(r)]
@@ -248,7 +282,8 @@ def _text_summary(r: dict[str, Any]) -> list[str]:
         for f in r["flags"]:
             said = flag_status(r, f)
             mark = " [holds up the outcome]" if f["blocking"] else ""
-            out.append(f"  - {f['id']}{mark}: {f['message']}" + (f" — {said}" if said else ""))
+            out.append(f"  - {f['id']}{mark}: {_line(f['message'])}"
+                       + (f" — {_line(said)}" if said else ""))
     return out
 
 
@@ -261,7 +296,8 @@ def _text_amendments(r: dict[str, Any]) -> list[str]:
                             f"{c['to'] if c['to'] is not None else '-'}"
                             for c in a["rating_changes"]) or "no rating changed"
         out.append(f"  - {a['submission']} amends {a['amends']} ({a['stage']}, "
-                   f"{a['interviewer']}, {when(a['accepted_at'])}): reason: {a['reason']}; {changes}")
+                   f"{_line(a['interviewer'])}, {when(a['accepted_at'])}): reason: "
+                   f"{_line(a['reason'] or '')}; {changes}")
     before = r.get("before_amendments")
     if before:
         out.append(f"  as first returned: {before['decision'].replace('_', ' ')}, level "

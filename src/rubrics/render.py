@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import unicodedata
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ import jinja2
 from markupsafe import Markup
 
 from rubrics.errors import NotFound, TemplateError, UnsafeResource
+from rubrics.model import BIDI_CONTROLS
 
 
 def csp_hash(text: str) -> str:
@@ -67,6 +69,21 @@ def kind_label(value: object) -> str:
     return text[:1].upper() + text[1:]
 
 
+def shown_text(value: Any) -> Any:
+    """Every value a template prints, without terminal controls or direction overrides: a
+    name or a reason must not be able to reorder or hide the rest of a report."""
+    return visible(value) if isinstance(value, str) else value
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters (but newline and tab) and direction overrides
+    removed."""
+    if text.isprintable() or all(ch.isprintable() or ch in "\n\t" for ch in text):
+        return text
+    return "".join(ch for ch in text if ch in "\n\t" or not (
+        unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS))
+
+
 @dataclass
 class Templates:
     """An ordered list of template folders; the first that has a file name wins."""
@@ -104,6 +121,7 @@ class Templates:
                 trim_blocks=True,
                 lstrip_blocks=True,
                 keep_trailing_newline=True,
+                finalize=shown_text,
             )
             env.filters["yaml_str"] = yaml_str
             env.filters["css_str"] = css_str

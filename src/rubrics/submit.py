@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from rubrics.errors import (
 from rubrics.fsutil import atomic_write, sha256_bytes, sha256_file
 from rubrics.identity import same_person
 from rubrics.ids import slugify
-from rubrics.log import SUBMISSION, LogEntry, append, next_seq, now, read_log
+from rubrics.log import SUBMISSION, LogEntry, append, next_seq, now, read_head, read_log
 from rubrics.model import Submission
 from rubrics.packdir import Pack
 from rubrics.submissions import read_submission
@@ -53,8 +54,9 @@ def locked(pack: Pack) -> Iterator[None]:
 
 
 def check_writable(pack: Pack, entries: list[LogEntry]) -> None:
-    """Refuse to add to a pack that fails verification."""
-    problems = blocking_problems(pack, entries)
+    """Refuse to add to a pack that fails verification (called under the writer lock, so
+    the head record cannot move meanwhile)."""
+    problems = blocking_problems(pack, entries, read_head(pack.submissions_dir))
     if problems:
         raise IntegrityError("the pack fails verification; run `rubrics verify "
                              f"{pack.path}`: {problems[0]}")
@@ -126,12 +128,20 @@ def same_scorecard(a: Submission, b: Submission) -> bool:
         return {k: v for k, v in s.ratings.items() if v is not None}
 
     def said(s: Submission) -> dict[str, str]:
-        return {k: " ".join(v.split()) for k, v in s.evidence.items() if v.strip()}
+        return {k: folded(v) for k, v in s.evidence.items() if folded(v)}
 
     if not rated(a) or rated(a) != rated(b) or said(a) != said(b):
         return False
-    notes_a, notes_b = " ".join(a.notes.split()), " ".join(b.notes.split())
+    notes_a, notes_b = folded(a.notes), folded(b.notes)
     return bool(said(a)) or (bool(notes_a) and notes_a == notes_b)
+
+
+def folded(text: str) -> str:
+    """Text compared for sameness: compatibility forms, invisible characters, case and
+    spacing folded."""
+    visible = "".join(ch for ch in unicodedata.normalize("NFKC", text)
+                      if unicodedata.category(ch) != "Cf")
+    return " ".join(visible.casefold().split())
 
 
 # --------------------------------------------------------------------------- submit
@@ -196,6 +206,11 @@ def _submit_locked(pack: Pack, files: list[Path], amend: bool,
         if twin is not None:
             found.append(problem(path, f"same stage '{sub.stage}' and interviewer "
                                  f"'{sub.interviewer}' as {display_path(twin)}"))
+        copy = next((p for s, p in batch if s.stage == sub.stage and same_scorecard(s, sub)),
+                    None)
+        if twin is None and copy is not None:
+            found.append(problem(path, f"same ratings and evidence as {display_path(copy)} "
+                                 "under another name: one scorecard counts once"))
         batch.append((sub, path))
         previous, why = _replaces(record, sub, amend)
         if why:
@@ -242,7 +257,7 @@ def _replaces(record: PackRecord, sub: Submission, amend: bool) -> tuple[LogEntr
 
 def _store(pack: Pack, entries: list[LogEntry], prepared: list[_Prepared],
            reason: str | None) -> list[Accepted]:
-    _remove_orphans(pack, entries)
+    remove_orphans(pack, entries)
     accepted, new = [], []
     manifest_sha = sha256_file(pack.path / "manifest.json")
     seq = next_seq(entries)
@@ -279,7 +294,7 @@ def _store(pack: Pack, entries: list[LogEntry], prepared: list[_Prepared],
     return accepted
 
 
-def _remove_orphans(pack: Pack, entries: list[LogEntry]) -> None:
+def remove_orphans(pack: Pack, entries: list[LogEntry]) -> None:
     """Folders an interrupted submit wrote but never logged were never accepted: move them
     out of the way (into submissions/.interrupted/), never delete them."""
     logged = {e.folder for e in entries if e.kind == SUBMISSION}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rubrics.errors import IntegrityError, Problem, Severity, problem
 from rubrics.fsutil import sha256_bytes, sha256_file
@@ -68,18 +69,20 @@ def verify_submission_files(pack: Pack, entries: list[LogEntry]) -> list[Problem
     return problems
 
 
-def verify_log(pack: Pack, entries: list[LogEntry]) -> list[Problem]:
+def verify_log(pack: Pack, entries: list[LogEntry], head: dict[str, Any] | None
+               ) -> list[Problem]:
     folder = pack.submissions_dir
     return [*chain_problems(folder, entries), *verify_submission_files(pack, entries),
-            *head_problems(folder, entries)]
+            *head_problems(folder, entries, head)]
 
 
-def blocking_problems(pack: Pack, entries: list[LogEntry]) -> list[Problem]:
+def blocking_problems(pack: Pack, entries: list[LogEntry], head: dict[str, Any] | None
+                      ) -> list[Problem]:
     """What must stop a new submission or decision: an altered role/framework snapshot,
     manifest, log or stored submission. (A scorecard edited inside the pack, say a blank
     YAML filled in place, is reported by verify but does not block.)"""
     return [p for p in [*verify_files(pack, only=pack.source_files()),
-                        *verify_manifest(pack, entries), *verify_log(pack, entries)]
+                        *verify_manifest(pack, entries), *verify_log(pack, entries, head)]
             if p.is_error]
 
 
@@ -87,12 +90,13 @@ def verify(pack_dir: Path) -> tuple[list[Problem], list[LogEntry]]:
     """Every altered or missing file of a pack and its log; and the log entries checked."""
     pack = Pack.open(pack_dir)
     problems = verify_files(pack)
+    head = read_head(pack.submissions_dir)  # before the log: a writer renames the log first
     try:
         entries = read_log(pack.submissions_dir)
     except LogLineError as exc:
         return [*problems, exc.problem], []
     problems.extend(verify_manifest(pack, entries))
-    problems.extend(verify_log(pack, entries))
+    problems.extend(verify_log(pack, entries, head))
     problems.extend(_unlogged_folders(pack, entries))
     return problems, entries
 
@@ -145,12 +149,13 @@ def load_record(pack: Pack) -> PackRecord:
     """The pack's log and submissions, refusing (IntegrityError) a log whose chain or head
     is broken, a stored submission that was altered, or an altered source snapshot:
     any of them would silently change the recommendation."""
+    head = read_head(pack.submissions_dir)  # before the log: a writer renames the log first
     entries = read_log(pack.submissions_dir)
     altered = verify_files(pack, only=pack.source_files())
     if altered:
         raise IntegrityError(f"{altered[0]}; run rubrics verify")
     for p in [*chain_problems(pack.submissions_dir, entries),
-              *head_problems(pack.submissions_dir, entries)]:
+              *head_problems(pack.submissions_dir, entries, head)]:
         if p.is_error:
             raise IntegrityError(f"{p}; run rubrics verify")
     submissions = {}
@@ -158,11 +163,14 @@ def load_record(pack: Pack) -> PackRecord:
         if entry.kind != SUBMISSION:
             continue
         path = pack.submissions_dir / entry.data["normalised"]["path"]
+        if not path.is_file():  # also a folder or a pipe put in its place
+            raise IntegrityError(f"{path}: missing normalised submission "
+                                 f"{entry.ref}; run rubrics verify")
         try:
             raw = path.read_bytes()
-        except FileNotFoundError:
-            raise IntegrityError(f"{path}: missing normalised submission "
-                                 f"{entry.ref}; run rubrics verify") from None
+        except OSError as exc:
+            raise IntegrityError(f"{path}: cannot read normalised submission {entry.ref} "
+                                 f"({exc.strerror or exc}); run rubrics verify") from None
         if sha256_bytes(raw) != entry.data["normalised"]["sha256"]:
             raise IntegrityError(f"{path}: altered since it was accepted; run rubrics verify")
         submissions[entry.seq] = Submission.model_validate_json(raw)

@@ -86,12 +86,18 @@ def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> tuple[str, list[Prob
     try:
         if path.is_dir():
             raise InvalidInput([problem(name, "is a folder, not a file")])
+        if path.exists() and not path.is_file():
+            raise InvalidInput([problem(name, "is not a regular file")])
         size = path.stat().st_size
         if size > max_bytes:
             raise InvalidInput(
                 [problem(name, f"file is too large ({size:,} bytes; the limit is {max_bytes:,})")]
             )
-        raw = path.read_bytes()
+        with path.open("rb") as fh:  # a file that grows (or /proc, /dev) is read no further
+            raw = fh.read(max_bytes + 1)
+        if len(raw) > max_bytes:
+            raise InvalidInput([problem(name, f"file is too large (more than {max_bytes:,} "
+                                        "bytes)")])
     except FileNotFoundError:
         raise InvalidInput([problem(name, "file not found")]) from None
     except PermissionError:

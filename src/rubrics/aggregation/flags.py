@@ -31,6 +31,7 @@ from typing import Any
 from rubrics.aggregation.evidence import NO_SIDE, YES_SIDE, Card, Evidence
 from rubrics.aggregation.levels import TopicLevel
 from rubrics.fsutil import sha256_bytes
+from rubrics.identity import name_key
 from rubrics.model import Recommendation
 
 AGAINST, CONTESTED, INFO = "against", "contested", "info"
@@ -275,6 +276,7 @@ def coverage_flags(ev: Evidence, missing_stages: list[str]) -> list[Flag]:
                    "scorecard that rates none of its criteria: counted as not returned",
                    INFO, {"submission": c.ref, "stage": c.stage, "interviewer": c.interviewer})
               for c in ev.blank]
+    flags += _one_name_several_people(ev)
     returned = {c.stage for c in ev.counting}
     for row in ev.loop.coverage():
         cid = row.criterion.id
@@ -282,4 +284,26 @@ def coverage_flags(ev: Evidence, missing_stages: list[str]) -> list[Flag]:
         if cid not in ev.ratings and returned.intersection(row.stages):
             flags.append(Flag("unrated_criterion", cid, f"nobody rated '{row.criterion.text}' "
                               f"({cid})", INFO, {"criterion": cid, "text": row.criterion.text}))
+    return flags
+
+
+def _one_name_several_people(ev: Evidence) -> list[Flag]:
+    """A name that stands for several interviewers (different emails): they count as
+    several independent observations, which is right only if they are several people."""
+    by_name: dict[str, set[str]] = defaultdict(set)
+    shown: dict[str, str] = {}
+    for card in ev.cards:
+        key = name_key(card.interviewer)
+        by_name[key].add(card.person)
+        shown.setdefault(key, card.interviewer)
+    flags = []
+    for key, persons in sorted(by_name.items()):
+        if len(persons) > 1:
+            emails = ", ".join(sorted(p.removeprefix("email:") for p in persons))
+            flags.append(Flag(
+                "one_name_several_people", key,
+                f"'{shown[key]}' returned scorecards under {len(persons)} emails ({emails}): "
+                f"counted as {len(persons)} independent interviewers; if this is one person, "
+                "amend their scorecards to one email", INFO,
+                {"interviewer": shown[key], "identities": sorted(persons)}))
     return flags
