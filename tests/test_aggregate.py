@@ -327,6 +327,28 @@ def test_the_margin_names_exactly_the_ratings_that_would_change_the_outcome(
     assert margin["checked"] == len(single_changes(rated))
 
 
+@settings(max_examples=40, deadline=None)
+@given(full_loops())
+def test_a_disagreement_holds_up_the_outcome_exactly_when_settling_it_changes_it(
+        rated: list[Rated]) -> None:
+    """The fast "could settling it change the outcome" test agrees with re-running the whole
+    rule with the criterion rated its highest, or its lowest, given rating everywhere."""
+    result = run(rated)
+    if result["evidence_outcome"] is None:
+        return
+    for flag in (f for f in result["flags"] if f["kind"] == "disagreement"):
+        cid = flag["criterion"]
+        given = [r.submission.ratings[cid] for r in rated
+                 if r.submission.ratings.get(cid) is not None]
+        outcomes = set()
+        for value in (max(given), min(given)):
+            settled = [Rated(r.ref, r.submission.model_copy(update={"ratings": {
+                **r.submission.ratings, cid: value}}))
+                if r.submission.ratings.get(cid) is not None else r for r in rated]
+            outcomes.add(run(settled)["evidence_outcome"])
+        assert flag["blocking"] is (outcomes != {result["evidence_outcome"]})
+
+
 # --------------------------------------------------------------------------- evidence
 
 

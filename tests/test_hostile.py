@@ -244,3 +244,15 @@ def test_an_endless_resolutions_file_is_refused(pack: Path) -> None:
         raise
     assert proc.returncode == 1
     assert err.splitlines()[0].startswith("/dev/zero: is not a regular file")
+
+
+def test_a_report_is_never_written_over_a_device_or_pipe(pack: Path, tmp_path: Path) -> None:
+    """--out naming a pipe (or a device such as /dev/null) is refused: replacing it with a
+    regular file would break the machine for everyone."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    result = cli("aggregate", pack, "--format", "json", "--out", fifo)
+    assert (result.exit_code, result.stderr.splitlines()[0]) == (
+        1, f"{rel(fifo)}: is not a regular file: leave --out out to print the report, or name "
+        "a file")
+    assert fifo.is_fifo()

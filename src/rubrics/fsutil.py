@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import tempfile
@@ -26,6 +27,9 @@ def atomic_write(path: Path, data: bytes, *, exclusive: bool = False) -> None:
 
     With ``exclusive``, refuse (FileExistsError) if ``path`` already exists.
     """
+    if path.exists() and not path.is_file():
+        # never replace a folder, a device (/dev/null) or a pipe with a regular file
+        raise OSError(errno.EEXIST, "exists and is not a regular file", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

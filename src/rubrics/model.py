@@ -472,6 +472,9 @@ def unsafe_text(value: str, *, single_line: bool) -> str | None:
     """Why a text a user gave cannot be kept as it is (terminal escapes and other control
     characters, direction overrides; in a name or email, any invisible character), or
     None. Such characters can make a report show what the evidence does not say."""
+    plain = value if single_line else value.replace("\n", " ").replace("\t", " ")
+    if plain.isprintable():  # no control, format or other invisible character: the usual case
+        return None
     for ch in value:
         category = unicodedata.category(ch)
         if ch in "\n\t" and not single_line:

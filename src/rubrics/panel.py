@@ -22,6 +22,9 @@ POOL_FROM = 32
 def check_out(out: Path) -> None:
     """Refuse to write a report over a pack's own files (its manifest, a file it lists, or
     anything in its submissions folder): a report must never overwrite the record."""
+    if out.exists() and not out.is_file():
+        raise InvalidInput([problem(out, "is not a regular file: leave --out out to print the "
+                                    "report, or name a file")])
     target = out.resolve()
     for folder in target.parents:
         manifest = folder / "manifest.json"

@@ -24,9 +24,8 @@ from rubrics.aggregation.levels import (
     Scale,
     Tally,
     TopicLevel,
-    outcome_values,
-    overall,
-    replace_ratings,
+    rounded_mean,
+    topic_level,
 )
 
 HIRE_SIDE = ("hire", "hire_below_target")
@@ -114,8 +113,8 @@ def outcome_of(ev: Evidence, values: dict[str, int], tallies: dict[str, Tally],
     """The evidence outcome for topic values and criterion tallies (a what-if)."""
     if failed_must_pass(ev, tallies):
         return "no_hire"
-    result = overall(values, scale)
-    return "no_hire" if result.rounded is None else band_of(ev, result.rounded, scale.floor)
+    rounded = rounded_mean(values, scale)
+    return "no_hire" if rounded is None else band_of(ev, rounded, scale.floor)
 
 
 def _must_pass_reason(ev: Evidence, cid: str, tallies: dict[str, Tally]) -> str:
@@ -180,24 +179,43 @@ def could_overturn(ev: Evidence, flag: Flag, standing: Standing) -> bool:
       those of the interviewers who contradict them;
     - inconsistent levels: the topic is placed at its highest level passed, or at the
       last level before its lowest failed one.
+
+    Each way recomputes only the one topic it touches.
     """
     if flag.kind == "inconsistent_levels":
-        return any(_outcome_with_topic(ev, standing, flag.details["topic"], value)
-                   != standing.outcome for value in _readings(standing, flag.details["topic"]))
-    for changes in _settlements(ev, flag):
-        values, tallies = outcome_values(ev, replace_ratings(ev, changes), standing.scale)
-        if outcome_of(ev, values, tallies, standing.scale) != standing.outcome:
+        area_id = flag.details["topic"]
+        return any(_outcome_with(ev, standing, area_id, value, standing.tallies)
+                   != standing.outcome for value in _readings(standing, area_id))
+    for area_id, changes in _settlements(ev, flag):
+        tallies = dict(standing.tallies)
+        for cid, ratings in changes:
+            if ratings:
+                tallies[cid] = (sum(r.value for r in ratings), len(ratings))
+            else:
+                tallies.pop(cid, None)
+        area = ev.loop.areas[area_id]
+        levels: dict[int, list[int]] = {}
+        for crit in area.criteria:
+            if crit.id in tallies:
+                slot = levels.setdefault(crit.level, [0, 0])
+                slot[0] += tallies[crit.id][0]
+                slot[1] += tallies[crit.id][1]
+        value = (topic_level({lv: (t[0], t[1]) for lv, t in levels.items()}, ev,
+                             standing.scale.floor_of(area_id)).value if levels else None)
+        if _outcome_with(ev, standing, area_id, value, tallies) != standing.outcome:
             return True
     return False
 
 
-def _settlements(ev: Evidence, flag: Flag) -> list[list[tuple[str, list[Any]]]]:
+def _settlements(ev: Evidence, flag: Flag) -> list[tuple[str, list[tuple[str, list[Any]]]]]:
+    """The ways of settling a contested flag: (its topic, the criteria's new ratings)."""
     if flag.kind == "disagreement":
         cid = flag.details["criterion"]
         ratings = ev.ratings[cid]
         values = [r.value for r in ratings]
-        return [[(cid, [r._replace(value=v) for r in ratings])] for v in (max(values),
-                                                                          min(values))]
+        area_id = ev.loop.criteria[cid][0].id
+        return [(area_id, [(cid, [r._replace(value=v) for r in ratings])])
+                for v in (max(values), min(values))]
     if flag.kind == "topic_disagreement":
         person, others = flag.about[0], set(flag.about[1:])
         area = ev.loop.areas[flag.details["topic"]]
@@ -205,7 +223,7 @@ def _settlements(ev: Evidence, flag: Flag) -> list[list[tuple[str, list[Any]]]]:
                        for c in area.criteria if c.id in ev.ratings]
         keep_person = [(c.id, [r for r in ev.ratings[c.id] if r.person not in others])
                        for c in area.criteria if c.id in ev.ratings]
-        return [keep_others, keep_person]
+        return [(area.id, keep_others), (area.id, keep_person)]
     return []
 
 
@@ -218,10 +236,15 @@ def _readings(standing: Standing, area_id: str) -> list[int]:
     return [max(t.passed), pessimistic]
 
 
-def _outcome_with_topic(ev: Evidence, standing: Standing, area_id: str, value: int) -> str:
+def _outcome_with(ev: Evidence, standing: Standing, area_id: str, value: int | None,
+                  tallies: dict[str, Tally]) -> str:
+    """The evidence outcome with one topic's value (None: unrated) and the tallies given."""
     values = {a: t.value for a, t in standing.placed.items()}
-    values[area_id] = value
-    return outcome_of(ev, values, standing.tallies, standing.scale)
+    if value is None:
+        values.pop(area_id, None)
+    else:
+        values[area_id] = value
+    return outcome_of(ev, values, tallies, standing.scale)
 
 
 def dissenters(ev: Evidence, outcome: str) -> list[Card]:

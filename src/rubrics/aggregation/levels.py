@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import math
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -63,6 +62,8 @@ class Scale:
     """What does not depend on the ratings: weights and floors of the loop's topics."""
 
     weights: dict[str, Fraction]
+    int_weights: dict[str, int]
+    """The weights scaled to a common denominator: integer arithmetic for the what-ifs."""
     floors: dict[str, int]
     """Topic id -> the level below the lowest level at which the loop assesses it."""
     floor: int
@@ -81,8 +82,10 @@ class Scale:
                     lowest[area.id] = min(lowest.get(area.id, crit.level), crit.level)
         floors = {a: lv - 1 for a, lv in lowest.items()}
         floor = min(floors.values(), default=loop.framework.min_level - 1)
-        return cls(weights_of(ev), floors, floor, loop.framework.min_level,
-                   loop.framework.max_level)
+        weights = weights_of(ev)
+        common = math.lcm(*(w.denominator for w in weights.values())) if weights else 1
+        return cls(weights, {a: int(w * common) for a, w in weights.items()}, floors, floor,
+                   loop.framework.min_level, loop.framework.max_level)
 
     def floor_of(self, area_id: str) -> int:
         return self.floors.get(area_id, self.floor)
@@ -124,11 +127,25 @@ def place_topics(ev: Evidence, per_level: dict[str, dict[int, Tally]], scale: Sc
 def weighted_mean(values: dict[str, int], scale: Scale) -> Fraction | None:
     """The weighted mean of the topics' values; a weighted topic nobody rated counts as its
     floor (absence is not evidence). None when no weighted topic was rated at all."""
-    total = sum(scale.weights.values(), Fraction(0))
-    if total <= 0 or not any(a in values for a in scale.weights):
+    total, weight = _weighted_sum(values, scale)
+    if weight <= 0 or not any(a in values for a in scale.weights):
         return None
-    return sum((w * values.get(a, scale.floor_of(a)) for a, w in scale.weights.items()),
-               Fraction(0)) / total
+    return Fraction(total, weight)
+
+
+def _weighted_sum(values: dict[str, int], scale: Scale) -> tuple[int, int]:
+    weights = scale.int_weights
+    return (sum(w * values.get(a, scale.floor_of(a)) for a, w in weights.items()),
+            sum(weights.values()))
+
+
+def rounded_mean(values: dict[str, int], scale: Scale) -> int | None:
+    """The weighted mean rounded half down, in integers (None: no weighted topic rated)."""
+    total, weight = _weighted_sum(values, scale)
+    if weight <= 0 or not any(a in values for a in scale.weights):
+        return None
+    whole, rest = divmod(total, weight)
+    return whole + 1 if 2 * rest > weight else whole
 
 
 def round_half_down(x: Fraction) -> int:
@@ -182,19 +199,3 @@ def sub_level(evidence: Evidence, tallies: dict[str, Tally], result: Overall
     index = min(len(subs) - 1, shown * len(subs) // len(planned))
     return subs[index], (f"{shown} of the loop's {len(planned)} level-{level} behaviours "
                          f"shown ({rated} rated)")
-
-
-def outcome_values(ev: Evidence, ratings: dict[str, list[Rating]], scale: Scale
-                   ) -> tuple[dict[str, int], dict[str, Tally]]:
-    """Each topic's value, and the criterion tallies, for a set of ratings (a what-if)."""
-    tallies = criterion_tallies(ratings)
-    placed = place_topics(ev, level_tallies(ev, tallies), scale)
-    return {a: t.value for a, t in placed.items()}, tallies
-
-
-def replace_ratings(ev: Evidence, changes: Iterable[tuple[str, list[Rating]]]
-                    ) -> dict[str, list[Rating]]:
-    """The evidence's ratings with some criteria's ratings replaced."""
-    out = dict(ev.ratings)
-    out.update(changes)
-    return out

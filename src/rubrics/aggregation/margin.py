@@ -9,7 +9,6 @@ no hire). The outcome is *fragile* when there is at least one.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,8 +100,7 @@ class _State:
 def margin(ev: Evidence, tallies: dict[str, Tally], levels: dict[str, dict[int, Tally]],
            topics: dict[str, TopicLevel], scale: Scale, failed: list[str], outcome: str,
            rounded: int) -> Margin:
-    common = math.lcm(*(w.denominator for w in scale.weights.values())) if scale.weights else 1
-    ints = {a: int(w * common) for a, w in scale.weights.items()}
+    ints = scale.int_weights
     state = _State(ev, tallies, levels, topics, ints, scale, frozenset(failed),
                    sum(w * (topics[a].value if a in topics else scale.floor_of(a))
                        for a, w in ints.items()),
