@@ -11,6 +11,7 @@ interviewers, never more).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 _WORD = re.compile(r"\w+")
 
 
+@functools.lru_cache(maxsize=4096)
 def name_key(name: str) -> str:
     """A name with case, spacing, accents, punctuation and word order folded."""
     decomposed = unicodedata.normalize("NFKD", name)
@@ -27,6 +29,7 @@ def name_key(name: str) -> str:
     return " ".join(sorted(words)) if words else " ".join(bare.split())
 
 
+@functools.lru_cache(maxsize=4096)
 def email_key(email: str | None) -> str | None:
     if not email:
         return None

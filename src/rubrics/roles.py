@@ -6,6 +6,7 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rubrics.errors import InvalidInput, Problem, Severity
 from rubrics.model import Competency, Criterion, Framework, Role, Stage, Topic
@@ -48,6 +49,8 @@ class InterviewLoop:
     criteria: dict[str, tuple[Area, Criterion]] = field(default_factory=dict)
     _coverage: list[CoverageRow] | None = field(default=None, repr=False, compare=False)
     _positions: dict[str, int] | None = field(default=None, repr=False, compare=False)
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """What others derive from the loop alone, kept with it (a thousand packs share one)."""
 
     @classmethod
     def build(cls, role: Role, framework: Framework) -> InterviewLoop:

@@ -73,6 +73,13 @@ class Scale:
 
     @classmethod
     def of(cls, ev: Evidence) -> Scale:
+        found = ev.loop.memo.get("scale")
+        if not isinstance(found, Scale):
+            found = ev.loop.memo["scale"] = cls._build(ev)
+        return found
+
+    @classmethod
+    def _build(cls, ev: Evidence) -> Scale:
         loop = ev.loop
         lowest: dict[str, int] = {}
         for stage in loop.role.stages:
@@ -177,8 +184,12 @@ def _weights(items: tuple[tuple[str, float], ...]) -> tuple[tuple[str, Fraction]
 def level_criteria(evidence: Evidence, level: int) -> list[str]:
     """The criteria of one level that the loop assesses (in any stage)."""
     loop = evidence.loop
-    return sorted({cid for s in loop.role.stages for cid in s.assesses
-                   if cid in loop.criteria and loop.criteria[cid][1].level == level})
+    key = f"level_criteria:{level}"
+    if key not in loop.memo:
+        loop.memo[key] = sorted({cid for s in loop.role.stages for cid in s.assesses
+                                 if cid in loop.criteria and loop.criteria[cid][1].level == level})
+    found: list[str] = loop.memo[key]
+    return found
 
 
 def sub_level(evidence: Evidence, tallies: dict[str, Tally], result: Overall
