@@ -252,7 +252,7 @@ def test_an_edited_decision_is_caught(pack: Path, tmp_path: Path) -> None:
     result = cli("verify", pack)
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == (
-        f"{rel(log)}:7: entry 7: entry was altered (its hash does not match its content)")
+        f"{rel(log)}:8: entry 8: entry was altered (its hash does not match its content)")
     assert cli("aggregate", pack).exit_code == 1
     assert decide(pack, "--decision", "hire", "--reason", "x", "--by", "y").exit_code == 1
 

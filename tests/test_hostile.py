@@ -60,7 +60,7 @@ def test_look_alike_and_control_characters_are_refused(pack: Path, tmp_path: Pat
     result = cli("submit", pack, path)
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == f"{rel(path)}:{line}:1: {field}: {message}"
-    assert not (pack / "submissions").exists()
+    assert sorted(p.name for p in (pack / "submissions").iterdir()) == ["head.json", "log.jsonl"]
 
 
 def test_one_name_under_two_emails_is_flagged(tmp_path: Path) -> None:
@@ -196,13 +196,14 @@ def test_a_forged_decision_of_the_wrong_shape_is_named_not_a_crash(pack: Path) -
     assert decide(pack, "--decision", "no_hire", "--reason", "r", "--by", "p",
                   "--force-unresolved", "x").exit_code == 0
     log = pack / "submissions" / "log.jsonl"
-    entry = json.loads(log.read_text(encoding="utf-8"))
+    genesis, line = log.read_text(encoding="utf-8").splitlines()
+    entry = json.loads(line)
     entry["decision"]["resolutions"] = "abc"
-    log.write_text(json.dumps(entry) + "\n", encoding="utf-8")
-    message = (f"{rel(log)}:1: log entry is not a log entry of a rubrics pack (fields missing "
+    log.write_text(genesis + "\n" + json.dumps(entry) + "\n", encoding="utf-8")
+    message = (f"{rel(log)}:2: log entry is not a log entry of a rubrics pack (fields missing "
                "or of the wrong type)")
     assert cli("verify", pack).stderr.splitlines()[0] == message
-    assert cli("aggregate", pack).stderr == f"error: {message}\n"
+    assert cli("aggregate", pack).stderr == f"error: {message}; run rubrics verify\n"
 
 
 def test_damaged_packs_are_left_out_of_a_pipeline_and_never_hang(blank_pack: Path,
@@ -225,10 +226,10 @@ def test_damaged_packs_are_left_out_of_a_pipeline_and_never_hang(blank_pack: Pat
     assert proc.returncode == 1
     assert len(proc.stdout.splitlines()) == 2  # the header and the good pack
     assert proc.stderr.splitlines() == [
-        f"error: {packs[1]}: {first}: missing normalised submission 0001; run rubrics verify "
-        "(left out of the table)",
-        f"error: {packs[2]}: {second}: missing normalised submission 0001; run rubrics verify "
-        "(left out of the table)"]
+        f"error: {packs[1]}: {first}: missing: normalised file of submission 0001; run rubrics "
+        "verify (left out of the table)",
+        f"error: {packs[2]}: {second}: missing: normalised file of submission 0001; run rubrics "
+        "verify (left out of the table)"]
 
 
 def test_an_endless_resolutions_file_is_refused(pack: Path) -> None:

@@ -253,7 +253,15 @@ def test_manifest_structure(golden_pack: PackResult,
     on_disk = files_of(folder)
     listed = [f["path"] for f in manifest["files"]]
     assert listed == sorted(listed)
-    assert set(listed) == set(on_disk) - {"manifest.json"}
+    # the log the pack is made with changes as it is used, so it is not listed; its genesis
+    # entry records the manifest's own SHA-256 instead
+    assert set(listed) == set(on_disk) - {"manifest.json", "submissions/log.jsonl",
+                                          "submissions/head.json"}
+    assert manifest["log"] == "submissions/log.jsonl"
+    (genesis,) = [json.loads(x) for x in
+                  (folder / "submissions" / "log.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert (genesis["kind"], genesis["seq"], genesis["pack_id"]) == ("genesis", 0, GOLDEN_PACK_ID)
+    assert genesis["manifest_sha256"] == sha256_file(folder / "manifest.json")
     for entry in manifest["files"]:
         path = on_disk[entry["path"]]
         assert entry["sha256"] == sha256_file(path), entry["path"]

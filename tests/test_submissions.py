@@ -96,16 +96,24 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 
 def log_entries(pack: Path) -> list[dict[str, Any]]:
+    """The log's submission and decision entries (after the genesis the pack was made with)."""
+    return all_entries(pack)[1:]
+
+
+def all_entries(pack: Path) -> list[dict[str, Any]]:
     text = (pack / "submissions" / "log.jsonl").read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines()]
+    entries = [json.loads(line) for line in text.splitlines()]
+    assert entries[0]["kind"] == "genesis"
+    return entries
 
 
 def manifest(pack: Path) -> dict[str, Any]:
     return json.loads((pack / "manifest.json").read_text(encoding="utf-8"))
 
 
-def assert_chained(entries: list[dict[str, Any]]) -> None:
-    prev = GENESIS
+def assert_chained(entries: list[dict[str, Any]], pack: Path | None = None) -> None:
+    """The entries after the genesis are numbered from 1 and chained from the genesis."""
+    prev = all_entries(pack)[0]["hash"] if pack is not None else GENESIS
     for n, entry in enumerate(entries, 1):
         assert entry["seq"] == n
         assert entry["prev"] == prev
@@ -162,8 +170,12 @@ def test_six_returns_are_accepted_logged_and_verified(pack: Path, samples: dict[
 
     entries = log_entries(pack)
     assert len(entries) == 6
-    assert entries[0]["prev"] == GENESIS
-    assert_chained(entries)
+    genesis = all_entries(pack)[0]
+    assert (genesis["seq"], genesis["prev"], genesis["pack_id"]) == (
+        0, GENESIS, manifest(pack)["pack_id"])
+    assert genesis["manifest_sha256"] == hashlib.sha256(
+        (pack / "manifest.json").read_bytes()).hexdigest()
+    assert_chained(entries, pack)
     subs = pack / "submissions"
     stages = manifest(pack)["stages"]
     for n, (entry, src, (stage, who, ext)) in enumerate(zip(entries, files, RETURNS, strict=True)):
@@ -469,7 +481,7 @@ def test_duplicates_and_amend(pack: Path, samples: dict[str, Path], tmp_path: Pa
     assert (result.exit_code, result.output) == (
         0, f"accepted 0002: {HM} by Priya Raman (amends 0001)\n")
     entries = log_entries(pack)
-    assert_chained(entries)
+    assert_chained(entries, pack)
     assert [(e["amends"], e["reason"]) for e in entries] == [(None, None), (1, "typo in rating")]
     for entry, src in zip(entries, (first, changed), strict=True):
         assert (pack / "submissions" / entry["original"]["path"]).read_bytes() == src.read_bytes()
@@ -497,104 +509,127 @@ def test_amend_needs_an_earlier_submission(pack: Path, samples: dict[str, Path])
 # --------------------------------------------------------------------------- 4. tampering
 
 
-def _flip_original(pack: Path) -> tuple[list[str], str | None]:
+def _flip_original(pack: Path) -> list[str]:
     entry = log_entries(pack)[0]
     path = pack / "submissions" / entry["original"]["path"]
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
     return [f"{rel(path)}: altered: original file of submission 0001 does not match its "
-            "recorded SHA-256"], None  # aggregation reads only the normalised copies
+            "recorded SHA-256"]
 
 
-def _delete_normalised(pack: Path) -> tuple[list[str], str | None]:
+def _delete_normalised(pack: Path) -> list[str]:
     path = pack / "submissions" / log_entries(pack)[1]["normalised"]["path"]
     path.unlink()
-    return ([f"{rel(path)}: missing: normalised file of submission 0002"],
-            f"{path}: missing normalised submission 0002; run rubrics verify")
+    return [f"{rel(path)}: missing: normalised file of submission 0002"]
 
 
-def _edit_normalised(pack: Path) -> tuple[list[str], str | None]:
+def _edit_normalised(pack: Path) -> list[str]:
     path = pack / "submissions" / log_entries(pack)[2]["normalised"]["path"]
     data = json.loads(path.read_text(encoding="utf-8"))
     data["recommendation"] = "strong_no"
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return ([f"{rel(path)}: altered: normalised file of submission 0003 does not match its "
-             "recorded SHA-256"],
-            f"{path}: altered since it was accepted; run rubrics verify")
+    return [f"{rel(path)}: altered: normalised file of submission 0003 does not match its "
+            "recorded SHA-256"]
 
 
-def _edit_log_entry(pack: Path) -> tuple[list[str], str | None]:
+def _edit_log_entry(pack: Path) -> list[str]:
     log = pack / "submissions" / "log.jsonl"
     lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
-    stage = json.loads(lines[1])["stage"]
-    lines[1] = lines[1].replace(f'"stage": "{stage}"', '"stage": "leadership-mentoring"')
+    stage = json.loads(lines[2])["stage"]
+    lines[2] = lines[2].replace(f'"stage": "{stage}"', '"stage": "leadership-mentoring"')
     log.write_text("".join(lines), encoding="utf-8")
-    altered = f"{rel(log)}:2: entry 2: entry was altered (its hash does not match its content)"
-    return [altered], f"{log}:2: entry 2: entry was altered (its hash does not match its content); run rubrics verify"
+    return [f"{rel(log)}:3: entry 3: entry was altered (its hash does not match its content)"]
 
 
-def _delete_log_line(pack: Path) -> tuple[list[str], str | None]:
+def _delete_log_line(pack: Path) -> list[str]:
     log = pack / "submissions" / "log.jsonl"
     lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
-    gone = json.loads(lines.pop(2))["folder"]
+    gone = json.loads(lines.pop(3))["folder"]
     log.write_text("".join(lines), encoding="utf-8")
-    return ([f"{rel(log)}:3: entry 3: chain broken (previous entry's hash does not match): an "
-             "entry was removed, reordered or edited",
-             f"{rel(log)}: 1 logged entry removed: the log has 4 entries, its head "
-             "record says 5",
-             f"{rel(pack / 'submissions' / gone)}: removed from the log: this submission "
-             f"({gone[:4]}) was accepted, but its log entry is gone"],
-            f"{log}:3: entry 3: chain broken (previous entry's hash does not match): an entry "
-            "was removed, reordered or edited; run rubrics verify")
+    return [f"{rel(log)}:4: entry 4: chain broken (previous entry's hash does not match): an "
+            "entry was removed, reordered or edited",
+            f"{rel(log)}: 1 logged entry removed: the log has 5 entries, its head "
+            "record says 6",
+            f"{rel(pack / 'submissions' / gone)}: removed from the log: this submission "
+            f"({gone[:4]}) was accepted, but its log entry is gone"]
 
 
-def _truncate_log(pack: Path) -> tuple[list[str], str | None]:
+def _truncate_log(pack: Path) -> list[str]:
     log = pack / "submissions" / "log.jsonl"
     lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
     gone = json.loads(lines.pop())["folder"]
     log.write_text("".join(lines), encoding="utf-8")
-    removed = (f"{rel(log)}: 1 logged entry removed: the log has 4 entries, its head "
-               "record says 5")
-    return ([removed,
-             f"{rel(pack / 'submissions' / gone)}: removed from the log: this submission "
-             f"({gone[:4]}) was accepted, but its log entry is gone"],
-            f"{removed}; run rubrics verify")
+    return [f"{rel(log)}: 1 logged entry removed: the log has 5 entries, its head record says 6",
+            f"{rel(pack / 'submissions' / gone)}: removed from the log: this submission "
+            f"({gone[:4]}) was accepted, but its log entry is gone"]
 
 
-def _garbage_log_line(pack: Path) -> tuple[list[str], str | None]:
+def _garbage_log_line(pack: Path) -> list[str]:
     log = pack / "submissions" / "log.jsonl"
     with log.open("a", encoding="utf-8") as fh:
         fh.write('{"seq": "six"}\n')
-    line = f"{rel(log)}:6: log entry is not a log entry of a rubrics pack (fields missing or of the wrong type)"
-    return [line], line
+    return [f"{rel(log)}:7: log entry is not a log entry of a rubrics pack (fields missing or "
+            "of the wrong type)"]
 
 
-def _edit_scorecard(pack: Path) -> tuple[list[str], str | None]:
+def _edit_scorecard(pack: Path) -> list[str]:
     path = pack / "scorecards" / "leadership-mentoring.html"
     path.write_bytes(path.read_bytes().replace(b"</body>", b"<p>edited</p></body>"))
-    return [f"{rel(path)}: altered: does not match the SHA-256 in manifest.json"], None
+    return [f"{rel(path)}: altered: does not match the SHA-256 in manifest.json"]
 
 
-def _edit_role_snapshot(pack: Path) -> tuple[list[str], str | None]:
+def _edit_role_snapshot(pack: Path) -> list[str]:
     path = pack / "source" / "role.yaml"
     path.write_bytes(path.read_bytes() + b"\n# edited after the pack was made\n")
-    line = f"{rel(path)}: altered: does not match the SHA-256 in manifest.json"
-    return [line], f"{line}; run rubrics verify"
+    return [f"{rel(path)}: altered: does not match the SHA-256 in manifest.json"]
+
+
+def _delete_log_and_head(pack: Path) -> list[str]:
+    (pack / "submissions" / "log.jsonl").unlink()
+    (pack / "submissions" / "head.json").unlink()
+    folders = sorted(p for p in (pack / "submissions").iterdir() if p.is_dir())
+    return [f"{rel(pack / 'submissions' / 'log.jsonl')}: missing: the pack's log, made with "
+            "the pack, was removed",
+            *(f"{rel(f)}: warning: {ORPHAN}" for f in folders)]
+
+
+def _drop_last_and_zero_the_head(pack: Path) -> list[str]:
+    log = pack / "submissions" / "log.jsonl"
+    lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
+    gone = json.loads(lines.pop())["folder"]
+    log.write_text("".join(lines), encoding="utf-8")
+    (pack / "submissions" / "head.json").write_text('{"entries": 0, "hash": ""}\n',
+                                                    encoding="utf-8")
+    return [f"{rel(pack / 'submissions' / 'head.json')}: altered: the head record counts no "
+            "entry, but a pack's log always holds at least its genesis entry",
+            f"{rel(pack / 'submissions' / gone)}: warning: {ORPHAN}"]
+
+
+def _edit_manifest(pack: Path) -> list[str]:
+    path = pack / "manifest.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["candidate"]["name"] = "Somebody Else"
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return [f"{rel(path)}: altered: manifest.json changed after the pack was made (its "
+            "SHA-256 is recorded in the pack's log)"]
 
 
 TAMPERING = [_flip_original, _delete_normalised, _edit_normalised, _edit_log_entry,
-             _delete_log_line, _truncate_log, _garbage_log_line, _edit_scorecard, _edit_role_snapshot]
+             _delete_log_line, _truncate_log, _garbage_log_line, _edit_scorecard,
+             _edit_role_snapshot, _delete_log_and_head, _drop_last_and_zero_the_head,
+             _edit_manifest]
 
 
 @pytest.mark.parametrize("tamper", TAMPERING, ids=lambda f: f.__name__.strip("_"))
 def test_verify_names_tampering_and_submit_refuses_more(
-        tamper: Callable[[Path], tuple[list[str], str | None]], pack: Path,
-        samples: dict[str, Path]) -> None:
-    """verify names what was altered or removed (exit 1); submit then refuses to add to the pack, and aggregate refuses what would change its answer."""
+        tamper: Callable[[Path], list[str]], pack: Path, samples: dict[str, Path]) -> None:
+    """verify names what was altered or removed (exit 1); submit then refuses to add to the
+    pack, and aggregate refuses any pack verify rejects, naming the first problem."""
     kept = samples.pop("deep-dive-ownership-incidents")
     assert cli("submit", pack, *samples.values()).exit_code == 0
-    lines, aggregate_error = tamper(pack)
+    lines = tamper(pack)
 
     result = cli("verify", pack)
     assert result.exit_code == 1
@@ -607,18 +642,17 @@ def test_verify_names_tampering_and_submit_refuses_more(
         # verify names it, but an edited scorecard (say a blank YAML filled in place)
         # changes nothing submissions are checked against, so returns still land
         assert result.exit_code == 0, result.output
-        return
-    assert result.exit_code == 1
-    if "not a log entry of a rubrics pack" in errors[0]:
-        assert result.output == f"error: {errors[0]}\n"
     else:
-        assert result.output == (f"error: the pack fails verification; run `rubrics verify "
-                                 f"{pack}`: {errors[0]}\n")
-    assert snapshot(pack) == before
+        assert (result.exit_code, result.output) == (
+            1, f"error: the pack fails verification; run `rubrics verify {pack}`: "
+               f"{errors[0]}\n")
+        assert snapshot(pack) == before
 
     result = cli("aggregate", pack, "--format", "json")
-    if aggregate_error is not None:
-        assert (result.exit_code, result.output) == (1, f"error: {aggregate_error}\n")
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" \
+        if len(errors) > 1 else ""
+    assert (result.exit_code, result.output) == (
+        1, f"error: {errors[0]}{more}; run rubrics verify\n")
 
 
 # --------------------------------------------------------------------------- 5. interrupted submit
@@ -666,7 +700,7 @@ def test_interrupted_submit_leaves_an_orphan_that_is_ignored_then_moved_aside(
     assert (result.exit_code, result.output) == (
         0, "accepted 0003: deep-dive-ownership-incidents by Jonas Weber\n")
     entries = log_entries(pack)
-    assert_chained(entries)
+    assert_chained(entries, pack)
     assert sorted(p.name for p in subs.iterdir()) == sorted(
         [e["folder"] for e in entries] + ["log.jsonl", "head.json", ".lock", ".interrupted"])
     aside = sorted(p.name.split(".")[0] for p in (subs / ".interrupted").iterdir())
@@ -717,7 +751,7 @@ def test_concurrent_submits_are_serialised(attempt: int, built: Built, tmp_path:
     said = sorted(out for _, out, _ in outs)
     who = {s: w for s, w, _ in RETURNS}
     entries = log_entries(pack)
-    assert_chained(entries)
+    assert_chained(entries, pack)
     assert [e["seq"] for e in entries] == [1, 2]
     assert sorted(e["stage"] for e in entries) == sorted(stages)
     assert said == sorted(f"accepted {e['seq']:04d}: {e['stage']} by {who[e['stage']]}\n"

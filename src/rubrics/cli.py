@@ -443,7 +443,7 @@ def verify(
         _err(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} found")
         raise typer.Exit(1)
     subs = sum(1 for e in entries if e.kind == "submission")
-    decisions = len(entries) - subs
+    decisions = sum(1 for e in entries if e.kind == "decision")
     checked = f"{subs} logged submission{'s' if subs != 1 else ''}"
     if decisions:
         checked += f" and {decisions} panel decision{'s' if decisions != 1 else ''}"

@@ -19,10 +19,10 @@ from typing import Any
 from rubrics.aggregation.decision import HIRE_SIDE
 from rubrics.errors import InvalidInput, Problem, problem
 from rubrics.fsutil import sha256_file
-from rubrics.log import DECISION, SUBMISSION, LogEntry, append, next_seq, now, read_log
+from rubrics.log import DECISION, SUBMISSION, LogEntry, append, next_seq, now
 from rubrics.model import LevelBand, unsafe_text
 from rubrics.packdir import Pack
-from rubrics.verify import PackRecord, load_record
+from rubrics.verify import PackRecord, read_record
 
 DECISIONS = ("hire", "no_hire")
 MAX_TEXT = 5_000
@@ -81,9 +81,9 @@ def decide(pack_dir: Path, said: PanelDecision) -> Recorded:
     problems = _argument_problems(said)
     pack = Pack.open(pack_dir)
     with locked(pack):
-        entries = read_log(pack.submissions_dir)
-        check_writable(pack, entries)
-        report = recommend(load_record(pack))
+        inspected = check_writable(pack)
+        entries = inspected.entries
+        report = recommend(read_record(inspected))
         level, level_problems = _level(pack, report, said)
         flag_problems, unresolved = _flag_problems(report, said)
         problems += level_problems + flag_problems

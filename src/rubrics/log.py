@@ -24,6 +24,7 @@ HEAD = "head.json"
 GENESIS = "0" * 64
 SUBMISSION = "submission"
 DECISION = "decision"
+GENESIS_KIND = "genesis"
 
 
 @dataclass
@@ -91,6 +92,8 @@ def _well_formed(data: Any) -> bool:
     kind = data.get("kind", SUBMISSION)
     if kind == DECISION:
         return _decision_well_formed(data.get("decision"))
+    if kind == GENESIS_KIND:
+        return all(isinstance(data.get(k), str) for k in ("pack_id", "manifest_sha256"))
     return (kind == SUBMISSION
             and all(isinstance(data.get(k), str) for k in ("stage", "interviewer", "folder"))
             and all(isinstance(data.get(k), dict)
@@ -132,7 +135,7 @@ def read_log(folder: Path) -> list[LogEntry]:
             continue
         try:
             data = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise LogLineError(path, n, "log entry is not valid JSON") from None
         if not _well_formed(data):
             raise LogLineError(path, n, "log entry is not a log entry of a rubrics pack "
@@ -167,9 +170,10 @@ def read_head(folder: Path) -> dict[str, Any] | None:
         return {"entries": -1, "hash": ""}
     try:
         head = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(head, dict) and isinstance(head.get("entries"), int):
+        if (isinstance(head, dict) and type(head.get("entries")) is int
+                and isinstance(head.get("hash"), str)):
             return head
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, OSError):
         pass
     return {"entries": -1, "hash": ""}
 
@@ -189,6 +193,9 @@ def head_problems(folder: Path, entries: list[LogEntry], head: dict[str, Any] | 
     count = head["entries"]
     if count < 0:
         return [problem(path, "altered: the log's head record is not valid")]
+    if count == 0 and entries and entries[0].kind == GENESIS_KIND:
+        return [problem(path, "altered: the head record counts no entry, but a pack's log "
+                        "always holds at least its genesis entry")]
     if len(entries) < count:
         return [problem(folder / LOG, f"{count - len(entries)} logged "
                         f"entr{'ies' if count - len(entries) != 1 else 'y'} removed: the log "
@@ -200,6 +207,23 @@ def head_problems(folder: Path, entries: list[LogEntry], head: dict[str, Any] | 
                         f"{len(entries)} (the head record says {count}); the next submit "
                         "or decision completes it", severity=Severity.WARNING)]
     return []
+
+
+def genesis(pack_id: str, manifest_sha256: str, created_at: str) -> dict[str, Any]:
+    """The first entry of a pack's log, written with the pack."""
+    data = {"seq": 0, "kind": GENESIS_KIND, "pack_id": pack_id,
+            "manifest_sha256": manifest_sha256, "created_at": created_at, "prev": GENESIS}
+    data["hash"] = entry_hash(data)
+    return data
+
+
+def write_genesis(folder: Path, data: dict[str, Any]) -> None:
+    """Start a new pack's log (its folder must have no log yet)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(folder / LOG, (json.dumps(data, ensure_ascii=False, sort_keys=True)
+                                + "\n").encode("utf-8"), exclusive=True)
+    atomic_write(folder / HEAD, (json.dumps({"entries": 1, "hash": data["hash"]})
+                                 + "\n").encode("utf-8"), exclusive=True)
 
 
 def next_seq(entries: list[LogEntry]) -> int:
@@ -231,6 +255,6 @@ def append(folder: Path, entries: list[LogEntry], new: list[dict[str, Any]]) -> 
         text += json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n"
         added.append(LogEntry(data))
     atomic_write(log_path, text.encode("utf-8"))  # the commit point
-    head = {"entries": seq, "hash": prev}
+    head = {"entries": len(entries) + len(added), "hash": prev}
     atomic_write(folder / HEAD, (json.dumps(head) + "\n").encode("utf-8"))
     return added

@@ -13,6 +13,7 @@ from rubrics.fsutil import sha256_file
 from rubrics.roles import InterviewLoop, check_role, read_role
 
 PACK_FORMAT = "rubrics-pack/1"
+LOG_PATH = "submissions/log.jsonl"
 
 
 @dataclass
@@ -34,30 +35,43 @@ class Pack:
             raise NotFound(f"{path}: pack folder not found")
         if not manifest_path.is_file():
             raise NotFound(f"{path}: not a pack (no manifest.json)")
+        if manifest_path.is_symlink() or not manifest_path.is_file():
+            raise IntegrityError(f"{manifest_path}: is a link or not a file: a pack is closed")
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InvalidInput([problem(manifest_path, f"manifest is not valid JSON: {exc}")]) from None
+        except RecursionError:
+            raise InvalidInput([problem(manifest_path, "manifest is not valid JSON: nested too "
+                                        "deeply")]) from None
         if not isinstance(manifest, dict) or manifest.get("format") != PACK_FORMAT:
             raise InvalidInput([problem(manifest_path, "not a rubrics pack manifest "
                                         f"(format is not {PACK_FORMAT})")])
-        try:
-            role_rel = str(manifest["role"]["file"])
-            framework_rel = str(manifest["framework"]["file"])
-            str(manifest["pack_id"])
-            if not all(isinstance(f, dict) and isinstance(f.get("path"), str)
-                       and isinstance(f.get("sha256"), str) for f in manifest["files"]):
-                raise TypeError
-        except (KeyError, TypeError):
+        if not _well_formed(manifest):
             raise InvalidInput([problem(manifest_path, "manifest is damaged: it lacks the role, "
-                                        "framework, pack id or file list of a rubrics pack")]
-                               ) from None
-        loop, role_hash, framework_hash = _load_loop(path / role_rel, path / framework_rel)
+                                        "framework, pack id, candidate or file list of a "
+                                        "rubrics pack, or one has the wrong type")])
+        role_rel, framework_rel = manifest["role"]["file"], manifest["framework"]["file"]
+        role_file, framework_file = inside(path, role_rel), inside(path, framework_rel)
+        if role_file is None or framework_file is None:
+            raise IntegrityError(f"{manifest_path}: the role or framework snapshot it names "
+                                 "leaves the pack (a link, an absolute path or ..)")
+        loop, role_hash, framework_hash = _load_loop(role_file, framework_file)
         return cls(path, manifest, loop, {role_rel: role_hash, framework_rel: framework_hash})
+
+    def inside(self, rel: str) -> Path | None:
+        """The path ``rel`` names inside the pack, or None when it would leave the pack."""
+        return inside(self.path, rel)
 
     @property
     def pack_id(self) -> str:
         return str(self.manifest["pack_id"])
+
+    @property
+    def anchored(self) -> bool:
+        """Whether the pack was made with its log (a genesis entry): packs made before
+        that have no log until the first submission."""
+        return self.manifest.get("log") == LOG_PATH
 
     @property
     def submissions_dir(self) -> Path:
@@ -75,6 +89,34 @@ class Pack:
     def stage_fields(self) -> dict[str, dict[str, list[str]]]:
         return {s.id: {"criteria": list(s.assesses), "red_flags": list(s.red_flags)}
                 for s in self.loop.role.stages}
+
+
+def inside(root: Path, rel: str) -> Path | None:
+    """The path ``rel`` names inside ``root``, or None when it would leave it: an absolute
+    path, a ``..``, or a symbolic link anywhere on the way (a pack is closed)."""
+    parts = Path(rel).parts
+    if not parts or Path(rel).is_absolute() or ".." in parts:
+        return None
+    path = root
+    for part in parts:
+        path = path / part
+        if path.is_symlink():
+            return None
+    return path
+
+
+def _well_formed(manifest: dict[str, Any]) -> bool:
+    """Has the fields, of the types, that every reader of a manifest relies on."""
+    def texts(item: Any, *keys: str) -> bool:
+        return isinstance(item, dict) and all(isinstance(item.get(k), str) for k in keys)
+
+    candidate = manifest.get("candidate", {})
+    return (isinstance(manifest.get("pack_id"), str)
+            and texts(manifest.get("role"), "file") and texts(manifest.get("framework"), "file")
+            and isinstance(manifest.get("files"), list)
+            and all(texts(f, "path", "sha256") for f in manifest["files"])
+            and isinstance(candidate, dict)
+            and all(v is None or isinstance(v, str | bool) for v in candidate.values()))
 
 
 _LOOPS: dict[tuple[str, str], InterviewLoop] = {}

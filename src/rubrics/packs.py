@@ -24,10 +24,11 @@ from typing import Any
 from rubrics import __version__
 from rubrics.errors import Conflict, InvalidInput, Problem, RubricsError, problem
 from rubrics.frameworks import framework_to_yaml
-from rubrics.fsutil import fsync_dir, sha256_bytes
+from rubrics.fsutil import exchange, fsync_dir, sha256_bytes
 from rubrics.ids import slugify, text_hash
+from rubrics.log import GENESIS_KIND, LogLineError, genesis, read_log, write_genesis
 from rubrics.model import RATING_LABELS, Recommendation, Stage
-from rubrics.packdir import PACK_FORMAT
+from rubrics.packdir import LOG_PATH, PACK_FORMAT
 from rubrics.render import Templates, html_to_pdf
 from rubrics.roles import InterviewLoop
 from rubrics.workspace import Workspace, bundled_root
@@ -111,6 +112,7 @@ def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
     if not formats:
         raise InvalidInput([problem("--format", "no format given (use html, pdf or both)")])
     target = options.out / candidate.folder_name
+    _recover(target)
     if target.exists() and not options.force:
         raise Conflict(f"{target}: pack exists; use --force to replace it, or a different "
                        "--candidate-id")
@@ -142,13 +144,62 @@ def _check_replaceable(target: Path) -> None:
     if not is_pack:
         raise Conflict(f"{target}: exists and is not a rubrics pack; --force only replaces "
                        "packs. Choose another --out or --candidate-id")
-    submitted = target / "submissions"
-    if submitted.is_dir() and any((p.is_dir() and not p.name.startswith("."))
-                                  or p.name in ("log.jsonl", "head.json")
-                                  for p in submitted.iterdir()):
+    if _holds_a_record(target / "submissions"):
         raise Conflict(f"{target}: pack has submitted scorecards or a recorded decision; "
                        "--force would lose them. Move the pack away first if you really "
                        "mean to replace it")
+
+
+def _holds_a_record(submitted: Path) -> bool:
+    """Whether a pack's submissions folder holds anything --force must not lose: a logged
+    entry past the genesis, a submission folder, or scorecards an interrupted submit set
+    aside (anything unreadable counts, to be safe)."""
+    if submitted.is_symlink() or (submitted.exists() and not submitted.is_dir()):
+        return True
+    if not submitted.is_dir():
+        return False
+    try:
+        entries = read_log(submitted)
+    except (LogLineError, OSError):
+        return True
+    if any(e.kind != GENESIS_KIND for e in entries):
+        return True
+    for child in submitted.iterdir():
+        if child.is_dir() and (not child.name.startswith(".") or
+                               (child.name == ".interrupted" and any(child.iterdir()))):
+            return True
+    return False
+
+
+def _recover(target: Path) -> None:
+    """Finish or clean what a killed ``pack`` left for this target: a pack set aside by
+    --force whose replacement never arrived is put back; unfinished staging folders and
+    replaced packs whose replacement did arrive are removed."""
+    parent = target.parent
+    if not parent.is_dir():
+        return
+    replaced = sorted(parent.glob(f".{_glob_escape(target.name)}.*.replaced"),
+                      key=lambda p: p.stat().st_mtime)
+    if replaced and not target.exists():
+        replaced.pop().rename(target)  # the newest set-aside pack is the one that was there
+        fsync_dir(parent)
+    for leftover in [*replaced, *parent.glob(f".{_glob_escape(target.name)}.*.partial")]:
+        if leftover.is_dir() and not leftover.is_symlink() and _older_than(leftover, 60):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _older_than(path: Path, seconds: float) -> bool:
+    """Left by a run that is over (a concurrent pack for the same candidate is younger)."""
+    import time
+
+    try:
+        return time.time() - path.stat().st_mtime > seconds
+    except OSError:
+        return False
+
+
+def _glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 def _commit(staging: Path, target: Path, *, force: bool) -> None:
@@ -157,8 +208,11 @@ def _commit(staging: Path, target: Path, *, force: bool) -> None:
                        "--force to replace it")
     if target.exists():
         _check_replaceable(target)  # again: a submit may have landed while we rendered
+        if exchange(staging, target):  # one atomic step: the old pack now sits in staging
+            shutil.rmtree(staging, ignore_errors=True)
+            return
         old = target.with_name(f".{target.name}.{secrets.token_hex(4)}.replaced")
-        target.rename(old)
+        target.rename(old)  # a crash right here is put right by the next run (_recover)
         staging.rename(target)
         shutil.rmtree(old, ignore_errors=True)
     else:
@@ -254,9 +308,13 @@ def _write_pack(folder: Path, loop: InterviewLoop, role_source: bytes, candidate
                    for s in role.stages],
         "files": [{"path": rel, "sha256": sha256_bytes(data), "bytes": len(data)}
                   for rel, data in sorted(written.items())],
+        "log": LOG_PATH,
     }
-    (folder / "manifest.json").write_text(
-        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    manifest_bytes = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    (folder / "manifest.json").write_bytes(manifest_bytes)
+    # the log is made with the pack: removing it, or editing the manifest, shows from now on
+    write_genesis(folder / "submissions", genesis(pack_id, sha256_bytes(manifest_bytes),
+                                                  now.isoformat()))
     for path in folder.rglob("*"):
         if path.is_file():
             with path.open("rb") as fh:

@@ -31,11 +31,11 @@ from rubrics.errors import (
 from rubrics.fsutil import atomic_write, sha256_bytes, sha256_file
 from rubrics.identity import same_person
 from rubrics.ids import slugify
-from rubrics.log import SUBMISSION, LogEntry, append, next_seq, now, read_head, read_log
+from rubrics.log import SUBMISSION, LogEntry, append, next_seq, now
 from rubrics.model import Submission
 from rubrics.packdir import Pack
 from rubrics.submissions import read_submission
-from rubrics.verify import PackRecord, blocking_problems, load_record
+from rubrics.verify import Inspection, PackRecord, inspect, read_record
 
 LOCK_TIMEOUT = 60.0
 
@@ -53,13 +53,14 @@ def locked(pack: Pack) -> Iterator[None]:
                        f"over {LOCK_TIMEOUT:.0f} s") from None
 
 
-def check_writable(pack: Pack, entries: list[LogEntry]) -> None:
-    """Refuse to add to a pack that fails verification (called under the writer lock, so
-    the head record cannot move meanwhile)."""
-    problems = blocking_problems(pack, entries, read_head(pack.submissions_dir))
-    if problems:
+def check_writable(pack: Pack) -> Inspection:
+    """Refuse to add to a pack that fails verification (but for an edited scorecard file,
+    say a blank YAML filled in place); return what was inspected."""
+    found = inspect(pack, files=False)
+    if found.errors:
         raise IntegrityError("the pack fails verification; run `rubrics verify "
-                             f"{pack.path}`: {problems[0]}")
+                             f"{pack.path}`: {found.errors[0]}")
+    return found
 
 
 # --------------------------------------------------------------------------- checks
@@ -182,9 +183,9 @@ def submit(pack_dir: Path, files: list[Path], *, amend: bool = False,
 
 def _submit_locked(pack: Pack, files: list[Path], amend: bool,
                    reason: str | None, *, dry_run: bool = False) -> list[Accepted]:
-    entries = read_log(pack.submissions_dir)
-    check_writable(pack, entries)
-    record = load_record(pack)
+    inspected = check_writable(pack)
+    entries = inspected.entries
+    record = read_record(inspected)
     problems: list[Problem] = []
     prepared: list[_Prepared] = []
     known_hashes = {e.data["original"]["sha256"]: e for e in entries if e.kind == SUBMISSION}

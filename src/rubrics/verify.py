@@ -1,12 +1,14 @@
 """Checking a pack: its files against the manifest, its log's chain, the files the log names.
 
-:func:`verify` reports every problem; :func:`load_record` is what aggregation and the
-panel's decision read, and it refuses anything that would silently change what they
-say (an altered role or framework snapshot, an edited log, an altered submission).
+One inspection serves everyone: :func:`verify` reports every problem it finds;
+:func:`load_record`, what aggregation and the panel's decision read, refuses a pack with
+any error verify would report (an altered file, an edited or removed log, a path that
+leaves the pack), so no report is ever built on a pack that verify rejects.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,8 @@ from rubrics.errors import IntegrityError, Problem, Severity, problem
 from rubrics.fsutil import sha256_bytes, sha256_file
 from rubrics.log import (
     DECISION,
+    GENESIS_KIND,
+    LOG,
     SUBMISSION,
     LogEntry,
     LogLineError,
@@ -26,19 +30,91 @@ from rubrics.log import (
 from rubrics.model import Submission
 from rubrics.packdir import Pack
 
+_SEQ = re.compile(r"[0-9]{4}")
+
+
+@dataclass
+class Inspection:
+    """A pack's log as read, and every problem found with the pack and the log."""
+
+    pack: Pack
+    entries: list[LogEntry]
+    head: dict[str, Any] | None
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+
+def inspect(pack: Pack, *, files: bool = True) -> Inspection:
+    """Every check verify makes. ``files=False`` leaves out the pack's own listed files but
+    its role and framework snapshot (a scorecard filled in place does not stop a submit)."""
+    problems = verify_files(pack, only=None if files else pack.source_files())
+    problems += _closed(pack)
+    head = read_head(pack.submissions_dir)  # before the log: a writer renames the log first
+    try:
+        entries = read_log(pack.submissions_dir)
+    except LogLineError as exc:
+        return Inspection(pack, [], head, [*problems, exc.problem])
+    problems += anchor_problems(pack, entries)
+    problems += verify_manifest(pack, entries)
+    problems += chain_problems(pack.submissions_dir, entries)
+    problems += verify_submission_files(pack, entries)
+    problems += head_problems(pack.submissions_dir, entries, head)
+    problems += _unlogged_folders(pack, entries, head)
+    return Inspection(pack, entries, head, problems)
+
+
+def verify(pack_dir: Path) -> tuple[list[Problem], list[LogEntry]]:
+    """Every altered or missing file of a pack and its log; and the log entries checked."""
+    found = inspect(Pack.open(pack_dir))
+    return found.problems, found.entries
+
 
 def verify_files(pack: Pack, only: set[str] | None = None) -> list[Problem]:
-    """Pack files listed in manifest.json (``only``: those paths) that are missing or altered."""
+    """Pack files listed in manifest.json (``only``: those paths) that are missing, altered,
+    or outside the pack."""
     problems: list[Problem] = []
     for item in pack.manifest.get("files", []):
         if only is not None and item["path"] not in only:
             continue
-        path = pack.path / item["path"]
-        if not path.is_file():
+        path = pack.inside(item["path"])
+        if path is None:
+            problems.append(problem(pack.path / "manifest.json", f"{item['path']}: lists a "
+                                    "path that leaves the pack (a link, an absolute path or ..)"))
+        elif not path.is_file():
             problems.append(problem(path, "missing: pack file listed in manifest.json"))
         elif (pack.hashes.get(item["path"]) or sha256_file(path)) != item["sha256"]:
             problems.append(problem(path, "altered: does not match the SHA-256 in manifest.json"))
     return problems
+
+
+def _closed(pack: Pack) -> list[Problem]:
+    """A pack is closed: its submissions folder is a real folder inside it."""
+    folder = pack.submissions_dir
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        return [problem(folder, "is a link or not a folder: a pack's submissions stay inside it")]
+    return []
+
+
+def anchor_problems(pack: Pack, entries: list[LogEntry]) -> list[Problem]:
+    """A pack made with its log must still have it, starting with its genesis entry."""
+    log_path = pack.submissions_dir / LOG
+    if not pack.anchored:
+        return [problem(log_path, "made before packs carried their log from the start: removing "
+                        "its whole log would go unnoticed", severity=Severity.WARNING)
+                ] if entries else []
+    if not entries:
+        return [problem(log_path, "missing: the pack's log, made with the pack, was removed")]
+    first = entries[0]
+    if first.kind != GENESIS_KIND or first.seq != 0:
+        return [problem(log_path, "entry 1: the log does not start with the pack's genesis "
+                        "entry: it was replaced", 1)]
+    if first.data.get("pack_id") != pack.pack_id:
+        return [problem(log_path, f"entry 1: the log belongs to pack "
+                        f"'{first.data.get('pack_id')}', not '{pack.pack_id}'", 1)]
+    return []
 
 
 def verify_manifest(pack: Pack, entries: list[LogEntry]) -> list[Problem]:
@@ -47,8 +123,8 @@ def verify_manifest(pack: Pack, entries: list[LogEntry]) -> list[Problem]:
                      if isinstance(e.data.get("manifest_sha256"), str)), None)
     path = pack.path / "manifest.json"
     if recorded is not None and sha256_file(path) != recorded:
-        return [problem(path, "altered: manifest.json changed after submissions were accepted "
-                        "(its SHA-256 is recorded in the submission log)")]
+        return [problem(path, "altered: manifest.json changed after the pack was made (its "
+                        "SHA-256 is recorded in the pack's log)")]
     return []
 
 
@@ -60,8 +136,11 @@ def verify_submission_files(pack: Pack, entries: list[LogEntry]) -> list[Problem
             continue
         for kind in ("original", "normalised"):
             ref = entry.data[kind]
-            path = pack.submissions_dir / str(ref["path"])
-            if not path.is_file():
+            path = pack.inside(f"submissions/{ref['path']}")
+            if path is None:
+                problems.append(problem(pack.submissions_dir / LOG, f"submission {entry.ref}: "
+                                        f"its {kind} file {ref['path']} leaves the pack"))
+            elif not path.is_file():
                 problems.append(problem(path, f"missing: {kind} file of submission {entry.ref}"))
             elif sha256_file(path) != ref["sha256"]:
                 problems.append(problem(path, f"altered: {kind} file of submission {entry.ref} "
@@ -69,48 +148,18 @@ def verify_submission_files(pack: Pack, entries: list[LogEntry]) -> list[Problem
     return problems
 
 
-def verify_log(pack: Pack, entries: list[LogEntry], head: dict[str, Any] | None
-               ) -> list[Problem]:
-    folder = pack.submissions_dir
-    return [*chain_problems(folder, entries), *verify_submission_files(pack, entries),
-            *head_problems(folder, entries, head)]
-
-
-def blocking_problems(pack: Pack, entries: list[LogEntry], head: dict[str, Any] | None
+def _unlogged_folders(pack: Pack, entries: list[LogEntry], head: dict[str, Any] | None
                       ) -> list[Problem]:
-    """What must stop a new submission or decision: an altered role/framework snapshot,
-    manifest, log or stored submission. (A scorecard edited inside the pack, say a blank
-    YAML filled in place, is reported by verify but does not block.)"""
-    return [p for p in [*verify_files(pack, only=pack.source_files()),
-                        *verify_manifest(pack, entries), *verify_log(pack, entries, head)]
-            if p.is_error]
-
-
-def verify(pack_dir: Path) -> tuple[list[Problem], list[LogEntry]]:
-    """Every altered or missing file of a pack and its log; and the log entries checked."""
-    pack = Pack.open(pack_dir)
-    problems = verify_files(pack)
-    head = read_head(pack.submissions_dir)  # before the log: a writer renames the log first
-    try:
-        entries = read_log(pack.submissions_dir)
-    except LogLineError as exc:
-        return [*problems, exc.problem], []
-    problems.extend(verify_manifest(pack, entries))
-    problems.extend(verify_log(pack, entries, head))
-    problems.extend(_unlogged_folders(pack, entries))
-    return problems, entries
-
-
-def _unlogged_folders(pack: Pack, entries: list[LogEntry]) -> list[Problem]:
-    if not pack.submissions_dir.is_dir():
+    folder = pack.submissions_dir
+    if not folder.is_dir() or folder.is_symlink():
         return []
     problems = []
     logged = {e.folder for e in entries if e.kind == SUBMISSION}
-    head = read_head(pack.submissions_dir) or {"entries": 0}
-    for child in sorted(pack.submissions_dir.iterdir()):
+    last = _last_committed_seq(pack, entries, head)
+    for child in sorted(folder.iterdir()):
         if child.is_dir() and child.name not in logged and not child.name.startswith("."):
-            seq = int(child.name[:4]) if child.name[:4].isdigit() else 0
-            if 0 < seq <= head["entries"]:
+            seq = int(child.name[:4]) if _SEQ.fullmatch(child.name[:4]) else 0
+            if 0 < seq <= last:
                 problems.append(problem(child, "removed from the log: this submission "
                                         f"({seq:04d}) was accepted, but its log entry is gone"))
             else:
@@ -118,6 +167,17 @@ def _unlogged_folders(pack: Pack, entries: list[LogEntry]) -> list[Problem]:
                                         "interrupted submit; it was never accepted)",
                                         severity=Severity.WARNING))
     return problems
+
+
+def _last_committed_seq(pack: Pack, entries: list[LogEntry], head: dict[str, Any] | None
+                        ) -> int:
+    """The number of the last entry the head record vouches for."""
+    count = (head or {}).get("entries", 0)
+    if not isinstance(count, int) or count <= 0:
+        return 0
+    if count <= len(entries):
+        return entries[count - 1].seq
+    return count - 1 if pack.anchored else count
 
 
 @dataclass
@@ -146,26 +206,25 @@ class PackRecord:
 
 
 def load_record(pack: Pack) -> PackRecord:
-    """The pack's log and submissions, refusing (IntegrityError) a log whose chain or head
-    is broken, a stored submission that was altered, or an altered source snapshot:
-    any of them would silently change the recommendation."""
-    head = read_head(pack.submissions_dir)  # before the log: a writer renames the log first
-    entries = read_log(pack.submissions_dir)
-    altered = verify_files(pack, only=pack.source_files())
-    if altered:
-        raise IntegrityError(f"{altered[0]}; run rubrics verify")
-    for p in [*chain_problems(pack.submissions_dir, entries),
-              *head_problems(pack.submissions_dir, entries, head)]:
-        if p.is_error:
-            raise IntegrityError(f"{p}; run rubrics verify")
+    """The pack's log and submissions, refusing (IntegrityError) a pack with any error
+    verify would report: it would silently change what the record says."""
+    found = inspect(pack)
+    if found.errors:
+        more = len(found.errors) - 1
+        also = f" (and {more} more problem{'s' if more != 1 else ''})" if more else ""
+        raise IntegrityError(f"{found.errors[0]}{also}; run rubrics verify")
+    return read_record(found)
+
+
+def read_record(found: Inspection) -> PackRecord:
+    """The submissions of an inspected pack, read from their normalised copies."""
+    pack = found.pack
     submissions = {}
-    for entry in entries:
+    for entry in found.entries:
         if entry.kind != SUBMISSION:
             continue
-        path = pack.submissions_dir / entry.data["normalised"]["path"]
-        if not path.is_file():  # also a folder or a pipe put in its place
-            raise IntegrityError(f"{path}: missing normalised submission "
-                                 f"{entry.ref}; run rubrics verify")
+        path = pack.inside(f"submissions/{entry.data['normalised']['path']}")
+        assert path is not None  # inspect() checked it
         try:
             raw = path.read_bytes()
         except OSError as exc:
@@ -174,4 +233,4 @@ def load_record(pack: Pack) -> PackRecord:
         if sha256_bytes(raw) != entry.data["normalised"]["sha256"]:
             raise IntegrityError(f"{path}: altered since it was accepted; run rubrics verify")
         submissions[entry.seq] = Submission.model_validate_json(raw)
-    return PackRecord(pack, entries, submissions)
+    return PackRecord(pack, found.entries, submissions)
