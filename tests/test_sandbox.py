@@ -9,6 +9,7 @@ template folders, and a refused template fails the command with one line and no 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from rubrics.cli import app
-from rubrics.errors import TemplateError
-from rubrics.render import Templates, kind_label
+from rubrics.errors import TemplateError, UnsafeResource
+from rubrics.render import Templates, html_to_pdf, kind_label
 from rubrics.workspace import Workspace
 from tests.conftest import FIXTURES, ROLE_ID, ROOT, rel
 
@@ -317,3 +318,204 @@ def test_every_bundled_template_renders_in_the_sandbox(tiny_packs: list[Path], t
             assert result.exit_code == 0, result.output
             assert report.stat().st_size > 0
 
+
+
+# --------------------------------------------------------------------------- 4. fetching (item 7)
+
+# A 1x1 transparent PNG.
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+                    "0000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082")
+HOST = "dns-exfil-test.invalid"
+LOOKUPS = ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "getnameinfo",
+           "create_connection")
+
+
+@pytest.fixture
+def no_dns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every name lookup or connection the test makes, each also failing where it happens."""
+    import socket
+
+    calls: list[str] = []
+
+    def refuse(name: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            calls.append(f"{name}{args}")
+            raise OSError(f"test: {name} called")
+        return call
+
+    for name in LOOKUPS:
+        monkeypatch.setattr(socket, name, refuse(name))
+    return calls
+
+
+def refusal(url: str) -> str:
+    return (f"a template asked for {url}; templates may only use data: URLs and files "
+            "inside the template folders")
+
+
+def hostile_folders(tmp_path: Path) -> tuple[Path, Path]:
+    """A template folder with an image, an SVG and a link out, and a folder beside it with
+    secrets (an image, a style sheet, a text file)."""
+    tpl, outside = tmp_path / "tpl", tmp_path / "outside"
+    tpl.mkdir()
+    outside.mkdir()
+    (outside / "secret.png").write_bytes(PNG)
+    (outside / "secret.css").write_text(f"body::after {{ content: '{SECRET}' }}", encoding="utf-8")
+    (outside / "secret.txt").write_text(SECRET, encoding="utf-8")
+    (tpl / "logo.png").write_bytes(PNG)
+    (tpl / "link.png").symlink_to(outside / "secret.png")
+    (tpl / "in.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4">'
+                                f'<image href="{(outside / "secret.png").resolve().as_uri()}" '
+                                'width="4" height="4"/></svg>', encoding="utf-8")
+    return tpl, outside
+
+
+def pack_pdf(tpl: Path, out: Path) -> Result:
+    return invoke(["pack", TINY_ROLE, "--workspace", TINY_WS, "--candidate", "Ada",
+                   "--templates", tpl, "--out", out, "--format", "pdf"])
+
+
+def test_file_url_with_a_host_is_refused_without_a_lookup(tmp_path: Path, no_dns: list[str]) -> None:
+    """A file: URL with a host, naming a file inside the template folder, is refused before anything resolves the host: exit 1, one line, no DNS query, nothing written."""
+    tpl, _ = hostile_folders(tmp_path)
+    url = f"file://{HOST}{(tpl / 'logo.png').resolve()}"
+    packet_override(tpl, f'<link rel="attachment" href="{url}">')
+    out = tmp_path / "out"
+    result = pack_pdf(tpl, out)
+    assert no_dns == []
+    assert one_error_line(result) == refusal(url)
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_aggregate_pdf_with_a_host_is_refused_without_a_lookup(tmp_path: Path, no_dns: list[str],
+                                                               tiny_packs: list[Path]) -> None:
+    """`rubrics aggregate --format pdf --templates` attaching its own template by a file://host URL exits 1 with one line, looks nothing up and writes no report."""
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    url = f"file://{HOST}{(tpl / 'panel-report.html.j2').resolve()}"
+    (tpl / "panel-report.html.j2").write_text(
+        f'<html><head><link rel="attachment" href="{url}"></head><body><p>{{{{ r.pack_id }}}}</p>'
+        "</body></html>", encoding="utf-8")
+    report = tmp_path / "report.pdf"
+    result = invoke(["aggregate", tiny_packs[0], "--templates", tpl, "--format", "pdf",
+                     "--out", report])
+    assert no_dns == []
+    assert one_error_line(result) == refusal(url)
+    assert not report.exists()
+
+
+# (name, what goes in <head>, what goes at the start of <main>, the URL refused); {T} is the
+# template folder's file URL, {t} its path, {O} the secrets folder's file URL.
+FETCHES = [
+    ("host-localhost", '<link rel="attachment" href="file://localhost{t}/logo.png">', "",
+     "file://localhost{t}/logo.png"),
+    ("host-upper-scheme", f'<link rel="attachment" href="FILE://{HOST}/etc/passwd">', "",
+     f"FILE://{HOST}/etc/passwd"),
+    ("protocol-relative", "", f'<img src="//{HOST}/x.png" alt="">', f"file://{HOST}/x.png"),
+    ("one-slash", '<link rel="attachment" href="file:/etc/passwd">', "", "file:/etc/passwd"),
+    ("three-slashes", '<link rel="attachment" href="file:///etc/passwd">', "", "file:///etc/passwd"),
+    ("four-slashes", '<link rel="attachment" href="file:////etc/passwd">', "", "file:////etc/passwd"),
+    ("proc-environ", '<link rel="attachment" href="file:///proc/self/environ">', "",
+     "file:///proc/self/environ"),
+    ("dot-dot", '<link rel="attachment" href="../outside/secret.txt">', "", "{O}/secret.txt"),
+    ("encoded-dot-dot", '<link rel="attachment" href="{T}/%2e%2e/outside/secret.txt">', "",
+     "{T}/%2e%2e/outside/secret.txt"),
+    ("encoded-slash", '<link rel="attachment" href="%2e%2e%2Foutside%2Fsecret.txt">', "",
+     "{T}/%2e%2e%2Foutside%2Fsecret.txt"),
+    ("symlink-out", "", '<img src="link.png" alt="">', "{T}/link.png"),
+    ("img", "", '<img src="../outside/secret.png" alt="">', "{O}/secret.png"),
+    ("css-url", "<style>body { background: url(../outside/secret.png) }</style>", "",
+     "{O}/secret.png"),
+    ("css-import", '<style>@import url("../outside/secret.css");</style>', "", "{O}/secret.css"),
+    ("css-font-face", f"<style>@font-face {{ font-family: X; src: url(http://{HOST}/f.ttf) }}</style>",
+     "", f"http://{HOST}/f.ttf"),
+    ("stylesheet-link", '<link rel="stylesheet" href="../outside/secret.css">', "", "{O}/secret.css"),
+    ("object", "", '<object data="../outside/secret.png" type="image/png"></object>', "{O}/secret.png"),
+    ("embed", "", '<embed src="../outside/secret.png" type="image/png">', "{O}/secret.png"),
+    ("svg-image", "", '<svg width="4" height="4"><image href="../outside/secret.png" width="4" '
+     'height="4"/></svg>', "{O}/secret.png"),
+    ("svg-file-in-folder", "", '<img src="in.svg" alt="">', "{O}/secret.png"),
+    ("svg-data-url", "", '<img src="data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22'
+     '%3E%3Cimage href=%22{O}/secret.png%22 width=%224%22 height=%224%22/%3E%3C/svg%3E" alt="">',
+     "{O}/secret.png"),
+    ("anchor-attachment", "", '<a rel="attachment" href="../outside/secret.txt">x</a>',
+     "{O}/secret.txt"),
+    ("base-href", f'<base href="http://{HOST}/">', '<img src="logo.png" alt="">',
+     f"http://{HOST}/logo.png"),
+    ("https", "", f'<img src="https://{HOST}/x.png" alt="">', f"https://{HOST}/x.png"),
+    ("ftp", "", f'<img src="ftp://{HOST}/x.png" alt="">', f"ftp://{HOST}/x.png"),
+]
+
+
+@pytest.mark.parametrize(("head", "body", "url"), [f[1:] for f in FETCHES],
+                         ids=[f[0] for f in FETCHES])
+def test_hostile_urls_are_refused(head: str, body: str, url: str, tmp_path: Path,
+                                  no_dns: list[str]) -> None:
+    """Every URL shape and element that fetches something outside the template folders, or over the network, is refused (UnsafeResource naming the URL) with no lookup."""
+    tpl, outside = hostile_folders(tmp_path)
+    values = {"{T}": tpl.resolve().as_uri(), "{t}": str(tpl.resolve()),
+              "{O}": outside.resolve().as_uri()}
+    for key, value in values.items():
+        head, body, url = head.replace(key, value), body.replace(key, value), url.replace(key, value)
+    html = f"<!doctype html><html><head>{head}</head><body>{body}<p>page</p></body></html>"
+    with pytest.raises(UnsafeResource) as info:
+        html_to_pdf(html, base=tpl, allowed=[tpl])
+    assert str(info.value) == refusal(url)
+    assert no_dns == []
+
+
+def test_hostile_url_fails_the_pack_with_one_line(tmp_path: Path, no_dns: list[str]) -> None:
+    """A refused URL in a pack's template (here CSS @import of a file beside the folder) exits 1 with one line and writes nothing."""
+    tpl, outside = hostile_folders(tmp_path)
+    text = PACKET.replace("</head>", '<style>@import url("../outside/secret.css");</style>\n</head>', 1)
+    (tpl / "candidate-packet.html.j2").write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    result = pack_pdf(tpl, out)
+    assert one_error_line(result) == refusal(f"{outside.resolve().as_uri()}/secret.css")
+    assert not out.exists() or list(out.iterdir()) == []
+    assert no_dns == []
+
+
+def test_iframe_fetches_nothing(tmp_path: Path, no_dns: list[str]) -> None:
+    """WeasyPrint does not load an <iframe>, so one naming a secret makes a PDF without it."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    tpl, _ = hostile_folders(tmp_path)
+    pdf = html_to_pdf('<html><body><iframe src="../outside/secret.txt"></iframe><p>page</p>'
+                      "</body></html>", base=tpl, allowed=[tpl])
+    text = "".join(page.extract_text() for page in PdfReader(BytesIO(pdf)).pages)
+    assert "page" in text
+    assert SECRET not in text
+    assert SECRET.encode() not in pdf
+    assert no_dns == []
+
+
+def test_links_within_the_folder_and_query_fragment_are_served(tmp_path: Path, no_dns: list[str]) -> None:
+    """A link to a file inside the folder, and a file URL with a query and fragment, are fetched: the PDF is made."""
+    tpl, _ = hostile_folders(tmp_path)
+    (tpl / "alias.png").symlink_to(tpl / "logo.png")
+    logo = (tpl / "logo.png").resolve().as_uri()
+    pdf = html_to_pdf(f'<html><body><img src="alias.png" alt=""><img src="{logo}?v=1#top" alt="">'
+                      "</body></html>", base=tpl, allowed=[tpl])
+    assert pdf.startswith(b"%PDF")
+    assert no_dns == []
+
+
+def test_fetcher_answers_with_the_checked_file(tmp_path: Path) -> None:
+    """The fetcher's response names the resolved file it checked (WeasyPrint reads images again from that name), whatever the URL's fragment or links."""
+    from rubrics.render import _fetcher_class
+
+    tpl, _ = hostile_folders(tmp_path)
+    (tpl / "logo.png#").mkdir()  # so that a path read from the raw URL would lead outside
+    (tpl / "alias.png").symlink_to(tpl / "logo.png")
+    fetcher = _fetcher_class()([tpl])
+    logo = (tpl / "logo.png").resolve()
+    for url in (f"{logo.as_uri()}#/../../outside/secret.png", (tpl / "alias.png").as_uri()):
+        response = fetcher.fetch(url)
+        assert response.url == logo.as_uri()
+        assert Path(response.path) == logo
+        assert response.read() == PNG
+        assert response.content_type == "image/png"
+    assert fetcher.refused == []

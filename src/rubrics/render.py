@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import mimetypes
 import os
 import traceback
 import types
@@ -280,13 +281,18 @@ class Templates:
 
 
 def _fetcher_class() -> Any:
-    from weasyprint.urls import FatalURLFetchingError, URLFetcher
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
     class Refused(FatalURLFetchingError):  # type: ignore[misc]
         pass
 
     class LocalOnlyFetcher(URLFetcher):  # type: ignore[misc]
-        """Fetches data: URLs and files inside the allowed folders; refuses the rest."""
+        """Fetches data: URLs and files inside the allowed folders; refuses the rest.
+
+        Files are read here, not by urllib: a ``file:`` URL with a host (even
+        ``localhost``) makes urllib look the host up, a DNS query that leaves the machine,
+        so any host is refused; and the file read is the one checked, its links resolved.
+        """
 
         def __init__(self, roots: Sequence[Path]) -> None:
             super().__init__(allowed_protocols={"data", "file"}, fail_on_errors=True)
@@ -298,12 +304,28 @@ def _fetcher_class() -> Any:
             if scheme == "data":
                 return super().fetch(url, headers)
             if scheme == "file":
-                path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
-                resolved = path.resolve()
-                if any(resolved.is_relative_to(r) for r in self.roots) and resolved.is_file():
-                    return super().fetch(url, headers)
+                path = self.local_file(url)
+                if path is not None:
+                    kind = mimetypes.guess_type(path.name)[0]
+                    # The checked path as the URL: WeasyPrint reads images again from it.
+                    return URLFetcherResponse(path.as_uri(), path.read_bytes(),
+                                              {"Content-Type": kind} if kind else {})
             self.refused.append(url)
             raise Refused(f"refused to fetch {url}")
+
+        def local_file(self, url: str) -> Path | None:
+            """The file a ``file:`` URL names, resolved, if it has no host and is inside
+            the allowed folders."""
+            parts = urllib.parse.urlsplit(url)
+            if parts.netloc:
+                return None
+            path = Path(urllib.request.url2pathname(parts.path))
+            if not path.is_absolute():
+                return None
+            resolved = path.resolve()
+            if any(resolved.is_relative_to(r) for r in self.roots) and resolved.is_file():
+                return resolved
+            return None
 
     return LocalOnlyFetcher
 
