@@ -4,6 +4,13 @@ Templates are looked up by file name in the user's folders first (``--templates`
 then the workspace's ``templates/``), then the bundled ones, so one file can be
 overridden by name. Autoescape is on and undefined variables are errors.
 
+Templates are code from whoever wrote the folder, so every one runs in Jinja's immutable
+sandbox, made stricter for what our contexts hold (docs/decisions/0008): no attribute
+starting with ``_``, no pydantic machinery on models (``parse_file`` unpickles files), no
+classes or modules reached through attributes, nothing of path objects, no mutating
+the shared context, and no template file that resolves outside the template folders.
+A refusal is a ``TemplateError`` naming the template file and line.
+
 WeasyPrint is imported only when a PDF is made (``rubrics --help`` stays fast),
 and it fetches nothing but ``data:`` URLs and files inside the template folders.
 """
@@ -13,18 +20,26 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import mimetypes
+import os
+import traceback
+import types
 import unicodedata
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import jinja2
+import jinja2.loaders
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment, safe_range
 from markupsafe import Markup
+from pydantic import BaseModel
 
-from rubrics.errors import NotFound, TemplateError, UnsafeResource
+from rubrics.errors import NotFound, RubricsError, TemplateError, UnsafeResource, display_path
 from rubrics.model import BIDI_CONTROLS
 
 
@@ -84,6 +99,85 @@ def visible(text: str) -> str:
         unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS))
 
 
+def _sandboxed_range(*args: int) -> range:
+    """``range`` as the sandbox allows it, refused (not an OverflowError) when too long."""
+    try:
+        return safe_range(*args)
+    except OverflowError:
+        raise SecurityError(f"range() of more than {MAX_RANGE} numbers") from None
+
+
+class Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, and stricter where the objects we pass in need it.
+
+    Jinja refuses ``_`` names, Python internals and methods that modify lists, dicts and
+    sets. It allows any other attribute and calling it, which lets a template reach
+    ``role.parse_file(path, proto="pickle", allow_pickle=True)`` (pydantic's deprecated
+    loader: arbitrary code) or a class through ``model_fields[...].annotation``. So this
+    also refuses pydantic's own attributes of a model (its fields, and the properties and
+    methods our models define, stay), any attribute whose value is a class or a module,
+    and every attribute of a path object. The names are checked before the attribute is
+    read, so a refused one runs nothing, and a refusal raises at once (not an undefined
+    value that ``default`` or ``is defined`` would quietly swallow).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.globals["range"] = _sandboxed_range
+
+    @staticmethod
+    def _refused_name(obj: Any, attr: str) -> bool:
+        if isinstance(obj, os.PathLike):
+            return True
+        is_model = isinstance(obj, BaseModel) or (
+            isinstance(obj, type) and issubclass(obj, BaseModel))
+        return is_model and hasattr(BaseModel, attr)
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if not super().is_safe_attribute(obj, attr, value):
+            return False
+        return not (isinstance(value, type | types.ModuleType) or self._refused_name(obj, attr))
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if self._refused_name(obj, attribute):
+            self.unsafe_undefined(obj, attribute)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(argument, str) and self._refused_name(obj, argument):
+            try:
+                return obj[argument]
+            except (TypeError, LookupError):
+                self.unsafe_undefined(obj, argument)
+        return super().getitem(obj, argument)
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> NoReturn:
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} "
+                            "object is unsafe")
+
+
+class FolderLoader(jinja2.FileSystemLoader):
+    """Templates by name from the folders, never from a file that resolves outside them.
+
+    Jinja already refuses ``..`` and absolute names; this also refuses a template that is
+    a link (or sits in a linked folder) pointing elsewhere, before the file is opened.
+    """
+
+    def get_source(self, environment: jinja2.Environment, template: str
+                   ) -> tuple[str, str, Callable[[], bool]]:
+        pieces = jinja2.loaders.split_template_path(template)
+        roots = [Path(folder).resolve() for folder in self.searchpath]
+        for folder in self.searchpath:
+            candidate = Path(folder, *pieces)
+            if candidate.is_file():
+                real = candidate.resolve()
+                if not any(real.is_relative_to(root) for root in roots):
+                    raise SecurityError(f"{display_path(candidate)} is a link to {real}, "
+                                        "outside the template folders")
+                break
+        return super().get_source(environment, template)
+
+
 @dataclass
 class Templates:
     """An ordered list of template folders; the first that has a file name wins."""
@@ -111,8 +205,8 @@ class Templates:
     @property
     def env(self) -> jinja2.Environment:
         if self._env is None:
-            env = jinja2.Environment(
-                loader=jinja2.FileSystemLoader([str(f) for f in self.folders]),
+            env = Sandbox(
+                loader=FolderLoader([str(f) for f in self.folders]),
                 # HTML is escaped; CSS, JS and YAML templates use css_str / yaml_str.
                 autoescape=jinja2.select_autoescape(
                     enabled_extensions=("html", "htm", "xml", "svg", "html.j2", "svg.j2"),
@@ -143,6 +237,26 @@ class Templates:
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"{exc.filename or name}:{exc.lineno}: template syntax error: "
                                 f"{exc.message}") from None
+        except SecurityError as exc:
+            raise TemplateError(f"{self._where(exc, name)}: refused by the template sandbox: "
+                                f"{exc}") from None
+        except RubricsError:
+            raise
+        except Exception as exc:
+            # Anything else a template's code raises (``"{0}"|format(x)``: TypeError, a
+            # recursive macro: RecursionError) is one line at the template, not a traceback.
+            raise TemplateError(f"{self._where(exc, name)}: template error: "
+                                f"{type(exc).__name__}: {exc}") from None
+
+    def _where(self, exc: BaseException, name: str) -> str:
+        """The template file and line an error was raised at (Jinja's rewritten traceback
+        names them), else the template asked for."""
+        roots = [f.resolve() for f in self.folders]
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            path = Path(frame.filename)
+            if path.suffix != ".py" and any(path.resolve().is_relative_to(r) for r in roots):
+                return f"{display_path(path)}:{frame.lineno}"
+        return f"template '{name}'"
 
     def folder_of(self, name: str) -> Path:
         """The folder a template is taken from (relative URLs in it resolve there)."""
@@ -167,13 +281,18 @@ class Templates:
 
 
 def _fetcher_class() -> Any:
-    from weasyprint.urls import FatalURLFetchingError, URLFetcher
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
     class Refused(FatalURLFetchingError):  # type: ignore[misc]
         pass
 
     class LocalOnlyFetcher(URLFetcher):  # type: ignore[misc]
-        """Fetches data: URLs and files inside the allowed folders; refuses the rest."""
+        """Fetches data: URLs and files inside the allowed folders; refuses the rest.
+
+        Files are read here, not by urllib: a ``file:`` URL with a host (even
+        ``localhost``) makes urllib look the host up, a DNS query that leaves the machine,
+        so any host is refused; and the file read is the one checked, its links resolved.
+        """
 
         def __init__(self, roots: Sequence[Path]) -> None:
             super().__init__(allowed_protocols={"data", "file"}, fail_on_errors=True)
@@ -185,12 +304,28 @@ def _fetcher_class() -> Any:
             if scheme == "data":
                 return super().fetch(url, headers)
             if scheme == "file":
-                path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
-                resolved = path.resolve()
-                if any(resolved.is_relative_to(r) for r in self.roots) and resolved.is_file():
-                    return super().fetch(url, headers)
+                path = self.local_file(url)
+                if path is not None:
+                    kind = mimetypes.guess_type(path.name)[0]
+                    # The checked path as the URL: WeasyPrint reads images again from it.
+                    return URLFetcherResponse(path.as_uri(), path.read_bytes(),
+                                              {"Content-Type": kind} if kind else {})
             self.refused.append(url)
             raise Refused(f"refused to fetch {url}")
+
+        def local_file(self, url: str) -> Path | None:
+            """The file a ``file:`` URL names, resolved, if it has no host and is inside
+            the allowed folders."""
+            parts = urllib.parse.urlsplit(url)
+            if parts.netloc:
+                return None
+            path = Path(urllib.request.url2pathname(parts.path))
+            if not path.is_absolute():
+                return None
+            resolved = path.resolve()
+            if any(resolved.is_relative_to(r) for r in self.roots) and resolved.is_file():
+                return resolved
+            return None
 
     return LocalOnlyFetcher
 
