@@ -7,7 +7,6 @@ one that imports typer. Library modules are imported inside commands so that
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from rubrics import __version__
+from rubrics import __version__, terminal
 
 if TYPE_CHECKING:
     from rubrics.errors import Problem
@@ -69,7 +68,15 @@ def _root(
 
 
 def _err(message: str) -> None:
-    typer.echo(message, err=True)
+    """One line to standard error, safe for a terminal (see ``_out``)."""
+    typer.echo(terminal.line(message), err=True)
+
+
+def _out(message: str) -> None:
+    """One line to standard output. Every line we print passes through here or ``_err``:
+    names, titles, keys and file names come from files, and a terminal escape or direction
+    override in them is shown as a visible escape (``\\x1b``), never obeyed."""
+    typer.echo(terminal.line(message))
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -114,13 +121,18 @@ def _workspace(path: Path | None) -> Workspace:
 
 
 def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    typer.echo(terminal.json_dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 def _console() -> Any:
-    from rich.console import Console
+    return terminal.console(highlight=False, soft_wrap=False)
 
-    return Console(highlight=False, soft_wrap=False)
+
+def _cell(text: str) -> str:
+    """A name, id or title as rich markup for one line of a table or heading."""
+    from rich.markup import escape
+
+    return escape(terminal.line(text))
 
 
 # --------------------------------------------------------------------------- validate
@@ -154,7 +166,7 @@ def validate(
         raise typer.Exit(1)
     warnings = len(problems)
     suffix = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
-    typer.echo(f"ok: no problems found{suffix}")
+    _out(f"ok: no problems found{suffix}")
 
 
 # --------------------------------------------------------------------------- schema
@@ -196,16 +208,15 @@ def frameworks_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) ->
     if as_json:
         _print_json(rows)
         return
-    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=escape(f"Frameworks in {ws.frameworks_dir}"))
+    table = Table(title=_cell(f"Frameworks in {ws.frameworks_dir}"))
     table.add_column("id", no_wrap=True)
     for col in ("title", "levels", "topics", "criteria"):
         table.add_column(col)
     for r in rows:
-        table.add_row(escape(r["id"]), escape(r["title"]), str(r["levels"]),
-                      escape(", ".join(r["topics"])), str(r["criteria"]))
+        table.add_row(_cell(r["id"]), _cell(r["title"]), str(r["levels"]),
+                      _cell(", ".join(r["topics"])), str(r["criteria"]))
     _console().print(table)
 
 
@@ -226,16 +237,17 @@ def frameworks_show(
 
     console = _console()
     subs = f", sub-levels {fw.sub_levels[0]}–{fw.sub_levels[-1]}" if fw.sub_levels else ""
-    console.print(f"[bold]{escape(fw.title)}[/bold]  ({fw.id}: {len(fw.levels)} levels{subs})")
+    console.print(f"[bold]{_cell(fw.title)}[/bold]  ({_cell(fw.id)}: {len(fw.levels)} "
+                  f"levels{_cell(subs)})")
     for topic in fw.topics:
-        table = Table(title=escape(f"{topic.title} ({topic.id})"), title_justify="left",
+        table = Table(title=_cell(f"{topic.title} ({topic.id})"), title_justify="left",
                       expand=True)
         table.add_column("level", justify="right", no_wrap=True)
         table.add_column("criterion")
         table.add_column("id", style="dim", overflow="fold")
         for c in topic.criteria:
             text = c.text + "".join(f"\n  e.g. {e}" for e in c.examples)
-            table.add_row(str(c.level), escape(text), c.id)
+            table.add_row(str(c.level), escape(terminal.lines(text)), _cell(c.id))
         console.print(table)
 
 
@@ -249,7 +261,13 @@ def frameworks_export(
 
     with handled():
         fw = _workspace(workspace).framework(framework_id)
-    sys.stdout.write(framework_to_yaml(fw))
+    text = framework_to_yaml(fw)
+    if terminal.lines(text) != text:  # a control or direction character in the framework:
+        import yaml  # YAML's own escapes ("\\u202E") keep the data and the terminal safe
+
+        text = yaml.safe_dump(fw.model_dump(mode="json", exclude_none=True), sort_keys=False,
+                              allow_unicode=False, width=100)
+    sys.stdout.write(terminal.lines(text))
 
 
 # --------------------------------------------------------------------------- roles
@@ -276,15 +294,14 @@ def roles_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None
     if as_json:
         _print_json(rows)
         return
-    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=escape(f"Roles in {ws.roles_dir}"))
+    table = Table(title=_cell(f"Roles in {ws.roles_dir}"))
     table.add_column("id", no_wrap=True)
     for col in ("title", "framework", "target", "band", "stages"):
         table.add_column(col)
     for r in rows:
-        table.add_row(escape(r["id"]), escape(r["title"]), escape(r["framework"]),
+        table.add_row(_cell(r["id"]), _cell(r["title"]), _cell(r["framework"]),
                       str(r["target_level"]), f"{r['band'][0]}–{r['band'][1]}",
                       str(len(r["stages"])))
     _console().print(table)
@@ -359,7 +376,7 @@ def pack(
         loop, role_path = ws.loop(role_id)
         result = build_pack(loop, role_path.read_bytes(), person, options,
                             pack_templates(ws, templates))
-    typer.echo(f"wrote pack {result.pack_id} to {result.path}/ ({len(result.files)} files)")
+    _out(f"wrote pack {result.pack_id} to {result.path}/ ({len(result.files)} files)")
 
 
 def _pack_batch(workspace: Path | None, role_id: str, csv_path: Path, options: Any,
@@ -385,19 +402,17 @@ def _pack_batch(workspace: Path | None, role_id: str, csv_path: Path, options: A
         if bar.live.is_started:
             bar.stop()
     for result in outcome.written:
-        typer.echo(f"wrote {result.path}/ ({result.candidate.name})")
+        _out(f"wrote {result.path}/ ({result.candidate.name})")
     for p in outcome.failed:
         _err(f"{p}")
-    typer.echo(f"{len(outcome.written)} pack{'s' if len(outcome.written) != 1 else ''} written, "
-               f"{len(outcome.failed)} failed")
+    _out(f"{len(outcome.written)} pack{'s' if len(outcome.written) != 1 else ''} written, "
+         f"{len(outcome.failed)} failed")
     if outcome.failed:
         raise typer.Exit(1)
 
 
 def _console_err() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True)
+    return terminal.console(stderr=True)
 
 
 # --------------------------------------------------------------------------- submissions
@@ -422,7 +437,7 @@ def submit(
         accepted = submit_files(pack_dir, list(files), amend=amend, reason=reason)
     for a in accepted:
         note = f" (amends {a.amends:04d})" if a.amends else ""
-        typer.echo(f"accepted {a.seq:04d}: {a.stage} by {a.interviewer}{note}")
+        _out(f"accepted {a.seq:04d}: {a.stage} by {a.interviewer}{note}")
         for remark in a.notes:
             _err(f"{display_path(a.folder)}: note: {remark}")
 
@@ -447,7 +462,7 @@ def verify(
     checked = f"{subs} logged submission{'s' if subs != 1 else ''}"
     if decisions:
         checked += f" and {decisions} panel decision{'s' if decisions != 1 else ''}"
-    typer.echo(f"ok: pack files and {checked} verified")
+    _out(f"ok: pack files and {checked} verified")
 
 
 @app.command(short_help="Level recommendation, or a pipeline table.")
@@ -481,15 +496,27 @@ def aggregate(
                                       lambda: _report_templates(templates, workspace), jobs)
         if out is None:
             sys.stdout.flush()
-            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.write(_for_terminal(data, fmt))
             sys.stdout.buffer.flush()
         else:
             atomic_write(out, data)
-            typer.echo(f"wrote {out}")
+            _out(f"wrote {out}")
     for line in failures:
         _err(f"error: {line} (left out of the table)")
     if failures:
         raise typer.Exit(1)
+
+
+def _for_terminal(data: bytes, fmt: str) -> bytes:
+    """A report on its way to standard output, where a terminal may read it: text (and the
+    resolutions file) with controls and direction overrides shown as escapes, JSON with them
+    written as the ``\\uXXXX`` escapes that mean the same, so it parses to the same data.
+    HTML is for a browser (its templates drop such characters already): it stays as it is."""
+    if fmt in ("text", "resolutions"):
+        return terminal.lines(data.decode("utf-8")).encode("utf-8")
+    if fmt == "json":
+        return terminal.json_text(data.decode("utf-8")).encode("utf-8")
+    return data
 
 
 def _report_templates(override: Path | None, workspace: Path | None) -> Any:
@@ -530,13 +557,13 @@ def decide(
                              resolutions=tuple(pairs), force_unresolved=force_unresolved)
         recorded = record_decision(pack_dir, said)
     at = f" at level {recorded.level}" if recorded.level is not None else ""
-    typer.echo(f"recorded decision {recorded.seq:04d}: {recorded.decision.replace('_', ' ')}{at}")
+    _out(f"recorded decision {recorded.seq:04d}: {recorded.decision.replace('_', ' ')}{at}")
     if recorded.supersedes is not None:
-        typer.echo(f"  supersedes decision {recorded.supersedes:04d} (both stay in the log)")
+        _out(f"  supersedes decision {recorded.supersedes:04d} (both stay in the log)")
     if recorded.override:
-        typer.echo(f"  override of the recommendation: {recorded.override}")
+        _out(f"  override of the recommendation: {recorded.override}")
     for flag_id in recorded.left_open:
-        typer.echo(f"  left open: {flag_id}")
+        _out(f"  left open: {flag_id}")
 
 
 # --------------------------------------------------------------------------- init
@@ -551,8 +578,8 @@ def init(
 
     with handled():
         written = init_workspace(directory)
-    typer.echo(f"created workspace {directory} ({len(written)} files)")
-    typer.echo(f"next: edit {directory}/roles/, then: rubrics validate --workspace {directory}")
+    _out(f"created workspace {directory} ({len(written)} files)")
+    _out(f"next: edit {directory}/roles/, then: rubrics validate --workspace {directory}")
 
 
 def main() -> None:
