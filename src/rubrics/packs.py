@@ -352,7 +352,9 @@ def _worker_setup(workspace_root: Path | None, role_id: str, templates: Path | N
     """Role, framework and compiled templates, loaded once per worker process."""
     ws = Workspace.open(workspace_root)
     loop, role_path = ws.loop(role_id)
-    return loop, role_path.read_bytes(), pack_templates(ws, templates)
+    from rubrics.yamlio import read_bytes
+
+    return loop, read_bytes(role_path), pack_templates(ws, templates)
 
 
 def _batch_worker(args: tuple[Path | None, str, Candidate, PackOptions, int]) -> PackResult:

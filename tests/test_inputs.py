@@ -1,0 +1,163 @@
+"""Inputs from a security review (issue 8): devices, pipes and growing files; invisible and
+compatibility characters in names; CSV line breaks; huge roles; long values and Windows
+device names. Each is one clear line naming the file, never a traceback, a hang or a crash."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from rubrics.cli import app
+from rubrics.errors import InvalidInput
+from rubrics.submissions import MAX_SUBMISSION_BYTES, read_submission_bytes
+from rubrics.yamlio import read_bytes
+from tests.conftest import FIXTURES, ROLE_ID, rel
+from tests.test_debrief import blank_pack
+
+__all__ = ["blank_pack"]  # the module fixture, shared
+
+WS = FIXTURES / "ws"
+needs_devices = pytest.mark.skipif(not (os.path.exists("/dev/zero") and hasattr(os, "mkfifo")),
+                                   reason="needs /dev/zero and named pipes")
+
+
+def cli(*args: str | Path) -> Result:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def run(cwd: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """The CLI in its own process, killed after 60 s, so that a read that hangs on a pipe or
+    never ends on a device fails the test instead of blocking the suite."""
+    env = {k: v for k, v in os.environ.items() if k != "RUBRICS_WORKSPACE"}
+    return subprocess.run([sys.executable, "-m", "rubrics", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=60, env=env)
+
+
+@pytest.fixture
+def pack(blank_pack: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(blank_pack, tmp_path / "ada"))
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> Path:
+    """A folder holding a symlink to /dev/zero, a named pipe nobody writes to, and a folder,
+    each under a name that looks like a file rubrics reads."""
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    (folder / "zero.yaml").symlink_to("/dev/zero")
+    (folder / "zero.pdf").symlink_to("/dev/zero")
+    os.mkfifo(folder / "pipe.yaml")
+    (folder / "folder.yaml").mkdir()
+    return folder
+
+
+# --------------------------------------------------------------------------- 8. devices
+
+
+@needs_devices
+def test_validate_refuses_devices_pipes_and_folders_in_one_line_each(hostile: Path) -> None:
+    """validate /dev/zero, a symlink to it (as YAML and as PDF) and a named pipe: one line
+    each, promptly, instead of a MemoryError or a hang."""
+    proc = run(hostile, "validate", "/dev/zero", "zero.yaml", "zero.pdf", "pipe.yaml")
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr.splitlines() == [
+        "/dev/zero: is not a regular file",
+        "zero.yaml: is not a regular file",
+        "zero.pdf: is not a regular file",
+        "pipe.yaml: is not a regular file",
+        "4 problems found"]
+
+
+@needs_devices
+def test_submit_refuses_devices_pipes_and_folders(pack: Path, hostile: Path) -> None:
+    """A returned scorecard that is a symlink to /dev/zero, a named pipe or a folder is one
+    line each, read no further, and nothing is stored."""
+    proc = run(hostile, "submit", pack, "zero.yaml", "zero.pdf", "pipe.yaml", "folder.yaml",
+               "/dev/zero")
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr.splitlines() == [
+        "/dev/zero: is not a regular file",
+        "folder.yaml: is a folder, not a file",
+        "pipe.yaml: is not a regular file",
+        "zero.pdf: is not a regular file",
+        "zero.yaml: is not a regular file",
+        "5 problems found; nothing was stored (all files or none): fix the files above and "
+        "submit them again"]
+    assert not (pack / "submissions").exists()
+
+
+@needs_devices
+@pytest.mark.parametrize("name", ["/dev/zero", "zero.yaml", "pipe.yaml"])
+def test_candidates_csv_that_is_a_device_or_pipe_is_refused(hostile: Path, name: str) -> None:
+    """pack --candidates /dev/zero (or a symlink to it, or a pipe) is one line, not a
+    MemoryError or a hang."""
+    proc = run(hostile, "pack", ROLE_ID, "--candidates", name, "--out", "out", "--format",
+               "html")
+    assert (proc.returncode, proc.stderr.splitlines()) == (
+        1, [f"{name}: is not a regular file", "1 problem found"])
+    assert not (hostile / "out").exists()
+
+
+@needs_devices
+def test_resolutions_file_that_is_a_pipe_is_refused(pack: Path, hostile: Path) -> None:
+    """decide --resolutions naming a pipe nobody writes to answers at once."""
+    proc = run(hostile, "decide", pack, "--decision", "no_hire", "--reason", "r", "--by", "p",
+               "--resolutions", "pipe.yaml")
+    assert (proc.returncode, proc.stderr.splitlines()[0]) == (
+        1, "pipe.yaml: is not a regular file")
+
+
+def _claims_size(monkeypatch: pytest.MonkeyPatch, path: Path, size: int) -> None:
+    """Make stat and fstat report ``size`` for ``path``: as when the size is checked and the
+    file then grows before (or while) it is read."""
+    real_stat, real_fstat = os.stat, os.fstat
+    inode = real_stat(path).st_ino
+
+    def shrunk(info: os.stat_result) -> os.stat_result:
+        if info.st_ino != inode:
+            return info
+        fields = list(info[:10])
+        fields[stat.ST_SIZE] = size
+        return os.stat_result(fields)
+
+    monkeypatch.setattr(os, "stat", lambda p, *a, **k: shrunk(real_stat(p, *a, **k)))
+    monkeypatch.setattr(os, "fstat", lambda fd: shrunk(real_fstat(fd)))
+
+
+def test_a_file_that_grows_after_its_size_is_checked_is_read_no_further(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A submission that was small when checked but grew past the limit is refused after
+    reading at most the limit and one byte, whatever its size claims."""
+    grown = tmp_path / "grown.yaml"
+    grown.write_bytes(b"# x\n" * (MAX_SUBMISSION_BYTES // 2))  # 4 MB
+    _claims_size(monkeypatch, grown, 100)
+    with pytest.raises(InvalidInput) as info:
+        read_submission_bytes(grown)
+    assert str(info.value) == f"{rel(grown)}: file is too large (more than 2,097,152 bytes)"
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="needs Linux /proc")
+def test_a_file_whose_size_says_zero_is_bounded_too() -> None:
+    """A regular file that reports no size but has content (/proc) is read only up to the
+    limit."""
+    with pytest.raises(InvalidInput) as info:
+        read_bytes(Path("/proc/self/status"), max_bytes=50)
+    assert str(info.value) == "/proc/self/status: file is too large (more than 50 bytes)"
+    assert read_bytes(Path("/proc/self/status")).startswith(b"Name:")
+
+
+def test_a_file_over_the_limit_by_its_size_is_not_read(tmp_path: Path) -> None:
+    """A submission over the limit is refused from its size, saying the limit."""
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * (MAX_SUBMISSION_BYTES + 1))
+    with pytest.raises(InvalidInput) as info:
+        read_submission_bytes(big)
+    assert str(info.value) == (f"{rel(big)}: file is too large (2,097,153 bytes; a submission "
+                               "is at most 2,097,152)")
