@@ -4,6 +4,7 @@ device names. Each is one clear line naming the file, never a traceback, a hang 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -16,10 +17,11 @@ from typer.testing import CliRunner, Result
 
 from rubrics.cli import app
 from rubrics.errors import InvalidInput
+from rubrics.identity import name_key, people
 from rubrics.submissions import MAX_SUBMISSION_BYTES, read_submission_bytes
 from rubrics.yamlio import read_bytes
 from tests.conftest import FIXTURES, ROLE_ID, rel
-from tests.test_debrief import blank_pack
+from tests.test_debrief import STAGES, blank_pack, returns
 
 __all__ = ["blank_pack"]  # the module fixture, shared
 
@@ -161,3 +163,87 @@ def test_a_file_over_the_limit_by_its_size_is_not_read(tmp_path: Path) -> None:
         read_submission_bytes(big)
     assert str(info.value) == (f"{rel(big)}: file is too large (2,097,153 bytes; a submission "
                                "is at most 2,097,152)")
+
+
+# --------------------------------------------------------------------------- 9. identity
+
+
+def _as(path: Path, name: str, *, email: bool = False) -> Path:
+    """The scorecard ``path`` signed by ``name``, without an email unless ``email``: so that
+    only the name can say who it is."""
+    text = path.read_text(encoding="utf-8")
+    lines = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("interviewer:"):
+            line = f"interviewer: {json.dumps(name, ensure_ascii=False)}\n"
+        elif line.startswith("interviewer_email:") and not email:
+            continue
+        lines.append(line)
+    out = path.with_name(f"{path.stem}-as-{len(list(path.parent.iterdir()))}.yaml")
+    out.write_text("".join(lines), encoding="utf-8")
+    return out
+
+
+def _line_of(path: Path, field: str) -> int:
+    return next(n for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                if text.startswith(f"{field}:"))
+
+
+@pytest.mark.parametrize(("name", "char"), [("Tomás\u200b Álvarez", "U+200B"),
+                                            ("Tomás Álvarez\u00ad", "U+00AD")])
+def test_invisible_characters_cannot_make_a_second_interviewer(pack: Path, tmp_path: Path,
+                                                               name: str, char: str) -> None:
+    """'Tomás\\u200b Álvarez' and 'Tomás Álvarez\\u00ad' for a stage Tomás Álvarez has
+    returned are refused on the interviewer line, not taken for another person."""
+    stage = STAGES[1]
+    first = _as(returns(pack, tmp_path / "first", lambda c: 3, stages=[stage])[0],
+                "Tomás Álvarez")
+    assert cli("submit", pack, first).exit_code == 0
+    other = _as(returns(pack, tmp_path / "other", lambda c: 2, stages=[stage])[0], name)
+    result = cli("submit", pack, other)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"{rel(other)}:{_line_of(other, 'interviewer')}:1: interviewer: contains the "
+        f"invisible character {char}; remove it")
+    assert len((pack / "submissions" / "log.jsonl").read_text(encoding="utf-8").splitlines()
+               ) == 1
+    # and were such a name in a pack already (written before it was refused), it folds
+    assert name_key(name) == name_key("Tomás Álvarez")
+
+
+COMPATIBLE = [
+    ("Tomás Álvarez", "Ｔｏｍáｓ Ａｌｖａｒｅｚ"),  # full-width letters
+    ("Sofia Fitzgerald", "Soﬁa Fitzgerald"),  # the fi ligature U+FB01
+    ("Tomás Álvarez", "Toma\u0301s A\u0301lvarez"),  # decomposed accents (NFD)
+    ("Tomás Álvarez", "ÁLVAREZ, TOMÁS"),
+]
+
+
+@pytest.mark.parametrize(("name", "variant"), COMPATIBLE)
+def test_compatibility_forms_of_a_name_are_one_interviewer_in_a_stage(
+        pack: Path, tmp_path: Path, name: str, variant: str) -> None:
+    """A second scorecard for a stage signed with a full-width, ligature or decomposed
+    spelling of the first one's name is the same interviewer: refused without --amend."""
+    stage = STAGES[1]
+    first = _as(returns(pack, tmp_path / "first", lambda c: 3, stages=[stage])[0], name)
+    assert cli("submit", pack, first).exit_code == 0
+    other = _as(returns(pack, tmp_path / "other", lambda c: 2, stages=[stage])[0], variant)
+    result = cli("submit", pack, other)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"{rel(other)}: stage '{stage}' already has a submission by '{name}' (0001); to "
+        "replace it use --amend --reason \"...\"")
+
+
+@pytest.mark.parametrize(("name", "variant"), COMPATIBLE)
+def test_compatibility_forms_of_a_name_count_once_across_stages(
+        pack: Path, tmp_path: Path, name: str, variant: str) -> None:
+    """One interviewer signing two stages under two compatible spellings counts as one rater
+    of the topics both stages assess, never two."""
+    first, second = returns(pack, tmp_path / "r", lambda c: 3, stages=STAGES[1:3])
+    assert cli("submit", pack, _as(first, name), _as(second, variant)).exit_code == 0
+    report = json.loads(cli("aggregate", pack, "--format", "json").stdout)
+    raters = {topic: row["raters"] for topic, row in report["confidence"]["per_topic"].items()}
+    assert raters["mastery"] == 1  # a topic both stages assess: one rater, not two
+    assert max(raters.values()) == 1, raters
+    assert len(set(people([(name, None), (variant, None)]))) == 1
