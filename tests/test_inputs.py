@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -247,3 +248,101 @@ def test_compatibility_forms_of_a_name_count_once_across_stages(
     assert raters["mastery"] == 1  # a topic both stages assess: one rater, not two
     assert max(raters.values()) == 1, raters
     assert len(set(people([(name, None), (variant, None)]))) == 1
+
+
+# --------------------------------------------------------------------------- 10. CSV
+
+
+def write_csv(path: Path, text: str) -> Path:
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def pack_csv(tmp_path: Path, sheet: Path) -> tuple[Result, Path]:
+    out = tmp_path / "out"
+    return cli("pack", "tiny-engineer", "-w", WS, "--candidates", sheet, "--out", out,
+               "--format", "html", "--jobs", "1"), out
+
+
+def failures(result: Result) -> list[str]:
+    """The lines of stderr, without the blank one the batch progress bar leaves."""
+    return [line for line in result.stderr.splitlines() if line.strip()]
+
+
+def manifest_candidate(folder: Path) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return found["candidate"]
+
+
+def test_a_line_separator_in_a_name_is_refused_not_a_new_row(tmp_path: Path) -> None:
+    """'Ada\u2028Lovelace,ada,...' is one row (the csv module splits rows, not
+    str.splitlines) and is refused on its line and column, not made into a pack 'Ada'
+    without its email."""
+    sheet = write_csv(tmp_path / "c.csv", "name,id,email\n"
+                      "Ada\u2028Lovelace,ada,ada@example.com\n"
+                      "Grace Hopper,g-1,grace@example.com\n")
+    result, out = pack_csv(tmp_path, sheet)
+    assert result.exit_code == 1
+    assert failures(result) == [
+        f"{rel(sheet)}:2:1: candidate name contains the line break U+2028; remove it"]
+    assert result.stdout.splitlines() == [f"wrote {out / 'g-1'}/ (Grace Hopper)",
+                                          "1 pack written, 1 failed"]
+    assert sorted(p.name for p in out.iterdir()) == ["g-1"]
+
+
+def test_quoted_line_breaks_stay_in_notes_and_lines_count_true(tmp_path: Path) -> None:
+    """A quoted line break in notes is kept, and rows after it are named by their own line;
+    a quoted line break in a name (here the second column) is refused on the line and
+    column where that name starts."""
+    sheet = write_csv(tmp_path / "c.csv", 'id,name,notes\n'
+                      'ada,Ada Lovelace,"Referred by Babbage.\nPrefers mornings."\n'
+                      '\n'
+                      'g-1,"Grace\nHopper",\n'
+                      'k-1,Katherine Johnson,"Line one\r\nline two\nline three"\n'
+                      'x-1,\x1b[2JMallory,\n')
+    result, out = pack_csv(tmp_path, sheet)
+    assert result.exit_code == 1
+    assert failures(result) == [
+        f"{rel(sheet)}:5:2: candidate name contains the line break U+000A; remove it",
+        f"{rel(sheet)}:10:2: candidate name contains the control character U+001B; remove it"]
+    assert sorted(p.name for p in out.iterdir()) == ["ada", "k-1"]
+    assert manifest_candidate(out / "ada")["notes"] == "Referred by Babbage.\nPrefers mornings."
+    assert manifest_candidate(out / "k-1")["notes"] == "Line one\nline two\nline three"
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    ("Ada\u200bLovelace,ada,", "1: candidate name contains the invisible character U+200B"),
+    ("Ada Lovelace,a\u2029da,", "2: candidate id contains the line break U+2029"),
+    ("Ada Lovelace,ada,ada@exam\u202eple.com",
+     "3: candidate email contains the invisible character U+202E"),
+    ('Ada Lovelace,ada,,"ok\u202e"', "4: candidate notes contains the invisible character "
+     "U+202E"),
+])
+def test_control_and_invisible_characters_are_refused_where_they_are(
+        tmp_path: Path, row: str, message: str) -> None:
+    """An invisible character in a name, a paragraph separator in an id, a direction
+    override in an email or notes: one line with the CSV line and column."""
+    sheet = write_csv(tmp_path / "c.csv", "name,id,email,notes\n" + row + "\n")
+    result, _ = pack_csv(tmp_path, sheet)
+    assert (result.exit_code, failures(result)) == (
+        1, [f"{rel(sheet)}:2:{message}; remove it"])
+
+
+def test_an_unclosed_quote_is_refused_not_swallowing_the_rows_after_it(tmp_path: Path) -> None:
+    """A quoted field left open would take every later row into one note: refused, naming
+    the line its row starts on, and no pack is made."""
+    sheet = write_csv(tmp_path / "c.csv", 'name,id,notes\nAda,ada,"open\nGrace,g-1,\n'
+                      'Katherine,k-1,\n')
+    result, out = pack_csv(tmp_path, sheet)
+    assert (result.exit_code, failures(result)) == (1, [
+        f"{rel(sheet)}:2: a quoted field is never closed (a '\"' missing?)",
+        "1 problem found"])
+    assert not out.exists()
+
+
+def test_a_name_with_a_line_separator_on_the_command_line_is_refused(tmp_path: Path) -> None:
+    """--candidate with U+2028 is a usage error naming the character."""
+    result = cli("pack", "tiny-engineer", "-w", WS, "--candidate", "Ada\u2028Lovelace",
+                 "--out", tmp_path / "out", "--format", "html")
+    assert (result.exit_code, result.stderr) == (
+        2, "error: --candidate: candidate name contains the line break U+2028; remove it\n")
