@@ -4,6 +4,7 @@ device names. Each is one clear line naming the file, never a traceback, a hang 
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ from rubrics.cli import app
 from rubrics.errors import InvalidInput
 from rubrics.identity import name_key, people
 from rubrics.submissions import MAX_SUBMISSION_BYTES, read_submission_bytes
-from rubrics.yamlio import read_bytes
+from rubrics.yamlio import read_bytes, shorten
 from tests.conftest import FIXTURES, ROLE_ID, rel
 from tests.test_debrief import STAGES, blank_pack, returns
 
@@ -346,3 +347,57 @@ def test_a_name_with_a_line_separator_on_the_command_line_is_refused(tmp_path: P
                  "--out", tmp_path / "out", "--format", "html")
     assert (result.exit_code, result.stderr) == (
         2, "error: --candidate: candidate name contains the line break U+2028; remove it\n")
+
+
+# --------------------------------------------------------------------------- 15. minor
+
+
+def test_a_huge_candidate_id_in_a_submission_is_shortened(pack: Path, tmp_path: Path) -> None:
+    """A 1.9 MB candidate_id is refused in one short line (cut to 60 characters with an
+    ellipsis), not echoed in full."""
+    path = returns(pack, tmp_path / "r", lambda c: 3, stages=[STAGES[0]])[0]
+    text = path.read_text(encoding="utf-8")
+    line = _line_of(path, "candidate_id")
+    lines = text.splitlines(keepends=True)
+    lines[line - 1] = "candidate_id: " + "x" * 1_900_000 + "\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    result = cli("submit", pack, path)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"{rel(path)}:{line}:1: candidate_id: '{'x' * 59}\u2026' is longer than a candidate "
+        "id can be (1,900,000 characters; at most 100)")
+    assert len(result.stderr) < 500
+
+
+def test_long_values_in_messages_are_cut() -> None:
+    """A value shown in a message is at most 60 characters, ending in an ellipsis when cut."""
+    assert shorten("k" * 10) == "k" * 10
+    assert shorten("k" * 61) == "k" * 59 + "\u2026"
+    from rubrics.yamlio import parse_yaml
+
+    with pytest.raises(InvalidInput) as info:
+        parse_yaml("x.yaml", f"? {'k' * 5000}\n: 1\n? {'k' * 5000}\n: 2\n")
+    assert str(info.value) == f"x.yaml:3:3: duplicate key '{'k' * 59}\u2026'"
+
+
+RESERVED = ["CON", "nul", "Aux", "PRN", "COM1", "com9", "LPT1", "lpt9", "CON.txt", "nul.tar.gz"]
+
+
+def test_windows_device_names_make_safe_folders(tmp_path: Path) -> None:
+    """Ids (or names) that would make the folders CON, NUL, COM1 ... get a '_' added, in any
+    case; the manifest keeps them as typed."""
+    rows = [["name", "id"]] + [[f"Person {n}", cid] for n, cid in enumerate(RESERVED)]
+    rows.append(["Lpt3", ""])
+    sheet = tmp_path / "c.csv"
+    with sheet.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    result, out = pack_csv(tmp_path, sheet)
+    assert result.exit_code == 0, result.output
+    folders = sorted(p.name for p in out.iterdir())
+    assert folders == sorted(["con_", "nul_", "aux_", "prn_", "com1_", "com9_", "lpt1_",
+                              "lpt9_", "con-txt", "nul-tar-gz", "lpt3_"])
+    assert manifest_candidate(out / "con_")["id"] == "CON"
+    assert manifest_candidate(out / "lpt3_")["name"] == "Lpt3"
+    for folder in out.iterdir():
+        assert folder.name.split(".")[0].lower() not in {
+            "con", "nul", "aux", "prn", *(f"{d}{n}" for d in ("com", "lpt") for n in range(10))}

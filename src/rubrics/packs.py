@@ -31,12 +31,17 @@ from rubrics.model import RATING_LABELS, Recommendation, Stage, unsafe_text
 from rubrics.packdir import PACK_FORMAT
 from rubrics.render import Templates, html_to_pdf
 from rubrics.roles import InterviewLoop
+from rubrics.submissions import MAX_CANDIDATE_ID
 from rubrics.workspace import Workspace, bundled_root
 
 FORMATS = ("html", "pdf")
 MAX_NAME = 200
-MAX_ID = 100
+MAX_ID = MAX_CANDIDATE_ID
 LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")  # str.splitlines' set
+WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)),
+                              *(f"lpt{n}" for n in range(10))})
+"""Names Windows keeps for devices, in any case and with any extension: no folder can have
+them (``CON``, ``nul.txt``)."""
 
 
 def one_line_problem(value: str) -> str | None:
@@ -94,10 +99,14 @@ class Candidate:
 
     @property
     def folder_name(self) -> str:
-        """A safe folder name: ASCII letters, digits and hyphens only."""
+        """A safe folder name: ASCII letters, digits and hyphens, and never a name Windows
+        keeps for a device (``con``, ``nul``, ``com1`` ... get a ``_`` added). The manifest
+        keeps the name and id as typed."""
         base = slugify(self.id or self.name, max_words=8, max_chars=48)
         if not base:
             base = "candidate-" + text_hash(self.id or self.name, 8)
+        if base.split(".")[0] in WINDOWS_RESERVED:
+            base += "_"
         return base
 
 
@@ -442,6 +451,8 @@ def build_batch(workspace_root: Path | None, role_id: str, csv_path: Path,
                 options: PackOptions, *, jobs: int | None = None,
                 progress: Callable[[int, int], None] | None = None) -> BatchOutcome:
     """One pack per CSV row, in parallel; a bad row fails alone, with its line number."""
+    from rubrics.yamlio import shorten
+
     outcome = BatchOutcome()
     Workspace.open(workspace_root).loop(role_id)  # fail fast on a bad role
     rows = list(read_candidates_csv(csv_path))
@@ -453,8 +464,9 @@ def build_batch(workspace_root: Path | None, role_id: str, csv_path: Path,
             continue
         if item.folder_name in folders:
             first_line, first_id = folders[item.folder_name]
-            what = (f"duplicate id '{item.id}'" if item.id and item.id == first_id else
-                    f"candidate '{item.name}' has the same pack folder '{item.folder_name}'")
+            what = (f"duplicate id '{shorten(item.id)}'" if item.id and item.id == first_id
+                    else f"candidate '{shorten(item.name)}' has the same pack folder "
+                    f"'{item.folder_name}'")
             outcome.failed.append(problem(
                 csv_path, f"{what} as line {first_line}; give each an id of its own", line))
             continue

@@ -14,9 +14,11 @@ from typing import Any
 from rubrics.errors import InvalidInput, Problem, problem
 from rubrics.model import Submission
 from rubrics.validation import validate_model
-from rubrics.yamlio import Document, parse_yaml, read_bytes, read_document
+from rubrics.yamlio import Document, parse_yaml, read_bytes, read_document, shorten
 
 MAX_SUBMISSION_BYTES = 2 * 1024 * 1024
+MAX_CANDIDATE_ID = 100
+"""The longest candidate id a pack can have (``rubrics pack`` refuses longer ones)."""
 StageFields = dict[str, dict[str, list[str]]]
 PDF_KEYWORDS = re.compile(r"rubrics-pack=(?P<pack>[^;\s]+);\s*rubrics-stage=(?P<stage>[^;\s]+)")
 
@@ -46,7 +48,26 @@ def read_submission(path: Path, *, stage_fields: StageFields | None = None,
     doc.raw = raw
     if not isinstance(doc.data, dict):
         raise InvalidInput([doc.problem((), "a submission must be a mapping of keys to values")])
-    return validate_model(Submission, doc), doc
+    problems = _overlong_candidate_id(doc)
+    try:
+        submission = validate_model(Submission, doc)
+    except InvalidInput as exc:
+        raise InvalidInput(problems + exc.problems) from None
+    if problems:
+        raise InvalidInput(problems)
+    return submission, doc
+
+
+def _overlong_candidate_id(doc: Document) -> list[Problem]:
+    """A candidate id longer than any pack's (MAX_CANDIDATE_ID characters) is refused here,
+    shortened in the message: it can match no candidate, and echoed in full a 2 MB id would
+    flood the terminal."""
+    value = doc.data.get("candidate_id")
+    if not isinstance(value, str) or len(value) <= MAX_CANDIDATE_ID:
+        return []
+    return [doc.problem(("candidate_id",), f"candidate_id: '{shorten(value)}' is longer than "
+                        f"a candidate id can be ({len(value):,} characters; at most "
+                        f"{MAX_CANDIDATE_ID})")]
 
 
 def _pdf_document(path: Path, raw: bytes, stage_fields: StageFields | None

@@ -128,6 +128,16 @@ def read_bytes(path: Path, *, max_bytes: int = MAX_BYTES, what: str = "the limit
         os.close(fd)
 
 
+SHOWN_CHARS = 60
+
+
+def shorten(value: object, limit: int = SHOWN_CHARS) -> str:
+    """A value as a message shows it: at most ``limit`` characters, with an ellipsis when
+    cut (a 2 MB key or id is named, not echoed)."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _check_kind(name: str, info: os.stat_result) -> None:
     if stat.S_ISDIR(info.st_mode):
         raise InvalidInput([problem(name, "is a folder, not a file")])
@@ -290,7 +300,7 @@ def _walk(
     col = node.start_mark.column + 1
     positions.setdefault(loc, (line, col))
     if node.tag not in SAFE_TAGS:
-        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        tag = shorten(node.tag.replace("tag:yaml.org,2002:", "!!"))
         problems.append(
             problem(name, f"unsupported YAML tag '{tag}' (only plain YAML is read)", line, col)
         )
@@ -321,7 +331,7 @@ def _walk(
                 problems.append(
                     problem(
                         name,
-                        f"duplicate key '{key}'",
+                        f"duplicate key '{shorten(key)}'",
                         key_node.start_mark.line + 1 + line_offset,
                         key_node.start_mark.column + 1,
                     )
@@ -384,7 +394,8 @@ def _parse_json(name: str, text: str, warnings: list[Problem]) -> Document:
         raise InvalidInput([problem(name, f"invalid JSON: {exc.msg}", exc.lineno,
                                     exc.colno)]) from None
     except _DuplicateKey as exc:
-        raise InvalidInput([problem(name, f"duplicate key '{exc.args[0]}'")]) from None
+        raise InvalidInput([problem(name, f"duplicate key '{shorten(exc.args[0])}'")]
+                           ) from None
     except (ValueError, OverflowError) as exc:
         raise InvalidInput([problem(name, f"invalid value: {exc}")]) from None
     except RecursionError:
