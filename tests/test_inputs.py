@@ -11,6 +11,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -401,3 +402,153 @@ def test_windows_device_names_make_safe_folders(tmp_path: Path) -> None:
     for folder in out.iterdir():
         assert folder.name.split(".")[0].lower() not in {
             "con", "nul", "aux", "prn", *(f"{d}{n}" for d in ("com", "lpt") for n in range(10))}
+
+
+# --------------------------------------------------------------------------- 14. sizes
+
+
+def big_role(root: Path, stages: int, per_stage: int, anchors: int = 0, text: int = 40,
+             edit: Callable[[dict[str, Any]], None] | None = None) -> Path:
+    """A workspace (the tiny framework) whose role has ``stages`` stages, each assessing
+    ``per_stage`` criteria of a competency of its own at level 2, shown with ``anchors``
+    behaviours of level 3 of that competency; every text ``text`` characters long. Written
+    as JSON, which reads fast however big."""
+    (root / "frameworks").mkdir(parents=True)
+    (root / "roles").mkdir()
+    shutil.copy(WS / "frameworks" / "tiny.yaml", root / "frameworks" / "tiny.yaml")
+
+    def words(tag: str) -> str:
+        return (tag + " " + "Explains the trade-offs of a design clearly. " * (text // 40 + 1)
+                )[:text].strip()
+
+    comps, loop, assessed = [], [], []
+    for s in range(stages):
+        ids = [f"c{s}.l2.n{n}" for n in range(per_stage)]
+        assessed += ids
+        comps.append({"id": f"c{s}", "title": f"Competency {s}", "criteria": [
+            *({"id": cid, "level": 2, "text": words(cid)} for cid in ids),
+            *({"id": f"c{s}.l3.a{n}", "level": 3, "text": words(f"a{n}")}
+              for n in range(anchors))]})
+        loop.append({"id": f"stage-{s}", "title": f"Stage {s}", "kind": "other",
+                     "duration_minutes": 60, "interviewer_profile": "Senior engineer",
+                     "candidate_description": "We talk about your work.", "assesses": ids,
+                     "questions": [{"text": words("Q"), "probes": [words("P")]}],
+                     "red_flags": [words("F")]})
+    role: dict[str, Any] = {
+        "id": "big", "title": "Big", "framework": "tiny", "summary": "A big loop.",
+        "candidate_summary": "A big loop.", "target_level": 2, "band": {"min": 2, "max": 3},
+        "competencies": comps,
+        "responsibilities": [{"id": "all", "text": "Everything", "evidenced_by": assessed}],
+        "topic_weights": {c["id"]: 1 for c in comps}, "stages": loop,
+        "aggregation": {"min_topic_observations": 1}}
+    if edit:
+        edit(role)
+    path = root / "roles" / "big.json"
+    path.write_text(json.dumps(role, indent=1), encoding="utf-8")
+    return path
+
+
+def where(path: Path, *loc: str | int) -> str:
+    """``path:line:col`` of ``loc`` in a role file, as a problem there is printed."""
+    from rubrics.yamlio import read_document
+
+    line, col = read_document(path).locate(loc)
+    return f"{rel(path)}:{line}:{col}" if line else rel(path)
+
+
+def test_a_loop_at_the_warning_limits_validates_and_packs(tmp_path: Path) -> None:
+    """16 stages of 12 criteria (192 in the loop), each scorecard 244 lines and ~49,000
+    characters: no warning, and its HTML pack is made."""
+    path = big_role(tmp_path / "ws", 16, 12, anchors=19, text=199)
+    result = cli("validate", "-w", tmp_path / "ws", path)
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "ok: no problems found\n", "")
+    result = cli("pack", "big", "-w", tmp_path / "ws", "--candidate", "Ada", "--out",
+                 tmp_path / "out", "--format", "html")
+    assert result.exit_code == 0, result.output
+
+
+def _longer_question(role: dict[str, Any]) -> None:
+    role["stages"][1]["questions"][0]["text"] = "Why? " * 401
+
+
+WARNINGS: list[tuple[dict[str, Any], tuple[str | int, ...], str]] = [
+    ({"stages": 17, "per_stage": 2}, ("stages",),
+     "stages: 17 stages, more than 16: no candidate sits that many interviews"),
+    ({"stages": 1, "per_stage": 13}, ("stages", 0, "assesses"),
+     "stages[0].assesses: 13 criteria in one stage, more than 12: no interviewer can rate "
+     "that many in one interview; split the stage"),
+    ({"stages": 1, "per_stage": 12, "anchors": 20}, ("stages", 0),
+     "stages[0]: the scorecard of stage 'stage-0' would have 255 lines, more than 250: too "
+     "long to use in an interview (each criterion shows the behaviours of its area one level "
+     "below and above: are the areas too big?)"),
+    ({"stages": 1, "per_stage": 10, "anchors": 10, "text": 460}, ("stages", 0),
+     "stages[0]: the scorecard of stage 'stage-0' would have 51,980 characters, more than "
+     "50,000: too long to use in an interview (each criterion shows the behaviours of its "
+     "area one level below and above: are the areas too big?)"),
+    ({"stages": 2, "per_stage": 2, "edit": _longer_question},
+     ("stages", 1, "questions", 0, "text"),
+     "stages[1].questions[0].text: 2,004 characters, more than 2,000: too long to read "
+     "during an interview; shorten it"),
+]
+
+
+@pytest.mark.parametrize(("sizes", "loc", "message"), WARNINGS)
+def test_sizes_no_interview_can_use_are_warned_about(tmp_path: Path, sizes: dict[str, Any],
+                                                     loc: tuple[str | int, ...],
+                                                     message: str) -> None:
+    """Just past each warning limit, validate warns on the field (and pack still works)."""
+    path = big_role(tmp_path / "ws", **sizes)
+    result = cli("validate", "-w", tmp_path / "ws", path)
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        0, [f"{where(path, *loc)}: warning: {message}"])
+
+
+def test_a_loop_over_the_warning_limit_of_criteria_is_warned_about(tmp_path: Path) -> None:
+    """17 stages of 12 criteria: 204 criteria in the loop, more than 200 (and 17 stages)."""
+    path = big_role(tmp_path / "ws", 17, 12)
+    result = cli("validate", "-w", tmp_path / "ws", path)
+    assert (result.exit_code, result.stderr.splitlines()) == (0, [
+        f"{where(path, 'stages')}: warning: stages: 17 stages, more than 16: no candidate "
+        "sits that many interviews",
+        f"{where(path, 'stages')}: warning: stages: the loop assesses 204 criteria (each "
+        "stage's added up), more than 200: no loop can rate that many; keep to what the role "
+        "needs"])
+
+
+ERRORS: list[tuple[dict[str, Any], tuple[str | int, ...], str]] = [
+    ({"stages": 1, "per_stage": 10_000}, ("stages", 0, "assesses"),
+     "stages[0].assesses: 10,000 criteria in one stage, more than 100: rubrics makes no "
+     "scorecard that big; split the stage"),
+    ({"stages": 51, "per_stage": 1}, ("stages",),
+     "stages: 51 stages, more than 50: rubrics makes no loop that long"),
+    ({"stages": 11, "per_stage": 100}, ("stages",),
+     "stages: the loop assesses 1,100 criteria (each stage's added up), more than 1,000: "
+     "rubrics makes no loop that big"),
+    ({"stages": 1, "per_stage": 50, "anchors": 20}, ("stages", 0),
+     "stages[0]: the scorecard of stage 'stage-0' would have 1,053 lines, more than 1,000: "
+     "rubrics makes no scorecard that long; split the stage or its areas"),
+    ({"stages": 1, "per_stage": 10, "anchors": 10, "text": 1900}, ("stages", 0),
+     "stages[0]: the scorecard of stage 'stage-0' would have 214,700 characters, more than "
+     "200,000: rubrics makes no scorecard that long; split the stage or its areas"),
+    ({"stages": 7, "per_stage": 45, "anchors": 20}, ("stages",),
+     "stages: the loop's scorecards would have 6,636 lines, more than 6,000: rubrics makes "
+     "no loop that big"),
+    ({"stages": 7, "per_stage": 10, "anchors": 9, "text": 1750}, ("stages",),
+     "stages: the loop's scorecards would have 1,261,750 characters, more than 1,200,000: "
+     "rubrics makes no loop that big"),
+]
+
+
+@pytest.mark.parametrize(("sizes", "loc", "message"), ERRORS)
+def test_absurd_sizes_are_errors_and_pack_refuses_them_in_one_line(
+        tmp_path: Path, sizes: dict[str, Any], loc: tuple[str | int, ...], message: str) -> None:
+    """Past each error limit (the review's 10,000 criteria among them) validate and pack
+    refuse the role in one line, before rendering anything."""
+    path = big_role(tmp_path / "ws", **sizes)
+    line = f"{where(path, *loc)}: {message}"
+    result = cli("validate", "-w", tmp_path / "ws", path)
+    assert (result.exit_code, result.stderr.splitlines()) == (1, [line, "1 problem found"])
+    result = cli("pack", "big", "-w", tmp_path / "ws", "--candidate", "Ada", "--out",
+                 tmp_path / "out", "--format", "html,pdf")
+    assert (result.exit_code, result.stderr.splitlines()) == (1, [line, "1 problem found"])
+    assert not (tmp_path / "out").exists()
