@@ -496,7 +496,7 @@ WARNINGS: list[tuple[dict[str, Any], tuple[str | int, ...], str]] = [
 def test_sizes_no_interview_can_use_are_warned_about(tmp_path: Path, sizes: dict[str, Any],
                                                      loc: tuple[str | int, ...],
                                                      message: str) -> None:
-    """Just past each warning limit, validate warns on the field (and pack still works)."""
+    """Just past each warning limit, validate warns once, on the field concerned."""
     path = big_role(tmp_path / "ws", **sizes)
     result = cli("validate", "-w", tmp_path / "ws", path)
     assert (result.exit_code, result.stderr.splitlines()) == (
