@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import json
 import os
 import secrets
@@ -27,14 +28,61 @@ from rubrics.frameworks import framework_to_yaml
 from rubrics.fsutil import exchange, fsync_dir, sha256_bytes
 from rubrics.ids import slugify, text_hash
 from rubrics.log import GENESIS_KIND, LogLineError, genesis, read_log, write_genesis
-from rubrics.model import RATING_LABELS, Recommendation, Stage
+from rubrics.model import RATING_LABELS, Recommendation, Stage, unsafe_text
 from rubrics.packdir import LOG_PATH, PACK_FORMAT
 from rubrics.render import Templates, html_to_pdf
 from rubrics.roles import InterviewLoop
+from rubrics.submissions import MAX_CANDIDATE_ID
 from rubrics.workspace import Workspace, bundled_root
 
 FORMATS = ("html", "pdf")
 MAX_NAME = 200
+MAX_ID = MAX_CANDIDATE_ID
+LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")  # str.splitlines' set
+WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)),
+                              *(f"lpt{n}" for n in range(10))})
+"""Names Windows keeps for devices, in any case and with any extension: no folder can have
+them (``CON``, ``nul.txt``)."""
+
+
+def one_line_problem(value: str) -> str | None:
+    """Why a name, id or email cannot be kept as typed: a line break (U+2028 too, which
+    would split a CSV row or a report line), another control character, or an invisible
+    (format) character; or None."""
+    if value.isprintable():  # the usual case: nothing to look at
+        return None
+    for ch in value:
+        category = unicodedata.category(ch)
+        if ch in LINE_BREAKS or category in ("Zl", "Zp"):
+            return f"contains the line break U+{ord(ch):04X}; remove it"
+        if category == "Cc":
+            return f"contains the control character U+{ord(ch):04X}; remove it"
+        if category == "Cf":
+            return f"contains the invisible character U+{ord(ch):04X}; remove it"
+    return None
+
+
+def candidate_problems(name: str, cid: str | None = None, email: str | None = None,
+                       notes: str | None = None) -> list[tuple[str | None, str]]:
+    """What is wrong with a candidate's details: (the field a character is wrong in, or
+    None; the message) for each problem."""
+    problems: list[tuple[str | None, str]] = []
+    if not name.strip():
+        problems.append((None, "candidate name is empty"))
+    if len(name) > MAX_NAME:
+        problems.append((None, f"candidate name is longer than {MAX_NAME} characters"))
+    elif why := one_line_problem(name):
+        problems.append(("name", f"candidate name {why}"))
+    if cid is not None:
+        if not cid.strip() or len(cid) > MAX_ID:
+            problems.append((None, f"candidate id must be 1-{MAX_ID} printable characters"))
+        elif why := one_line_problem(cid):
+            problems.append(("id", f"candidate id {why}"))
+    if email is not None and (why := one_line_problem(email)):
+        problems.append(("email", f"candidate email {why}"))
+    if notes is not None and (why := unsafe_text(notes, single_line=False)):
+        problems.append(("notes", f"candidate notes {why}"))
+    return problems
 
 
 @dataclass(frozen=True)
@@ -45,25 +93,21 @@ class Candidate:
     notes: str | None = None
 
     def __post_init__(self) -> None:
-        problems = []
-        if not self.name.strip():
-            problems.append("candidate name is empty")
-        if len(self.name) > MAX_NAME:
-            problems.append(f"candidate name is longer than {MAX_NAME} characters")
-        if any(unicodedata.category(ch) == "Cc" for ch in self.name):
-            problems.append("candidate name contains control characters")
-        if self.id is not None and (not self.id.strip() or len(self.id) > 100
-                                    or any(unicodedata.category(ch) == "Cc" for ch in self.id)):
-            problems.append("candidate id must be 1-100 printable characters")
+        problems = [message for _, message in candidate_problems(self.name, self.id,
+                                                                 self.email, self.notes)]
         if problems:
             raise ValueError("; ".join(problems))
 
     @property
     def folder_name(self) -> str:
-        """A safe folder name: ASCII letters, digits and hyphens only."""
+        """A safe folder name: ASCII letters, digits and hyphens, and never a name Windows
+        keeps for a device (``con``, ``nul``, ``com1`` ... get a ``_`` added). The manifest
+        keeps the name and id as typed."""
         base = slugify(self.id or self.name, max_words=8, max_chars=48)
         if not base:
             base = "candidate-" + text_hash(self.id or self.name, 8)
+        if base.split(".")[0] in WINDOWS_RESERVED:
+            base += "_"
         return base
 
 
@@ -363,20 +407,29 @@ def scorecard_context(loop: InterviewLoop, stage: Stage) -> dict[str, Any]:
 
 
 def read_candidates_csv(path: Path) -> Iterator[tuple[int, Candidate | Problem]]:
-    """Rows of a candidates CSV (name, id, optional email/notes), each with its line number."""
+    """Rows of a candidates CSV (name, id, optional email/notes), each with its line number.
+
+    The csv module splits the rows (``newline=""``): a line break inside quotes stays in
+    the field, so notes keep theirs, and U+2028 and the like never split a row. A name, id
+    or email with a line break or a control or invisible character is refused, on the
+    line and column (the CSV column's number) where that field is.
+    """
     from rubrics.yamlio import read_text
 
-    text, _ = read_text(path)
-    reader = csv.DictReader(text.splitlines())
+    text, _ = read_text(path)  # a regular file of at most 8 MB, never a device or pipe
+    _check_quotes_closed(path, text)
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        headers = [h.strip().lower() for h in (reader.fieldnames or [])]
+        header = next(reader, [])
     except csv.Error as exc:
         raise InvalidInput([problem(path, f"not a readable CSV: {exc}", 1)]) from None
+    headers = [h.strip().lower() for h in header]
     if "name" not in headers:
         raise InvalidInput([problem(path, "CSV needs a header row with a 'name' column "
                                     "(and 'id'; optional 'email', 'notes')", 1)])
     rows = 0
     while True:
+        start = reader.line_num + 1
         try:
             row = next(reader)
         except StopIteration:
@@ -384,18 +437,49 @@ def read_candidates_csv(path: Path) -> Iterator[tuple[int, Candidate | Problem]]
         except csv.Error as exc:
             raise InvalidInput([problem(path, f"not a readable CSV: {exc}",
                                         reader.line_num)]) from None
+        if not row:  # a blank line
+            continue
         rows += 1
-        line = reader.line_num
-        clean = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
-        try:
-            yield line, Candidate(name=clean.get("name", ""), id=clean.get("id") or None,
-                                  email=clean.get("email") or None,
-                                  notes=clean.get("notes") or None)
-        except ValueError as exc:
-            yield line, problem(path, str(exc), line)
+        clean: dict[str, str] = {}
+        where: dict[str, tuple[int, int]] = {}  # field -> (line, CSV column) it starts on
+        line = start
+        for column, (key, value) in enumerate(zip(headers, row, strict=False), 1):
+            if key and key not in clean:
+                clean[key] = value.strip()
+                where[key] = (line, column)
+            line += value.count("\n")
+        details = (clean.get("name", ""), clean.get("id") or None, clean.get("email") or None,
+                   clean.get("notes") or None)
+        found = candidate_problems(*details)
+        if not found:
+            yield start, Candidate(*details)
+            continue
+        for field_name, message in found:
+            if field_name is None:
+                yield start, problem(path, message, start)
+            else:
+                at, column = where[field_name]
+                yield at, problem(path, message, at, column)
     if rows == 0:
         raise InvalidInput([problem(path, "no candidates: the CSV has a header row but no "
                                     "rows", 1)])
+
+
+def _check_quotes_closed(path: Path, text: str) -> None:
+    """Refuse a quoted field that is never closed: read leniently it would swallow every
+    row after it into one note, and those candidates would silently get no pack."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1
+    while True:
+        try:
+            if next(reader, None) is None:
+                return
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise InvalidInput([problem(path, "a quoted field is never closed (a '\"' "
+                                            "missing?)", start)]) from None
+            return  # other strict-mode complaints are read leniently, as before
+        start = reader.line_num + 1
 
 
 @dataclass
@@ -410,7 +494,9 @@ def _worker_setup(workspace_root: Path | None, role_id: str, templates: Path | N
     """Role, framework and compiled templates, loaded once per worker process."""
     ws = Workspace.open(workspace_root)
     loop, role_path = ws.loop(role_id)
-    return loop, role_path.read_bytes(), pack_templates(ws, templates)
+    from rubrics.yamlio import read_bytes
+
+    return loop, read_bytes(role_path), pack_templates(ws, templates)
 
 
 def _batch_worker(args: tuple[Path | None, str, Candidate, PackOptions, int]) -> PackResult:
@@ -423,6 +509,8 @@ def build_batch(workspace_root: Path | None, role_id: str, csv_path: Path,
                 options: PackOptions, *, jobs: int | None = None,
                 progress: Callable[[int, int], None] | None = None) -> BatchOutcome:
     """One pack per CSV row, in parallel; a bad row fails alone, with its line number."""
+    from rubrics.yamlio import shorten
+
     outcome = BatchOutcome()
     Workspace.open(workspace_root).loop(role_id)  # fail fast on a bad role
     rows = list(read_candidates_csv(csv_path))
@@ -434,8 +522,9 @@ def build_batch(workspace_root: Path | None, role_id: str, csv_path: Path,
             continue
         if item.folder_name in folders:
             first_line, first_id = folders[item.folder_name]
-            what = (f"duplicate id '{item.id}'" if item.id and item.id == first_id else
-                    f"candidate '{item.name}' has the same pack folder '{item.folder_name}'")
+            what = (f"duplicate id '{shorten(item.id)}'" if item.id and item.id == first_id
+                    else f"candidate '{shorten(item.name)}' has the same pack folder "
+                    f"'{item.folder_name}'")
             outcome.failed.append(problem(
                 csv_path, f"{what} as line {first_line}; give each an id of its own", line))
             continue

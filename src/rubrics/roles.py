@@ -1,4 +1,36 @@
-"""Roles and their interview loops, checked against their framework."""
+"""Roles and their interview loops, checked against their framework.
+
+How big a loop may be (:func:`size_problems`). Past the first number no interview can
+use it and ``rubrics validate`` warns; past the second it is refused as absurd (it would
+take minutes to hours and gigabytes to render: a role of 10,000 criteria ran over 15
+minutes and 5.7 GB making its PDFs), by ``validate`` and so by ``pack``:
+
+=================================================  =========  ===========
+size                                               warn over  refuse over
+=================================================  =========  ===========
+stages in the loop                                 16         50
+criteria one stage assesses                        12         100
+criteria the loop assesses (each stage's, added)   200        1,000
+lines on one scorecard (*)                         250        1,000
+characters on one scorecard                        50,000     200,000
+lines on all the scorecards of the loop            -          6,000
+characters on all the scorecards of the loop       -          1,200,000
+characters of one text of the role that a          2,000      20,000 (the
+scorecard shows (criterion, example, question,                file format)
+probe, what-good-looks-like, red flag)
+=================================================  =========  ===========
+
+(*) a line is a criterion, each of its examples and of the behaviours of its area one
+level below and above (the scorecard shows them as anchors), each question, probe,
+what-good-looks-like and red flag. The bundled role's largest scorecard has about 90
+lines and 11,000 characters.
+
+Measured on two busy CPUs: a loop at every warning limit (16 stages of 12 criteria, 244
+lines and 48,600 characters a scorecard) packs as HTML in 2.3 s (50 MB) and as PDF in
+7.5 minutes (220 MB at most, one document at a time); one just inside the refusal limits
+(6 stages of 954-line scorecards, 5,724 lines and 1.14 million characters in all) in
+2.1 s and 8.3 minutes (220 MB).
+"""
 
 from __future__ import annotations
 
@@ -137,6 +169,10 @@ def check_role(role: Role, framework: Framework, doc: Document) -> list[Problem]
     """Every problem of a role against its framework, errors and warnings."""
     problems: list[Problem] = []
     loop = InterviewLoop.build(role, framework)
+    sizes = size_problems(role, loop, doc)
+    if any(p.is_error for p in sizes):
+        return sizes  # too big to check further: some checks would take minutes on it
+    problems.extend(sizes)
     known = list(loop.criteria)
 
     def unknown(ref: str, loc: tuple[str | int, ...], what: str) -> None:
@@ -277,6 +313,156 @@ def check_role(role: Role, framework: Framework, doc: Document) -> list[Problem]
                 )
             )
     return _unique(problems)
+
+
+MAX_STAGES = (16, 50)
+MAX_STAGE_CRITERIA = (12, 100)
+MAX_LOOP_CRITERIA = (200, 1_000)
+MAX_SCORECARD_LINES = (250, 1_000)
+MAX_SCORECARD_CHARS = (50_000, 200_000)
+MAX_LOOP_LINES = 6_000
+MAX_LOOP_CHARS = 1_200_000
+MAX_TEXT_CHARS = 2_000
+"""(warn over, refuse over) for each size of a loop; see the module's docstring."""
+
+
+def size_problems(role: Role, loop: InterviewLoop, doc: Document) -> list[Problem]:
+    """Sizes no interview loop can use (warnings) and sizes too absurd to render (errors).
+
+    Cheap on any role the format admits (counted per area and level, never per pair of
+    criteria), and short: the worst size of each stage, then of the loop, one line each.
+    """
+    n_stages = len(role.stages)
+    stages_loc: tuple[str | int, ...] = ("stages",)
+    if n_stages > MAX_STAGES[1]:
+        return [doc.problem(stages_loc, f"stages: {n_stages:,} stages, more than "
+                            f"{MAX_STAGES[1]:,}: rubrics makes no loop that long")]
+    problems: list[Problem] = []
+    per_level = _anchor_sizes(loop)
+    loop_lines = loop_chars = 0
+    for si, stage in enumerate(role.stages):
+        n = len(stage.assesses)
+        if n > MAX_STAGE_CRITERIA[1]:
+            problems.append(doc.problem(
+                ("stages", si, "assesses"), f"stages[{si}].assesses: {n:,} criteria in one "
+                f"stage, more than {MAX_STAGE_CRITERIA[1]:,}: rubrics makes no scorecard that "
+                "big; split the stage"))
+            continue
+        lines, chars = _scorecard_size(loop, stage, per_level)
+        loop_lines += lines
+        loop_chars += chars
+        card = f"stages[{si}]: the scorecard of stage '{stage.id}' would have"
+        if lines > MAX_SCORECARD_LINES[1] or chars > MAX_SCORECARD_CHARS[1]:
+            size = (f"{lines:,} lines, more than {MAX_SCORECARD_LINES[1]:,}"
+                    if lines > MAX_SCORECARD_LINES[1] else
+                    f"{chars:,} characters, more than {MAX_SCORECARD_CHARS[1]:,}")
+            problems.append(doc.problem(("stages", si), f"{card} {size}: rubrics makes no "
+                                        "scorecard that long; split the stage or its areas"))
+        elif n > MAX_STAGE_CRITERIA[0]:
+            problems.append(doc.problem(
+                ("stages", si, "assesses"), f"stages[{si}].assesses: {n:,} criteria in one "
+                f"stage, more than {MAX_STAGE_CRITERIA[0]:,}: no interviewer can rate that "
+                "many in one interview; split the stage", Severity.WARNING))
+        elif lines > MAX_SCORECARD_LINES[0] or chars > MAX_SCORECARD_CHARS[0]:
+            size = (f"{lines:,} lines, more than {MAX_SCORECARD_LINES[0]:,}"
+                    if lines > MAX_SCORECARD_LINES[0] else
+                    f"{chars:,} characters, more than {MAX_SCORECARD_CHARS[0]:,}")
+            problems.append(doc.problem(("stages", si), f"{card} {size}: too long to use in "
+                                        "an interview (each criterion shows the behaviours "
+                                        "of its area one level below and above: are the "
+                                        "areas too big?)", Severity.WARNING))
+    if any(p.is_error for p in problems):  # the stages first; the loop's size follows
+        return [p for p in problems if p.is_error]
+    assessed = sum(len(stage.assesses) for stage in role.stages)
+    if assessed > MAX_LOOP_CRITERIA[1]:
+        problems.append(doc.problem(stages_loc, f"stages: the loop assesses {assessed:,} "
+                                    f"criteria (each stage's added up), more than "
+                                    f"{MAX_LOOP_CRITERIA[1]:,}: rubrics makes no loop that big"))
+    elif loop_lines > MAX_LOOP_LINES or loop_chars > MAX_LOOP_CHARS:
+        size = (f"{loop_lines:,} lines, more than {MAX_LOOP_LINES:,}"
+                if loop_lines > MAX_LOOP_LINES else
+                f"{loop_chars:,} characters, more than {MAX_LOOP_CHARS:,}")
+        problems.append(doc.problem(stages_loc, f"stages: the loop's scorecards would have "
+                                    f"{size}: rubrics makes no loop that big"))
+    else:
+        if n_stages > MAX_STAGES[0]:
+            problems.append(doc.problem(stages_loc, f"stages: {n_stages:,} stages, more than "
+                                        f"{MAX_STAGES[0]:,}: no candidate sits that many "
+                                        "interviews", Severity.WARNING))
+        if assessed > MAX_LOOP_CRITERIA[0]:
+            problems.append(doc.problem(stages_loc, f"stages: the loop assesses {assessed:,} "
+                                        "criteria (each stage's added up), more than "
+                                        f"{MAX_LOOP_CRITERIA[0]:,}: no loop can rate that "
+                                        "many; keep to what the role needs", Severity.WARNING))
+    if any(p.is_error for p in problems):  # what refuses the role, and nothing else
+        return [p for p in problems if p.is_error]
+    for loc, text in _role_texts(role):
+        if len(text) > MAX_TEXT_CHARS:
+            problems.append(doc.problem(loc, f"{_dotted(loc)}: {len(text):,} characters, more "
+                                        f"than {MAX_TEXT_CHARS:,}: too long to read during an "
+                                        "interview; shorten it", Severity.WARNING))
+    return problems
+
+
+def _anchor_sizes(loop: InterviewLoop) -> dict[tuple[str, int], tuple[int, int]]:
+    """(area id, level) -> (criteria, characters of their texts): what a scorecard shows as
+    the anchors one level below or above, counted once per area and level."""
+    sizes: dict[tuple[str, int], tuple[int, int]] = {}
+    for area in loop.areas.values():
+        for c in area.criteria:
+            n, chars = sizes.get((area.id, c.level), (0, 0))
+            sizes[area.id, c.level] = (n + 1, chars + len(c.text))
+    return sizes
+
+
+def _scorecard_size(loop: InterviewLoop, stage: Stage,
+                    per_level: dict[tuple[str, int], tuple[int, int]]) -> tuple[int, int]:
+    """(lines, characters) of a stage's scorecard: criteria with their examples and anchors,
+    questions with their probes and what-good-looks-like, red flags."""
+    lines = chars = 0
+    for cid in stage.assesses:
+        found = loop.criteria.get(cid)
+        if found is None:
+            continue  # an unknown id: reported by check_role
+        area, crit = found
+        lines += 1 + len(crit.examples)
+        chars += len(crit.text) + sum(len(e) for e in crit.examples)
+        for level in (crit.level - 1, crit.level + 1):
+            n, c = per_level.get((area.id, level), (0, 0))
+            lines += n
+            chars += c
+    for q in stage.questions:
+        lines += 1 + len(q.probes) + len(q.what_good_looks_like)
+        chars += (len(q.text) + sum(len(p) for p in q.probes)
+                  + sum(len(a.text) for a in q.what_good_looks_like))
+    lines += len(stage.red_flags)
+    chars += sum(len(f) for f in stage.red_flags)
+    return lines, chars
+
+
+def _role_texts(role: Role) -> Iterable[tuple[tuple[str | int, ...], str]]:
+    """Where each text of the role that a scorecard shows is, with the text."""
+    for ci, comp in enumerate(role.competencies):
+        for k, crit in enumerate(comp.criteria):
+            loc: tuple[str | int, ...] = ("competencies", ci, "criteria", k)
+            yield (*loc, "text"), crit.text
+            for e, example in enumerate(crit.examples):
+                yield (*loc, "examples", e), example
+    for si, stage in enumerate(role.stages):
+        for qi, q in enumerate(stage.questions):
+            qloc: tuple[str | int, ...] = ("stages", si, "questions", qi)
+            yield (*qloc, "text"), q.text
+            for k, probe in enumerate(q.probes):
+                yield (*qloc, "probes", k), probe
+            for k, anchor in enumerate(q.what_good_looks_like):
+                yield (*qloc, "what_good_looks_like", k, "text"), anchor.text
+        for k, flag in enumerate(stage.red_flags):
+            yield ("stages", si, "red_flags", k), flag
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else (f".{part}" if i else part)
+                   for i, part in enumerate(loc))
 
 
 def _check_observable(role: Role, loop: InterviewLoop, doc: Document, weighted: set[str],

@@ -14,28 +14,31 @@ from typing import Any
 from rubrics.errors import InvalidInput, Problem, problem
 from rubrics.model import Submission
 from rubrics.validation import validate_model
-from rubrics.yamlio import Document, parse_yaml, read_document
+from rubrics.yamlio import Document, parse_yaml, read_bytes, read_document, shorten
 
 MAX_SUBMISSION_BYTES = 2 * 1024 * 1024
+MAX_CANDIDATE_ID = 100
+"""The longest candidate id a pack can have (``rubrics pack`` refuses longer ones)."""
 StageFields = dict[str, dict[str, list[str]]]
 PDF_KEYWORDS = re.compile(r"rubrics-pack=(?P<pack>[^;\s]+);\s*rubrics-stage=(?P<stage>[^;\s]+)")
 
 
-def read_submission(path: Path, *, stage_fields: StageFields | None = None
-                    ) -> tuple[Submission, Document]:
+def read_submission_bytes(path: Path) -> bytes:
+    """A returned file's bytes: a regular file of at most MAX_SUBMISSION_BYTES, read
+    no further (never a device, a pipe or a folder; raises InvalidInput)."""
+    return read_bytes(path, max_bytes=MAX_SUBMISSION_BYTES, what="a submission is at most")
+
+
+def read_submission(path: Path, *, stage_fields: StageFields | None = None,
+                    raw: bytes | None = None) -> tuple[Submission, Document]:
     """Parse one returned file into a Submission (raises InvalidInput with every problem).
 
     ``stage_fields`` (stage id -> criterion ids and red flags in scorecard order) is
     needed to read a PDF, whose fields are numbered in the order the scorecard shows.
+    ``raw`` is the file's bytes when they were read already.
     """
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise InvalidInput([problem(path, "file not found")]) from None
-    if size > MAX_SUBMISSION_BYTES:
-        raise InvalidInput([problem(path, f"file is too large ({size:,} bytes; a submission "
-                                    f"is at most {MAX_SUBMISSION_BYTES:,})")])
-    raw = path.read_bytes()
+    if raw is None:
+        raw = read_submission_bytes(path)
     if raw.startswith(b"%PDF-"):
         doc = _pdf_document(path, raw, stage_fields)
     else:
@@ -45,7 +48,26 @@ def read_submission(path: Path, *, stage_fields: StageFields | None = None
     doc.raw = raw
     if not isinstance(doc.data, dict):
         raise InvalidInput([doc.problem((), "a submission must be a mapping of keys to values")])
-    return validate_model(Submission, doc), doc
+    problems = _overlong_candidate_id(doc)
+    try:
+        submission = validate_model(Submission, doc)
+    except InvalidInput as exc:
+        raise InvalidInput(problems + exc.problems) from None
+    if problems:
+        raise InvalidInput(problems)
+    return submission, doc
+
+
+def _overlong_candidate_id(doc: Document) -> list[Problem]:
+    """A candidate id longer than any pack's (MAX_CANDIDATE_ID characters) is refused here,
+    shortened in the message: it can match no candidate, and echoed in full a 2 MB id would
+    flood the terminal."""
+    value = doc.data.get("candidate_id")
+    if not isinstance(value, str) or len(value) <= MAX_CANDIDATE_ID:
+        return []
+    return [doc.problem(("candidate_id",), f"candidate_id: '{shorten(value)}' is longer than "
+                        f"a candidate id can be ({len(value):,} characters; at most "
+                        f"{MAX_CANDIDATE_ID})")]
 
 
 def _pdf_document(path: Path, raw: bytes, stage_fields: StageFields | None
@@ -113,10 +135,7 @@ def validate_submission_file(path: Path) -> list[Problem]:
     stage's order), so here it is only checked to be a rubrics scorecard.
     """
     try:
-        if path.is_file() and path.stat().st_size > MAX_SUBMISSION_BYTES:
-            return [problem(path, f"file is too large ({path.stat().st_size:,} bytes; a "
-                            f"submission is at most {MAX_SUBMISSION_BYTES:,})")]
-        raw = path.read_bytes()
+        raw = read_submission_bytes(path)
         if raw.startswith(b"%PDF-"):
             from rubrics.pdfforms import read_form
 
@@ -124,7 +143,7 @@ def validate_submission_file(path: Path) -> list[Problem]:
             if not PDF_KEYWORDS.search(info.get("/Keywords", "")):
                 return [problem(path, "not a rubrics scorecard PDF (no scorecard fields)")]
             return []
-        read_submission(path)
+        read_submission(path, raw=raw)
     except InvalidInput as exc:
         return exc.problems
     except Exception as exc:  # pypdf raises many kinds on damaged files

@@ -7,7 +7,9 @@ from typing import Any
 
 from rubrics.errors import InvalidInput, NotFound, Problem, problem
 from rubrics.frameworks import FRAMEWORK_SUFFIXES, is_progression_format, load_framework
-from rubrics.roles import check_role, read_role
+from rubrics.model import Role
+from rubrics.roles import check_role
+from rubrics.validation import validate_model
 from rubrics.workspace import ROLE_SUFFIXES, Workspace
 from rubrics.yamlio import read_document
 
@@ -66,9 +68,7 @@ def validate_file(path: Path, workspace: Workspace) -> list[Problem]:
     if path.suffix.lower() == ".pdf":
         from rubrics.submissions import validate_submission_file
 
-        if not path.is_file():
-            return [problem(path, "file not found")]
-        return validate_submission_file(path)
+        return validate_submission_file(path)  # (a device, pipe or folder is one line too)
     try:
         doc = read_document(path)
     except InvalidInput as exc:
@@ -78,8 +78,10 @@ def validate_file(path: Path, workspace: Workspace) -> list[Problem]:
         if kind == "framework":
             _, warnings = load_framework(path)
             return warnings
-        if kind == "role":
-            role, doc = read_role(path)
+        if kind == "role":  # from the document read above: a big role is parsed once
+            if not isinstance(doc.data, dict):
+                return [doc.problem((), "a role file must be a mapping of keys to values")]
+            role = validate_model(Role, doc)
             ws = _workspace_of(path, workspace)
             try:
                 framework = ws.framework(role.framework)

@@ -11,7 +11,9 @@ oversized files. YAML 1.1's ``yes``/``no``/``on``/``off`` stay strings (only
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,31 +82,72 @@ class Document:
         return Problem(self.path, line, col, message, severity)
 
 
-def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> tuple[str, list[Problem]]:
-    """Read a user's text file, repairing mojibake; raise InvalidInput if it is not text."""
+def read_bytes(path: Path, *, max_bytes: int = MAX_BYTES, what: str = "the limit is"
+               ) -> bytes:
+    """The bytes of a user's file: a regular file, at most ``max_bytes`` of it.
+
+    Raise InvalidInput (one line) for a missing file, a folder, a device such as
+    /dev/zero, a named pipe or socket (opened without waiting, so a pipe nobody writes to
+    never hangs us), and a file over the limit, whether it says so when asked
+    (``st_size``) or grows while we read: at most ``max_bytes`` + 1 bytes are ever read.
+    The file is checked through the descriptor it is read from, so a symlink swapped
+    between a check and the read cannot slip a device in. ``what`` words the limit in
+    the too-large message.
+    """
     name = str(path)
+    flags = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+             | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
     try:
-        if path.is_dir():
-            raise InvalidInput([problem(name, "is a folder, not a file")])
-        if path.exists() and not path.is_file():
-            raise InvalidInput([problem(name, "is not a regular file")])
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise InvalidInput(
-                [problem(name, f"file is too large ({size:,} bytes; the limit is {max_bytes:,})")]
-            )
-        with path.open("rb") as fh:  # a file that grows (or /proc, /dev) is read no further
-            raw = fh.read(max_bytes + 1)
+        _check_kind(name, os.stat(path))  # a device is refused before it is even opened
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise InvalidInput([problem(name, "file not found")]) from None
+    except IsADirectoryError:  # (Windows; elsewhere a folder opens and fstat says so)
+        raise InvalidInput([problem(name, "is a folder, not a file")]) from None
+    except PermissionError:
+        raise InvalidInput([problem(name, "permission denied")]) from None
+    except OSError as exc:  # a socket (ENXIO), a symlink loop (ELOOP), a name too long ...
+        raise InvalidInput([problem(name, f"cannot read file: {exc.strerror or exc}")]
+                           ) from None
+    try:
+        info = os.fstat(fd)
+        _check_kind(name, info)  # again: what was opened is what is read
+        if info.st_size > max_bytes:
+            raise InvalidInput([problem(name, f"file is too large ({info.st_size:,} bytes; "
+                                        f"{what} {max_bytes:,})")])
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            raw = fh.read(max_bytes + 1)  # a file that grows is read no further
         if len(raw) > max_bytes:
             raise InvalidInput([problem(name, f"file is too large (more than {max_bytes:,} "
                                         "bytes)")])
-    except FileNotFoundError:
-        raise InvalidInput([problem(name, "file not found")]) from None
-    except PermissionError:
-        raise InvalidInput([problem(name, "permission denied")]) from None
-    except OSError as exc:
-        raise InvalidInput([problem(name, f"cannot read file: {exc.strerror or exc}")]) from None
-    return decode_text(name, raw)
+        return raw
+    except OSError as exc:  # EIO, or EAGAIN from something that is not a plain file
+        raise InvalidInput([problem(name, f"cannot read file: {exc.strerror or exc}")]
+                           ) from None
+    finally:
+        os.close(fd)
+
+
+SHOWN_CHARS = 60
+
+
+def shorten(value: object, limit: int = SHOWN_CHARS) -> str:
+    """A value as a message shows it: at most ``limit`` characters, with an ellipsis when
+    cut (a 2 MB key or id is named, not echoed)."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _check_kind(name: str, info: os.stat_result) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise InvalidInput([problem(name, "is a folder, not a file")])
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidInput([problem(name, "is not a regular file")])
+
+
+def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> tuple[str, list[Problem]]:
+    """Read a user's text file, repairing mojibake; raise InvalidInput if it is not text."""
+    return decode_text(str(path), read_bytes(path, max_bytes=max_bytes))
 
 
 def decode_text(name: str, raw: bytes) -> tuple[str, list[Problem]]:
@@ -257,7 +300,7 @@ def _walk(
     col = node.start_mark.column + 1
     positions.setdefault(loc, (line, col))
     if node.tag not in SAFE_TAGS:
-        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        tag = shorten(node.tag.replace("tag:yaml.org,2002:", "!!"))
         problems.append(
             problem(name, f"unsupported YAML tag '{tag}' (only plain YAML is read)", line, col)
         )
@@ -288,7 +331,7 @@ def _walk(
                 problems.append(
                     problem(
                         name,
-                        f"duplicate key '{key}'",
+                        f"duplicate key '{shorten(key)}'",
                         key_node.start_mark.line + 1 + line_offset,
                         key_node.start_mark.column + 1,
                     )
@@ -351,7 +394,8 @@ def _parse_json(name: str, text: str, warnings: list[Problem]) -> Document:
         raise InvalidInput([problem(name, f"invalid JSON: {exc.msg}", exc.lineno,
                                     exc.colno)]) from None
     except _DuplicateKey as exc:
-        raise InvalidInput([problem(name, f"duplicate key '{exc.args[0]}'")]) from None
+        raise InvalidInput([problem(name, f"duplicate key '{shorten(exc.args[0])}'")]
+                           ) from None
     except (ValueError, OverflowError) as exc:
         raise InvalidInput([problem(name, f"invalid value: {exc}")]) from None
     except RecursionError:
