@@ -9,6 +9,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+SHOWN_CHARS = 60
+
+
+def shorten(value: object, limit: int = SHOWN_CHARS) -> str:
+    """A value as a message shows it: at most ``limit`` characters, with an ellipsis when
+    cut (a 2 MB key or id is named, not echoed)."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 class Severity(StrEnum):
     ERROR = "error"

@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from rubrics.errors import InvalidInput, Problem, problem
+from rubrics.errors import InvalidInput, Problem, problem, shorten
 from rubrics.model import Submission
 from rubrics.validation import validate_model
-from rubrics.yamlio import Document, parse_yaml, read_bytes, read_document, shorten
+from rubrics.yamlio import Document, parse_yaml, read_bytes, read_document
 
 MAX_SUBMISSION_BYTES = 2 * 1024 * 1024
 MAX_CANDIDATE_ID = 100

@@ -27,6 +27,7 @@ from rubrics.errors import (
     Problem,
     display_path,
     problem,
+    shorten,
 )
 from rubrics.fsutil import atomic_write, sha256_bytes, sha256_file
 from rubrics.identity import same_person
@@ -70,7 +71,7 @@ def check_submission(sub: Submission, pack: Pack, where: Any) -> list[Problem]:
     """Problems of a well-formed submission against its pack (``where`` locates fields)."""
     problems: list[Problem] = []
     if sub.pack_id != pack.pack_id:
-        problems.append(where(("pack_id",), f"pack_id: '{sub.pack_id}' is not this pack "
+        problems.append(where(("pack_id",), f"pack_id: '{shorten(sub.pack_id)}' is not this pack "
                               f"('{pack.pack_id}'); was it sent for another candidate?"))
     stage = pack.loop.role.stage(sub.stage)
     if stage is None:

@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from rubrics.errors import InvalidInput, Problem
+from rubrics.errors import InvalidInput, Problem, shorten
 from rubrics.model import ID_PATTERN
 from rubrics.yamlio import Document, Loc
 
@@ -24,8 +24,7 @@ def dotted(loc: Loc) -> str:
 
 
 def _shown(value: Any) -> str:
-    shown = repr(value)
-    return shown if len(shown) <= 60 else shown[:57] + "..."
+    return shorten(repr(value))
 
 
 def _message(err: Any, model: Any = None) -> str:
@@ -46,7 +45,7 @@ def _message(err: Any, model: Any = None) -> str:
         return "your name is required"
     if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == ID_PATTERN:
         return (f"must be an id: lower-case letters, digits, '.', '_' or '-' "
-                f"(got {err.get('input')!r})")
+                f"(got {_shown(err.get('input'))})")
     msg = str(err["msg"])
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
