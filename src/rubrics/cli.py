@@ -373,8 +373,8 @@ def pack(
         except ValueError as exc:
             fail(f"--candidate: {exc}", 2)
         ws = _workspace(workspace)
-        loop, role_path = ws.loop(role_id)
-        result = build_pack(loop, role_path.read_bytes(), person, options,
+        loop, _, role_source = ws.loop_with_source(role_id)
+        result = build_pack(loop, role_source, person, options,
                             pack_templates(ws, templates))
     _out(f"wrote pack {result.pack_id} to {result.path}/ ({len(result.files)} files)")
 
@@ -385,11 +385,14 @@ def _pack_batch(workspace: Path | None, role_id: str, csv_path: Path, options: A
 
     from rubrics.packs import build_batch
 
+    console = _console_err()
     bar = Progress(TextColumn("packs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=_console_err(), transient=True)
+                   console=console, transient=True)
     task = bar.add_task("packs", total=None)
 
     def progress(done: int, total: int) -> None:
+        if not console.is_terminal:  # a log file gets the result lines, not a bar's remains
+            return
         if not bar.live.is_started:  # only once the CSV has been read and checked
             bar.start()
         bar.update(task, completed=done, total=total)

@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from rubrics.errors import shorten
+
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 Identifier = Annotated[
     str,
@@ -449,7 +451,8 @@ class Submission(Strict):
         if not value:
             return None
         if len(value) > 254 or not EMAIL_PATTERN.fullmatch(value):
-            raise ValueError(f"not an email address: {value!r} (e.g. mei.chen@example.com)")
+            raise ValueError(f"not an email address: {shorten(repr(value))} "
+                             "(e.g. mei.chen@example.com)")
         why = unsafe_text(value, single_line=True)
         if why:
             raise ValueError(why)
@@ -466,24 +469,54 @@ class Submission(Strict):
 
 
 BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")  # str.splitlines' set
+JOINERS = frozenset("\u200c\u200d")  # ZWNJ, ZWJ: spelling in Persian and Indic scripts
+JOINING_SCRIPTS = frozenset({
+    "ARABIC", "SYRIAC", "NKO", "MONGOLIAN", "DEVANAGARI", "BENGALI", "GURMUKHI", "GUJARATI",
+    "ORIYA", "TAMIL", "TELUGU", "KANNADA", "MALAYALAM", "SINHALA"})
+EMOJI_MODIFIERS = frozenset("\ufe0f\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff")
 
 
 def unsafe_text(value: str, *, single_line: bool) -> str | None:
     """Why a text a user gave cannot be kept as it is (terminal escapes and other control
-    characters, direction overrides; in a name or email, any invisible character), or
-    None. Such characters can make a report show what the evidence does not say."""
+    characters, direction overrides; in a name or email, a line break or any invisible
+    character but a joiner that spells a word), or None. Such characters can make a report
+    show what the evidence does not say, or two spellings of one name look like one."""
     plain = value if single_line else value.replace("\n", " ").replace("\t", " ")
     if plain.isprintable():  # no control, format or other invisible character: the usual case
         return None
-    for ch in value:
+    for at, ch in enumerate(value):
         category = unicodedata.category(ch)
+        if single_line and (ch in LINE_BREAKS or category in ("Zl", "Zp")):
+            return f"contains the line break U+{ord(ch):04X}; remove it"
         if ch in "\n\t" and not single_line:
             continue
         if category == "Cc":
             return f"contains the control character U+{ord(ch):04X}; remove it"
-        if ch in BIDI_CONTROLS or (single_line and category == "Cf"):
+        if ch in BIDI_CONTROLS or (single_line and category == "Cf"
+                                   and not _spelling_joiner(value, at)):
             return f"contains the invisible character U+{ord(ch):04X}; remove it"
     return None
+
+
+def _spelling_joiner(value: str, at: int) -> bool:
+    """Whether the ZWNJ or ZWJ at ``at`` is part of how the text is spelled: between two
+    letters of one script that joins (Persian می‌خواهم, Hindi क्‍ष), or a ZWJ inside an emoji
+    sequence (👩‍💼). Anywhere else a joiner only hides a difference between two names."""
+    if value[at] not in JOINERS or at == 0 or at == len(value) - 1:
+        return False
+    before, after = value[at - 1], value[at + 1]
+    if value[at] == "\u200d" and unicodedata.category(after) == "So" and (
+            unicodedata.category(before) == "So" or before in EMOJI_MODIFIERS):
+        return True
+    scripts = {_script(before), _script(after)}
+    return len(scripts) == 1 and scripts <= JOINING_SCRIPTS and all(
+        unicodedata.category(ch)[0] in "LM" for ch in (before, after))
+
+
+def _script(ch: str) -> str:
+    """The script a character belongs to, as the first word of its Unicode name."""
+    return unicodedata.name(ch, "").split(" ")[0]
 
 
 LOOK_ALIKE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK"})

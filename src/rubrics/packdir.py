@@ -11,6 +11,7 @@ from rubrics.errors import IntegrityError, InvalidInput, NotFound, problem
 from rubrics.frameworks import load_framework
 from rubrics.fsutil import sha256_file
 from rubrics.roles import InterviewLoop, check_role, read_role
+from rubrics.yamlio import read_bytes
 
 PACK_FORMAT = "rubrics-pack/1"
 LOG_PATH = "submissions/log.jsonl"
@@ -33,12 +34,12 @@ class Pack:
             raise NotFound(f"{path}: not a pack folder (it is a file)")
         if not path.is_dir():
             raise NotFound(f"{path}: pack folder not found")
-        if not manifest_path.is_file():
+        if not manifest_path.exists() and not manifest_path.is_symlink():
             raise NotFound(f"{path}: not a pack (no manifest.json)")
         if manifest_path.is_symlink() or not manifest_path.is_file():
             raise IntegrityError(f"{manifest_path}: is a link or not a file: a pack is closed")
         try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            manifest = json.loads(read_bytes(manifest_path).decode("utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InvalidInput([problem(manifest_path, f"manifest is not valid JSON: {exc}")]) from None
         except RecursionError:

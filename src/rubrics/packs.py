@@ -14,7 +14,6 @@ import json
 import os
 import secrets
 import shutil
-import unicodedata
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rubrics import __version__
-from rubrics.errors import Conflict, InvalidInput, Problem, RubricsError, problem
+from rubrics.errors import Conflict, InvalidInput, Problem, RubricsError, problem, shorten
 from rubrics.frameworks import framework_to_yaml
 from rubrics.fsutil import exchange, fsync_dir, sha256_bytes
 from rubrics.ids import slugify, text_hash
@@ -38,28 +37,10 @@ from rubrics.workspace import Workspace, bundled_root
 FORMATS = ("html", "pdf")
 MAX_NAME = 200
 MAX_ID = MAX_CANDIDATE_ID
-LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")  # str.splitlines' set
 WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)),
                               *(f"lpt{n}" for n in range(10))})
 """Names Windows keeps for devices, in any case and with any extension: no folder can have
 them (``CON``, ``nul.txt``)."""
-
-
-def one_line_problem(value: str) -> str | None:
-    """Why a name, id or email cannot be kept as typed: a line break (U+2028 too, which
-    would split a CSV row or a report line), another control character, or an invisible
-    (format) character; or None."""
-    if value.isprintable():  # the usual case: nothing to look at
-        return None
-    for ch in value:
-        category = unicodedata.category(ch)
-        if ch in LINE_BREAKS or category in ("Zl", "Zp"):
-            return f"contains the line break U+{ord(ch):04X}; remove it"
-        if category == "Cc":
-            return f"contains the control character U+{ord(ch):04X}; remove it"
-        if category == "Cf":
-            return f"contains the invisible character U+{ord(ch):04X}; remove it"
-    return None
 
 
 def candidate_problems(name: str, cid: str | None = None, email: str | None = None,
@@ -71,14 +52,14 @@ def candidate_problems(name: str, cid: str | None = None, email: str | None = No
         problems.append((None, "candidate name is empty"))
     if len(name) > MAX_NAME:
         problems.append((None, f"candidate name is longer than {MAX_NAME} characters"))
-    elif why := one_line_problem(name):
+    elif why := unsafe_text(name, single_line=True):
         problems.append(("name", f"candidate name {why}"))
     if cid is not None:
         if not cid.strip() or len(cid) > MAX_ID:
             problems.append((None, f"candidate id must be 1-{MAX_ID} printable characters"))
-        elif why := one_line_problem(cid):
+        elif why := unsafe_text(cid, single_line=True):
             problems.append(("id", f"candidate id {why}"))
-    if email is not None and (why := one_line_problem(email)):
+    if email is not None and (why := unsafe_text(email, single_line=True)):
         problems.append(("email", f"candidate email {why}"))
     if notes is not None and (why := unsafe_text(notes, single_line=False)):
         problems.append(("notes", f"candidate notes {why}"))
@@ -493,10 +474,8 @@ def _worker_setup(workspace_root: Path | None, role_id: str, templates: Path | N
                   ) -> tuple[InterviewLoop, bytes, Templates]:
     """Role, framework and compiled templates, loaded once per worker process."""
     ws = Workspace.open(workspace_root)
-    loop, role_path = ws.loop(role_id)
-    from rubrics.yamlio import read_bytes
-
-    return loop, read_bytes(role_path), pack_templates(ws, templates)
+    loop, _, role_source = ws.loop_with_source(role_id)
+    return loop, role_source, pack_templates(ws, templates)
 
 
 def _batch_worker(args: tuple[Path | None, str, Candidate, PackOptions, int]) -> PackResult:
@@ -509,8 +488,6 @@ def build_batch(workspace_root: Path | None, role_id: str, csv_path: Path,
                 options: PackOptions, *, jobs: int | None = None,
                 progress: Callable[[int, int], None] | None = None) -> BatchOutcome:
     """One pack per CSV row, in parallel; a bad row fails alone, with its line number."""
-    from rubrics.yamlio import shorten
-
     outcome = BatchOutcome()
     Workspace.open(workspace_root).loop(role_id)  # fail fast on a bad role
     rows = list(read_candidates_csv(csv_path))

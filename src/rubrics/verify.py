@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rubrics.errors import IntegrityError, Problem, Severity, problem
+from rubrics.errors import IntegrityError, InvalidInput, Problem, Severity, problem
 from rubrics.fsutil import sha256_bytes, sha256_file
 from rubrics.log import (
     DECISION,
@@ -29,6 +29,7 @@ from rubrics.log import (
 )
 from rubrics.model import Submission
 from rubrics.packdir import Pack
+from rubrics.yamlio import read_bytes
 
 _SEQ = re.compile(r"[0-9]{4}")
 
@@ -226,10 +227,10 @@ def read_record(found: Inspection) -> PackRecord:
         path = pack.inside(f"submissions/{entry.data['normalised']['path']}")
         assert path is not None  # inspect() checked it
         try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise IntegrityError(f"{path}: cannot read normalised submission {entry.ref} "
-                                 f"({exc.strerror or exc}); run rubrics verify") from None
+            raw = read_bytes(path)
+        except InvalidInput as exc:
+            raise IntegrityError(f"{exc.problems[0]}: normalised submission {entry.ref}; "
+                                 "run rubrics verify") from None
         if sha256_bytes(raw) != entry.data["normalised"]["sha256"]:
             raise IntegrityError(f"{path}: altered since it was accepted; run rubrics verify")
         submissions[entry.seq] = Submission.model_validate_json(raw)

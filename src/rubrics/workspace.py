@@ -104,13 +104,19 @@ class Workspace:
 
     def loop(self, role_id: str) -> tuple[InterviewLoop, Path]:
         """Load a role and its framework, refusing a role that does not validate."""
+        loop, path, _ = self.loop_with_source(role_id)
+        return loop, path
+
+    def loop_with_source(self, role_id: str) -> tuple[InterviewLoop, Path, bytes]:
+        """:meth:`loop`, and the role file's bytes it was built from (a pack's snapshot
+        must be exactly the role it was made from, even if the file changes meanwhile)."""
         path = self.role_path(role_id)
         role, doc = read_role(path)
         framework = self.framework(role.framework)
         errors = [p for p in check_role(role, framework, doc) if p.is_error]
         if errors:
             raise InvalidInput(errors)
-        return InterviewLoop.build(role, framework), path
+        return InterviewLoop.build(role, framework), path, doc.raw
 
     def roles(self) -> list[tuple[Role, Path]]:
         out = []

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from rubrics.errors import InvalidInput, Problem, Severity, problem
+from rubrics.errors import InvalidInput, Problem, Severity, problem, shorten
 
 Loc = tuple[str | int, ...]
 
@@ -126,16 +126,6 @@ def read_bytes(path: Path, *, max_bytes: int = MAX_BYTES, what: str = "the limit
                            ) from None
     finally:
         os.close(fd)
-
-
-SHOWN_CHARS = 60
-
-
-def shorten(value: object, limit: int = SHOWN_CHARS) -> str:
-    """A value as a message shows it: at most ``limit`` characters, with an ellipsis when
-    cut (a 2 MB key or id is named, not echoed)."""
-    text = str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _check_kind(name: str, info: os.stat_result) -> None:
@@ -348,26 +338,28 @@ def read_document(path: Path, *, max_bytes: int = MAX_BYTES, raw: bytes | None =
                   ) -> Document:
     """Read a YAML, JSON or Markdown-with-front-matter file into a located Document.
 
-    Pass ``raw`` when the bytes were already read, so that what is checked is exactly
-    what is kept.
+    Pass ``raw`` when the bytes were already read. The Document keeps the bytes it was
+    parsed from (``raw``), so that what is checked is exactly what is kept.
     """
     name = str(path)
     if raw is None:
-        text, warnings = read_text(path, max_bytes=max_bytes)
-    else:
-        text, warnings = decode_text(name, raw)
+        raw = read_bytes(path, max_bytes=max_bytes)
+    text, warnings = decode_text(name, raw)
     body = ""
     offset = 0
     if path.suffix.lower() in (".md", ".markdown"):
         yaml_text, body, offset = split_front_matter(name, text)
     elif path.suffix.lower() == ".json":
-        return _parse_json(name, text, warnings)
+        doc = _parse_json(name, text, warnings)
+        doc.raw = raw
+        return doc
     else:
         yaml_text = text
     doc = parse_yaml(name, yaml_text, line_offset=offset)
     doc.warnings = warnings + doc.warnings
     doc.text = text
     doc.body = body
+    doc.raw = raw
     return doc
 
 
