@@ -19,10 +19,12 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from rubrics.cli import app
-from rubrics.errors import InvalidInput
+from rubrics.errors import InvalidInput, shorten
 from rubrics.identity import name_key, people
+from rubrics.log import read_log
+from rubrics.model import JOINERS, unsafe_text
 from rubrics.submissions import MAX_SUBMISSION_BYTES, read_submission_bytes
-from rubrics.yamlio import read_bytes, shorten
+from rubrics.yamlio import read_bytes
 from tests.conftest import FIXTURES, ROLE_ID, rel
 from tests.test_debrief import STAGES, blank_pack, returns
 
@@ -95,7 +97,7 @@ def test_submit_refuses_devices_pipes_and_folders(pack: Path, hostile: Path) -> 
         "zero.yaml: is not a regular file",
         "5 problems found; nothing was stored (all files or none): fix the files above and "
         "submit them again"]
-    assert not (pack / "submissions").exists()
+    assert [e.kind for e in read_log(pack / "submissions")] == ["genesis"]
 
 
 @needs_devices
@@ -117,6 +119,20 @@ def test_resolutions_file_that_is_a_pipe_is_refused(pack: Path, hostile: Path) -
                "--resolutions", "pipe.yaml")
     assert (proc.returncode, proc.stderr.splitlines()[0]) == (
         1, "pipe.yaml: is not a regular file")
+
+
+@needs_devices
+@pytest.mark.parametrize("command", [["verify"], ["aggregate"], ["submit", "any.yaml"]])
+def test_a_manifest_that_is_a_pipe_is_refused_at_once(pack: Path, command: list[str]) -> None:
+    """A pack whose manifest.json was replaced by a named pipe is named as a pack that is not
+    closed, promptly, not read (a hang) or taken for a folder that is no pack."""
+    (pack / "manifest.json").unlink()
+    os.mkfifo(pack / "manifest.json")
+    (pack.parent / "any.yaml").write_text("stage: x\n", encoding="utf-8")
+    proc = run(pack.parent, command[0], pack.name, *command[1:])
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr.splitlines()[0] == (
+        "error: ada/manifest.json: is a link or not a file: a pack is closed")
 
 
 def _claims_size(monkeypatch: pytest.MonkeyPatch, path: Path, size: int) -> None:
@@ -208,10 +224,68 @@ def test_invisible_characters_cannot_make_a_second_interviewer(pack: Path, tmp_p
     assert result.stderr.splitlines()[0] == (
         f"{rel(other)}:{_line_of(other, 'interviewer')}:1: interviewer: contains the "
         f"invisible character {char}; remove it")
-    assert len((pack / "submissions" / "log.jsonl").read_text(encoding="utf-8").splitlines()
-               ) == 1
+    assert [e.kind for e in read_log(pack / "submissions")] == ["genesis", "submission"]
     # and were such a name in a pack already (written before it was refused), it folds
     assert name_key(name) == name_key("Tomás Álvarez")
+
+
+def test_a_line_separator_in_an_interviewer_name_is_refused(pack: Path, tmp_path: Path) -> None:
+    """An interviewer name with U+2028 (a line break to a report, not to YAML) is refused on
+    its line as a line break, and nothing is stored."""
+    path = _as(returns(pack, tmp_path / "r", lambda c: 3, stages=[STAGES[0]])[0],
+               "Tomás\u2028Álvarez")
+    result = cli("submit", pack, path)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"{rel(path)}:{_line_of(path, 'interviewer')}:1: interviewer: contains the line break "
+        "U+2028; remove it")
+    assert [e.kind for e in read_log(pack / "submissions")] == ["genesis"]
+
+
+def test_a_joiner_that_spells_a_persian_name_is_kept(pack: Path, tmp_path: Path) -> None:
+    """'علی\u200cرضا' (a ZWNJ between two Arabic-script letters is how the name is spelled) is
+    accepted as written; the same joiner inside a Latin name is refused."""
+    persian = _as(returns(pack, tmp_path / "fa", lambda c: 3, stages=[STAGES[0]])[0],
+                  "علی\u200cرضا")
+    result = cli("submit", pack, persian)
+    assert (result.exit_code, result.stdout) == (
+        0, f"accepted 0001: {STAGES[0]} by علی\u200cرضا\n")
+    latin = _as(returns(pack, tmp_path / "la", lambda c: 3, stages=[STAGES[1]])[0],
+                "Tom\u200cás Álvarez")
+    result = cli("submit", pack, latin)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"{rel(latin)}:{_line_of(latin, 'interviewer')}:1: interviewer: contains the invisible "
+        "character U+200C; remove it")
+
+
+@pytest.mark.parametrize("name", [
+    "علی\u200cرضا",  # Persian: ZWNJ between Arabic-script letters
+    "क्\u200dष",  # Hindi: ZWJ after a virama, inside Devanagari
+    "മല\u200cയാളം",  # Malayalam
+    "Ana 👩\u200d💼",  # an emoji sequence
+    "Ana 👩🏽\u200d💼",  # with a skin tone
+])
+def test_joiners_inside_a_script_or_an_emoji_are_spelling(name: str) -> None:
+    """A ZWNJ or ZWJ between letters of a script that joins, or inside an emoji sequence,
+    is part of how a name is written, not a hidden character."""
+    assert unsafe_text(name, single_line=True) is None
+
+
+@pytest.mark.parametrize("name", [
+    "Tom\u200cás",  # Latin does not join
+    "\u200dAna",  # at the start
+    "Ana\u200c",  # at the end
+    "علی\u200cRza",  # between two scripts
+    "علی\u200c\u200cرضا",  # two in a row
+    "Ana \u200d💼",  # a ZWJ after a space, before an emoji
+])
+def test_joiners_anywhere_else_are_refused(name: str) -> None:
+    """A joiner anywhere but inside one joining script or an emoji sequence is refused: it
+    would only make two spellings of one name look like one."""
+    assert unsafe_text(name, single_line=True) == (
+        f"contains the invisible character U+{ord(next(c for c in name if c in JOINERS)):04X}; "
+        "remove it")
 
 
 COMPATIBLE = [
@@ -368,6 +442,31 @@ def test_a_huge_candidate_id_in_a_submission_is_shortened(pack: Path, tmp_path: 
         f"{rel(path)}:{line}:1: candidate_id: '{'x' * 59}\u2026' is longer than a candidate "
         "id can be (1,900,000 characters; at most 100)")
     assert len(result.stderr) < 500
+
+
+CUT = "y" * 59 + "\u2026"
+
+
+@pytest.mark.parametrize(("field", "length", "message"), [
+    ("interviewer_email", 100_000,
+     f"interviewer_email: not an email address: '{CUT[1:]} (e.g. mei.chen@example.com)"),
+    ("pack_id", 200,
+     f"pack_id: '{CUT}' is not this pack ('{{pack_id}}'); was it sent for another candidate?"),
+])
+def test_a_long_email_or_pack_id_in_a_submission_is_shortened(
+        pack: Path, tmp_path: Path, field: str, length: int, message: str) -> None:
+    """A 100,000-character email, or a 200-character pack_id for another pack, is refused in
+    one short line with the value cut to 60 characters, not echoed in full."""
+    path = returns(pack, tmp_path / "r", lambda c: 3, stages=[STAGES[0]])[0]
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    line = _line_of(path, field)
+    lines[line - 1] = f"{field}: {'y' * length}\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    result = cli("submit", pack, path)
+    assert result.exit_code == 1
+    pack_id = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))["pack_id"]
+    assert result.stderr.splitlines()[0] == (
+        f"{rel(path)}:{line}:1: {message.replace('{pack_id}', pack_id)}")
 
 
 def test_long_values_in_messages_are_cut() -> None:

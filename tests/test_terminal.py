@@ -167,18 +167,21 @@ def test_submit_success_lines_keep_accents(pack: Path, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- pack
 
 
-def test_pack_batch_shows_a_candidate_name_with_direction_controls_as_escapes(
+def test_pack_batch_refuses_a_candidate_name_with_a_direction_control_on_its_line(
         tmp_path: Path) -> None:
-    """A candidate name from a CSV with a direction override is written in the pack as it is
-    and named on the terminal with the override as an escape."""
+    """A CSV row whose name holds a direction override is refused on its line with the
+    override named, never printed raw; the other rows are written as they are."""
     csv = tmp_path / "candidates.csv"
     csv.write_text(f'name,id\nAda\u202eecalevoL,ada\n"{FRIENDLY}",tomas\n', encoding="utf-8")
     result = cli("pack", "senior-backend-money-movement", "--candidates", csv, "--out",
                  tmp_path / "packs", "--format", "html")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     assert_safe(both(result))
-    assert f"wrote {rel(tmp_path / 'packs' / 'ada')}/ (Ada\\u202eecalevoL)" in result.stdout
-    assert f"wrote {rel(tmp_path / 'packs' / 'tomas')}/ ({FRIENDLY})" in result.stdout
+    assert result.stderr == (f"{rel(csv)}:2:1: candidate name contains the invisible character "
+                             "U+202E; remove it\n")
+    assert result.stdout == (f"wrote {rel(tmp_path / 'packs' / 'tomas')}/ ({FRIENDLY})\n"
+                             "1 pack written, 1 failed\n")
+    assert not (tmp_path / "packs" / "ada").exists()
 
 
 def test_a_control_character_in_a_candidate_name_is_refused_safely(tmp_path: Path) -> None:
@@ -187,7 +190,8 @@ def test_a_control_character_in_a_candidate_name_is_refused_safely(tmp_path: Pat
                  "--out", tmp_path / "packs", "--format", "html")
     assert result.exit_code == 2
     assert_safe(both(result))
-    assert result.stderr == "error: --candidate: candidate name contains control characters\n"
+    assert result.stderr == ("error: --candidate: candidate name contains the control character "
+                             "U+001B; remove it\n")
 
 
 # --------------------------------------------------------------------------- validate
@@ -274,11 +278,15 @@ def test_roles_show_and_list_show_escapes(hostile_ws: Path) -> None:
 
 
 @pytest.fixture
-def hostile_pack(hostile_ws: Path, tmp_path: Path) -> Path:
-    """A pack of the hostile role for a candidate whose name holds a direction override, with
-    one scorecard returned by an interviewer whose name has accents."""
-    result = cli("pack", "tiny-engineer", "--candidate", "Ada\u202eecalevoL", "--candidate-id",
-                 "ada", "--out", tmp_path / "packs", "--format", "html", "--workspace", hostile_ws)
+def hostile_pack(hostile_ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A pack of the hostile role for a candidate whose name holds a direction override (as a
+    version before such names were refused could write), with one scorecard returned by an
+    interviewer whose name has accents."""
+    with monkeypatch.context() as older_version:
+        older_version.setattr("rubrics.packs.candidate_problems", lambda *args: [])
+        result = cli("pack", "tiny-engineer", "--candidate", "Ada\u202eecalevoL",
+                     "--candidate-id", "ada", "--out", tmp_path / "packs", "--format", "html",
+                     "--workspace", hostile_ws)
     assert result.exit_code == 0, result.output
     pack = tmp_path / "packs" / "ada"
     blank = (pack / "scorecards" / "design.yaml").read_text(encoding="utf-8")
