@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from rubrics.fsutil import sha256_bytes
+from rubrics.log import genesis, write_genesis
 from rubrics.packs import Candidate, PackOptions, build_pack, pack_templates
 from rubrics.samples import html_export, sample_answers
 from rubrics.submit import submit
@@ -55,8 +57,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     packs = work / "packs"
     ws = Workspace.open(None)
-    loop, role_path = ws.loop(ROLE)
-    seed = build_pack(loop, role_path.read_bytes(), Candidate("Seed"), PackOptions(
+    loop, _, role_source = ws.loop_with_source(ROLE)
+    seed = build_pack(loop, role_source, Candidate("Seed"), PackOptions(
         out=work / "seed", formats=("html",)), pack_templates(ws, None))
 
     t0 = time.perf_counter()
@@ -68,7 +70,11 @@ def main() -> None:
         manifest["pack_id"] = f"bench-{i:04d}"
         manifest["candidate"] = {"name": f"Candidate {i}", "id": f"c{i:04d}",
                                  "email": None, "anonymous": False}
-        (target / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        manifest_bytes = json.dumps(manifest).encode("utf-8")
+        (target / "manifest.json").write_bytes(manifest_bytes)
+        shutil.rmtree(target / "submissions")  # each copy is anchored to its own manifest
+        write_genesis(target / "submissions", genesis(manifest["pack_id"],
+                                                      sha256_bytes(manifest_bytes), "2026-11-22"))
         folder = returned / f"c{i:04d}"
         folder.mkdir(parents=True)
         for n, stage in enumerate(manifest["stages"]):
