@@ -39,10 +39,10 @@ def test_every_role_error_is_reported_with_its_location(runner: CliRunner) -> No
         "(aggregation.min_topic_observations), so it would always report insufficient_evidence",
         f"{f}:12:38: topic_weights.cooking: no topic or competency 'cooking' "
         "(known: craft, people)",
-        f"{f}:24:14: stages[0].questions[0].what_good_looks_like[0].level: level 7 is outside "
+        f"{f}:25:14: stages[0].questions[0].what_good_looks_like[0].level: level 7 is outside "
         "framework 'tiny' (levels 1-3)",
-        f"{f}:25:5: stages[1].id: duplicate stage id 'design' (also stages[0])",
-        f"{f}:25:5: stages[1]: stage 'design' assesses nothing",
+        f"{f}:26:5: stages[1].id: duplicate stage id 'design' (also stages[0])",
+        f"{f}:26:5: stages[1]: stage 'design' assesses nothing (no focus criteria)",
         "6 problems found",
     ]
 
@@ -82,8 +82,8 @@ def test_key_criterion_assessed_once_warns_and_strict_fails(tmp_path: Path,
     """A key criterion assessed by only one stage is a warning; --strict makes it an error."""
     text = (WS / "roles" / "tiny-engineer.yaml").read_text(encoding="utf-8")
     role = tmp_path / "r.yaml"
-    role.write_text(text.replace("assesses: [people.mentors, craft.design]",
-                                 "assesses: [people.mentors]"), encoding="utf-8")
+    role.write_text(text.replace("[people.mentors, craft.design]", "[people.mentors]"),
+                    encoding="utf-8")
     message = (f"{rel(role)}:26:16: key criterion 'craft.design' is assessed by only one stage "
                "(design); key criteria need two")
     code, lines = run(runner, str(role))
@@ -134,7 +134,7 @@ def test_rule_2_warnings_on_a_role(tmp_path: Path, runner: CliRunner) -> None:
         f"{rel(role)}:26:30: warning: key_criteria[1]: must-pass criterion 'craft.systems' is "
         "at level 3, above the target level 2: no hire at the target level could be "
         "recommended without it; mark it must_pass: false unless that is meant",
-        f"{rel(role)}:64:3: warning: aggregation.level_pass_fraction: no longer used: since "
+        f"{rel(role)}:76:3: warning: aggregation.level_pass_fraction: no longer used: since "
         "rule 2 a level passes when its ratings average at least demonstrated_at "
         "(docs/aggregation.md); remove it",
         "ok: no problems found (2 warnings)"])
@@ -148,3 +148,99 @@ def test_rule_2_warnings_on_a_role(tmp_path: Path, runner: CliRunner) -> None:
     code, lines = run(runner, str(role))
     assert (code, lines[0]) == (1, f"{rel(role)}:26:35: key_criteria[0].must_pas: unknown "
                                 "field 'must_pas' (did you mean 'must_pass'?)")
+
+
+# --------------------------------------------------------------------------- focus criteria
+
+
+def _tiny(tmp_path: Path, *edits: tuple[str, str]) -> Path:
+    text = (WS / "roles" / "tiny-engineer.yaml").read_text(encoding="utf-8")
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new)
+    role = tmp_path / "r.yaml"
+    role.write_text(text, encoding="utf-8")
+    return role
+
+
+def _line(path: Path, needle: str, nth: int = 1) -> int:
+    hits = [n for n, t in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+            if needle in t]
+    return hits[nth - 1]
+
+
+def test_questions_name_the_focus_criteria_they_assess(tmp_path: Path,
+                                                       runner: CliRunner) -> None:
+    """A question that assesses a criterion outside its stage's focus is an error; a
+    question that assesses nothing, and a focus criterion no question assesses, warn."""
+    role = _tiny(tmp_path,
+                 ("        assesses: [people.mentors, craft.design]\n",
+                  "        assesses: [people.mentors, craft.systems]\n"),
+                 ("        assesses: [craft.systems, people.mentors, ledgers.l2.balances]\n", ""))
+    code, lines = run(runner, str(role))
+    people = _line(role, "    focus: [people.mentors, craft.design]")
+    pairing = _line(role, "    focus: [craft.systems, people.mentors, ledgers.l2.balances]")
+    assert (code, lines) == (1, [
+        f"{rel(role)}:{people}:29: warning: stages[1]: no question assesses focus criterion "
+        "'craft.design'",
+        f"{rel(role)}:{people + 3}:36: stages[1].questions[0].assesses[1]: 'craft.systems' is "
+        "not a focus criterion of stage 'people'",
+        *(f"{rel(role)}:{pairing}:{col}: warning: stages[2]: no question assesses focus "
+          f"criterion '{cid}'" for cid, col in [("craft.systems", 13), ("people.mentors", 28),
+                                                 ("ledgers.l2.balances", 44)]),
+        f"{rel(role)}:{_line(role, '- text: Add a refund')}:9: warning: "
+        "stages[2].questions[0]: assesses no focus criterion; add `assesses: [criterion ids]`",
+        "1 problem found"])
+
+
+def test_more_than_five_focus_criteria_warn_and_more_than_eight_are_refused(
+        tmp_path: Path, runner: CliRunner) -> None:
+    """Six focus criteria in a stage are a warning (an error with --strict); nine are an
+    error: raters are more accurate with fewer dimensions."""
+    six = ["craft.design", "craft.systems", "craft.tests", "people.mentors",
+           "ledgers.l2.balances", "ledgers.l3.reconciles"]
+    edits = [("    focus: [people.mentors, craft.design]\n",
+              f"    focus: [{', '.join(six)}]\n"),
+             ("        assesses: [people.mentors, craft.design]\n",
+              f"        assesses: [{', '.join(six)}]\n")]
+    role = _tiny(tmp_path, *edits)
+    at = f"{rel(role)}:{_line(role, '    focus: [craft.design, craft.systems, craft.tests')}:5"
+    message = ("stages[1].focus: 6 focus criteria, more than 5: raters are more accurate with "
+               "fewer; keep 5 or fewer and let another stage assess the rest")
+    assert run(runner, str(role)) == (0, [f"{at}: warning: {message}",
+                                          "ok: no problems found (1 warning)"])
+    assert run(runner, "--strict", str(role)) == (1, [f"{at}: {message}", "1 problem found"])
+    nine = ", ".join([*six, "craft.design", "craft.systems", "craft.tests"])
+    role = _tiny(tmp_path, ("    focus: [people.mentors, craft.design]\n",
+                            f"    focus: [{nine}]\n"))
+    code, lines = run(runner, str(role))
+    assert (code, lines) == (1, [
+        f"{at}: stages[1].focus: 9 focus criteria, more than 8: no interviewer rates that "
+        "many well in one interview; keep 5 or fewer and let another stage assess the rest",
+        "1 problem found"])
+
+
+def test_rating_anchors_need_all_four_points(tmp_path: Path, runner: CliRunner) -> None:
+    """A focus criterion's anchors name what 1, 2, 3 and 4 look like: one missing is an
+    error on the anchors, naming the missing point."""
+    role = _tiny(tmp_path, ("          4: Weighs two designs against the failures that matter "
+                            "most, and picks one\n", ""))
+    code, lines = run(runner, str(role))
+    assert (code, lines) == (1, [
+        f"{rel(role)}:{_line(role, '        anchors:')}:9: stages[0].focus[0].anchors: "
+        "give all four rating points 1, 2, 3 and 4 (missing: 4)",
+        "1 problem found"])
+
+
+def test_a_role_written_with_assesses_still_loads_with_a_warning(
+        tmp_path: Path, runner: CliRunner) -> None:
+    """Roles written before focus criteria list a stage's criteria under `assesses`: they
+    load as focus criteria, and validate says to rename the key."""
+    role = _tiny(tmp_path, ("    focus: [people.mentors, craft.design]\n",
+                            "    assesses: [people.mentors, craft.design]\n"))
+    at = _line(role, "    assesses: [people.mentors, craft.design]")
+    assert run(runner, str(role)) == (0, [
+        f"{rel(role)}:{at}:5: warning: stages[1].assesses: renamed 'focus' (the criteria this "
+        "stage rates); rename the key", "ok: no problems found (1 warning)"])
+    loaded, _ = read_role(role)
+    assert loaded.stages[1].assesses == ("people.mentors", "craft.design")

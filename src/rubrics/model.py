@@ -191,8 +191,58 @@ class LevelAnchor(Strict):
 
 class Question(Strict):
     text: Text
+    assesses: list[Identifier] = Field(
+        default_factory=list,
+        description="The stage's focus criteria this question is asked to assess.")
     probes: list[Text] = Field(default_factory=list)
     what_good_looks_like: list[LevelAnchor] = Field(default_factory=list)
+
+
+RATING_POINTS = (1, 2, 3, 4)
+MAX_FOCUS = (5, 8)
+"""Focus criteria a stage may rate: (warn over, refuse over). Raters are more accurate
+with fewer dimensions (Gaugler & Thornton 1989: 3 against 6 and 9)."""
+
+
+class FocusCriterion(Strict):
+    """A criterion a stage rates, with what each rating point looks like in this stage."""
+
+    id: Identifier
+    anchors: dict[Annotated[int, Field(ge=1, le=4)], Text] = Field(
+        default_factory=dict,
+        description="What a 1, 2, 3 and 4 look like for this criterion in this stage: short, "
+        "behavioural, observable. Without them the scorecard derives the points from the "
+        "framework's levels.")
+
+    @field_validator("anchors")
+    @classmethod
+    def _all_four_points(cls, value: dict[int, str]) -> dict[int, str]:
+        missing = [str(n) for n in RATING_POINTS if n not in value]
+        if value and missing:
+            raise ValueError(f"give all four rating points 1, 2, 3 and 4 (missing: "
+                             f"{', '.join(missing)})")
+        return dict(sorted(value.items()))
+
+
+FocusEntry = Annotated[
+    FocusCriterion,
+    BeforeValidator(lambda value: {"id": value} if isinstance(value, str) else value),
+    WithJsonSchema({
+        "anyOf": [
+            {"type": "string", "pattern": ID_PATTERN, "maxLength": 120,
+             "description": "A criterion id (rating points derived from the framework)."},
+            {"type": "object", "additionalProperties": False, "required": ["id"],
+             "properties": {
+                 "id": {"type": "string", "pattern": ID_PATTERN, "maxLength": 120},
+                 "anchors": {"type": "object", "additionalProperties": False,
+                             "required": ["1", "2", "3", "4"],
+                             "properties": {str(n): {"type": "string", "minLength": 1}
+                                            for n in RATING_POINTS},
+                             "description": "What a 1, 2, 3 and 4 look like in this stage."}}},
+        ]
+    }),
+]
+"""A focus criterion written as its id, or as ``{id: ..., anchors: {1: ..., 4: ...}}``."""
 
 
 class Stage(Strict):
@@ -207,11 +257,29 @@ class Stage(Strict):
         description="What this stage explores, in words for the candidate (shown in the "
         "candidate packet)."
     )
-    assesses: list[Identifier] = Field(
-        default_factory=list, description="Criterion ids (framework or role competency)."
-    )
+    focus: list[FocusEntry] = Field(
+        default_factory=list,
+        description=f"The criteria this stage rates (framework or role competency), at most "
+        f"{MAX_FOCUS[0]}; each may carry its own rating anchors.")
     questions: list[Question] = Field(default_factory=list)
     red_flags: list[Text] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _assesses_is_focus(cls, data: Any) -> Any:
+        """Roles written before focus criteria named them ``assesses``: still read."""
+        if isinstance(data, dict) and "assesses" in data and "focus" not in data:
+            data = {("focus" if k == "assesses" else k): v for k, v in data.items()}
+        return data
+
+    @property
+    def assesses(self) -> tuple[str, ...]:
+        """The ids of the criteria this stage rates, in order."""
+        return tuple(f.id for f in self.focus)
+
+    def anchors(self, criterion_id: str) -> dict[int, str]:
+        """The role's own rating anchors for a focus criterion ({} when it gives none)."""
+        return next((dict(f.anchors) for f in self.focus if f.id == criterion_id), {})
 
 
 class LevelBand(Strict):

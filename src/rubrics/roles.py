@@ -9,8 +9,7 @@ minutes and 5.7 GB making its PDFs), by ``validate`` and so by ``pack``:
 size                                               warn over  refuse over
 =================================================  =========  ===========
 stages in the loop                                 16         50
-criteria one stage assesses                        12         100
-criteria the loop assesses (each stage's, added)   200        1,000
+focus criteria one stage rates                     5          8
 lines on one scorecard (*)                         250        1,000
 characters on one scorecard                        50,000     200,000
 lines on all the scorecards of the loop            -          6,000
@@ -41,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from rubrics.errors import InvalidInput, Problem, Severity
-from rubrics.model import Competency, Criterion, Framework, Role, Stage, Topic
+from rubrics.model import MAX_FOCUS, Competency, Criterion, Framework, Role, Stage, Topic
 from rubrics.validation import validate_model
 from rubrics.yamlio import Document, read_document
 
@@ -265,20 +264,7 @@ def check_role(role: Role, framework: Framework, doc: Document) -> list[Problem]
                             f"(also stages[{seen_stage[stage.id]}])")
             )
         seen_stage.setdefault(stage.id, si)
-        if not stage.assesses:
-            problems.append(
-                doc.problem(sloc, f"stages[{si}]: stage '{stage.id}' assesses nothing")
-            )
-        seen_crit: set[str] = set()
-        for k, ref in enumerate(stage.assesses):
-            if ref not in loop.criteria:
-                unknown(ref, (*sloc, "assesses", k), f"stages[{si}].assesses[{k}]")
-            if ref in seen_crit:
-                problems.append(
-                    doc.problem((*sloc, "assesses", k),
-                                f"stages[{si}].assesses[{k}]: '{ref}' is listed twice")
-                )
-            seen_crit.add(ref)
+        problems.extend(_focus_problems(stage, si, doc, loop, unknown))
         for qi, q in enumerate(stage.questions):
             for ai, anchor in enumerate(q.what_good_looks_like):
                 _check_level(framework, anchor.level, doc,
@@ -315,9 +301,74 @@ def check_role(role: Role, framework: Framework, doc: Document) -> list[Problem]
     return _unique(problems)
 
 
+def _focus_key(doc: Document, si: int) -> str:
+    """The key a stage's focus criteria are under in the file: ``focus``, or ``assesses`` in
+    roles written before focus criteria."""
+    stages = doc.data.get("stages") if isinstance(doc.data, dict) else None
+    stage = stages[si] if isinstance(stages, list) and si < len(stages) else None
+    return "assesses" if isinstance(stage, dict) and "assesses" in stage else "focus"
+
+
+def _focus_problems(stage: Stage, si: int, doc: Document, loop: InterviewLoop,
+                    unknown: Any) -> list[Problem]:
+    """A stage's focus criteria: known, listed once, few enough to rate well, each asked
+    about by a question, and every question asking about one of them."""
+    key = _focus_key(doc, si)
+    floc: tuple[str | int, ...] = ("stages", si, key)
+    problems: list[Problem] = []
+    if key == "assesses":
+        problems.append(doc.problem(floc, f"stages[{si}].assesses: renamed 'focus' (the "
+                                    "criteria this stage rates); rename the key",
+                                    Severity.WARNING))
+    n = len(stage.focus)
+    if not n:
+        problems.append(doc.problem(("stages", si), f"stages[{si}]: stage '{stage.id}' "
+                                    "assesses nothing (no focus criteria)"))
+    elif n > MAX_FOCUS[0]:  # (over MAX_FOCUS[1] is refused by size_problems)
+        problems.append(doc.problem(
+            floc, f"stages[{si}].{key}: {n} focus criteria, more than {MAX_FOCUS[0]}: raters "
+            f"are more accurate with fewer; keep {MAX_FOCUS[0]} or fewer and let another stage "
+            "assess the rest", Severity.WARNING))
+    seen: set[str] = set()
+    for k, ref in enumerate(stage.assesses):
+        if ref not in loop.criteria:
+            unknown(ref, (*floc, k), f"stages[{si}].{key}[{k}]")
+        if ref in seen:
+            problems.append(doc.problem((*floc, k),
+                                        f"stages[{si}].{key}[{k}]: '{ref}' is listed twice"))
+        seen.add(ref)
+    problems.extend(_question_links(stage, si, doc))
+    return problems
+
+
+def _question_links(stage: Stage, si: int, doc: Document) -> list[Problem]:
+    """Each question names the focus criteria it assesses; each focus criterion has one."""
+    problems: list[Problem] = []
+    focus = set(stage.assesses)
+    asked: set[str] = set()
+    for qi, q in enumerate(stage.questions):
+        qloc: tuple[str | int, ...] = ("stages", si, "questions", qi)
+        if not q.assesses:
+            problems.append(doc.problem(qloc, f"stages[{si}].questions[{qi}]: assesses no "
+                                        "focus criterion; add `assesses: [criterion ids]`",
+                                        Severity.WARNING))
+        for k, ref in enumerate(q.assesses):
+            if ref not in focus:
+                problems.append(doc.problem(
+                    (*qloc, "assesses", k), f"stages[{si}].questions[{qi}].assesses[{k}]: "
+                    f"'{ref}' is not a focus criterion of stage '{stage.id}'"))
+            asked.add(ref)
+    if stage.questions:
+        for k, ref in enumerate(stage.assesses):
+            if ref not in asked:
+                problems.append(doc.problem(
+                    ("stages", si, _focus_key(doc, si), k),
+                    f"stages[{si}]: no question assesses focus criterion '{ref}'",
+                    Severity.WARNING))
+    return problems
+
+
 MAX_STAGES = (16, 50)
-MAX_STAGE_CRITERIA = (12, 100)
-MAX_LOOP_CRITERIA = (200, 1_000)
 MAX_SCORECARD_LINES = (250, 1_000)
 MAX_SCORECARD_CHARS = (50_000, 200_000)
 MAX_LOOP_LINES = 6_000
@@ -341,12 +392,13 @@ def size_problems(role: Role, loop: InterviewLoop, doc: Document) -> list[Proble
     per_level = _anchor_sizes(loop)
     loop_lines = loop_chars = 0
     for si, stage in enumerate(role.stages):
-        n = len(stage.assesses)
-        if n > MAX_STAGE_CRITERIA[1]:
+        n = len(stage.focus)
+        if n > MAX_FOCUS[1]:
+            key = _focus_key(doc, si)
             problems.append(doc.problem(
-                ("stages", si, "assesses"), f"stages[{si}].assesses: {n:,} criteria in one "
-                f"stage, more than {MAX_STAGE_CRITERIA[1]:,}: rubrics makes no scorecard that "
-                "big; split the stage"))
+                ("stages", si, key), f"stages[{si}].{key}: {n:,} focus criteria, more than "
+                f"{MAX_FOCUS[1]}: no interviewer rates that many well in one interview; keep "
+                f"{MAX_FOCUS[0]} or fewer and let another stage assess the rest"))
             continue
         lines, chars = _scorecard_size(loop, stage, per_level)
         loop_lines += lines
@@ -358,11 +410,6 @@ def size_problems(role: Role, loop: InterviewLoop, doc: Document) -> list[Proble
                     f"{chars:,} characters, more than {MAX_SCORECARD_CHARS[1]:,}")
             problems.append(doc.problem(("stages", si), f"{card} {size}: rubrics makes no "
                                         "scorecard that long; split the stage or its areas"))
-        elif n > MAX_STAGE_CRITERIA[0]:
-            problems.append(doc.problem(
-                ("stages", si, "assesses"), f"stages[{si}].assesses: {n:,} criteria in one "
-                f"stage, more than {MAX_STAGE_CRITERIA[0]:,}: no interviewer can rate that "
-                "many in one interview; split the stage", Severity.WARNING))
         elif lines > MAX_SCORECARD_LINES[0] or chars > MAX_SCORECARD_CHARS[0]:
             size = (f"{lines:,} lines, more than {MAX_SCORECARD_LINES[0]:,}"
                     if lines > MAX_SCORECARD_LINES[0] else
@@ -373,27 +420,16 @@ def size_problems(role: Role, loop: InterviewLoop, doc: Document) -> list[Proble
                                         "areas too big?)", Severity.WARNING))
     if any(p.is_error for p in problems):  # the stages first; the loop's size follows
         return [p for p in problems if p.is_error]
-    assessed = sum(len(stage.assesses) for stage in role.stages)
-    if assessed > MAX_LOOP_CRITERIA[1]:
-        problems.append(doc.problem(stages_loc, f"stages: the loop assesses {assessed:,} "
-                                    f"criteria (each stage's added up), more than "
-                                    f"{MAX_LOOP_CRITERIA[1]:,}: rubrics makes no loop that big"))
-    elif loop_lines > MAX_LOOP_LINES or loop_chars > MAX_LOOP_CHARS:
+    if loop_lines > MAX_LOOP_LINES or loop_chars > MAX_LOOP_CHARS:
         size = (f"{loop_lines:,} lines, more than {MAX_LOOP_LINES:,}"
                 if loop_lines > MAX_LOOP_LINES else
                 f"{loop_chars:,} characters, more than {MAX_LOOP_CHARS:,}")
         problems.append(doc.problem(stages_loc, f"stages: the loop's scorecards would have "
                                     f"{size}: rubrics makes no loop that big"))
-    else:
-        if n_stages > MAX_STAGES[0]:
-            problems.append(doc.problem(stages_loc, f"stages: {n_stages:,} stages, more than "
-                                        f"{MAX_STAGES[0]:,}: no candidate sits that many "
-                                        "interviews", Severity.WARNING))
-        if assessed > MAX_LOOP_CRITERIA[0]:
-            problems.append(doc.problem(stages_loc, f"stages: the loop assesses {assessed:,} "
-                                        "criteria (each stage's added up), more than "
-                                        f"{MAX_LOOP_CRITERIA[0]:,}: no loop can rate that "
-                                        "many; keep to what the role needs", Severity.WARNING))
+    elif n_stages > MAX_STAGES[0]:
+        problems.append(doc.problem(stages_loc, f"stages: {n_stages:,} stages, more than "
+                                    f"{MAX_STAGES[0]:,}: no candidate sits that many "
+                                    "interviews", Severity.WARNING))
     if any(p.is_error for p in problems):  # what refuses the role, and nothing else
         return [p for p in problems if p.is_error]
     for loc, text in _role_texts(role):
