@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
 from rubrics.model import Submission
 from rubrics.roles import read_role
@@ -147,8 +148,11 @@ def fill_like_an_interviewer(page: Page) -> None:
     page.keyboard.press("Enter")
     page.keyboard.type(EVIDENCE_1[1] + "  ")  # trailing blanks are trimmed on save
 
-    # Criterion 2 by keyboard only: Tab from the evidence box into its radio group,
-    # Space picks the first rating, the arrow key moves the choice to "2".
+    # Criterion 2 by keyboard only: Tab from the evidence box past the framework levels
+    # (a disclosure) into its radio group; Space picks the first rating, the arrow key
+    # moves the choice to "2".
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.name") == "rating-2"
     page.keyboard.press("Space")
@@ -309,7 +313,13 @@ def test_page_is_offline_clean_and_labelled(scorecard: Scorecard) -> None:
     assert len(controls) > 40
     assert [n for n in controls if not n.get("name", {}).get("value", "").strip()] == []
     groups = {n["name"]["value"] for n in nodes if n.get("role", {}).get("value") == "radiogroup"}
-    assert {"Rating for criterion 1", "Rating for criterion 8"} <= groups
+    legends = page.eval_on_selector_all("fieldset.criterion legend",
+                                        "els => els.map(e => e.textContent.trim())")
+    behaviours = {text.split(" ", 1)[1] for text in legends}  # (the number is aria-hidden)
+    assert {g.strip() for g in groups} >= behaviours and len(behaviours) >= 5
+    evidence = [n["name"]["value"] for n in controls if n["role"]["value"] == "textbox"
+                and n["name"]["value"].startswith("Evidence")]
+    assert evidence[0] == "Evidence for: " + legends[0].split(" ", 1)[1].split(" ★")[0]
 
     # Negative control: the listeners above do see a violation when one happens.
     page.evaluate("""() => { const s = document.createElement("script");
@@ -327,3 +337,62 @@ def test_screenshot_of_filled_form(scorecard: Scorecard, tmp_path: Path) -> None
     scorecard.page.screenshot(path=shot, full_page=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 10_000
+
+
+# --------------------------------------------------------------------------- accessibility
+
+
+def test_axe_finds_no_violation_on_any_page(browser: Browser, pack: Path,
+                                           tmp_path: Path) -> None:
+    """axe-core (the engine of the browsers' accessibility audits) finds no violation of any
+    rule, best practices included, on every page of a pack and on the panel report."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    from rubrics.cli import app
+
+    report = tmp_path / "report.html"
+    result = CliRunner().invoke(app, ["aggregate", str(pack), "--format", "html", "--out",
+                                      str(report)])
+    assert result.exit_code == 0, result.output
+    pages = [*sorted(pack.glob("**/*.html")), report]
+    assert len(pages) >= 9
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        for path in pages:
+            page.goto(path.as_uri())
+            results = Axe().run(page)
+            assert results.response["violations"] == [], (path.name, results.generate_report())
+            assert len(results.response["passes"]) > 15  # it did run its rules
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (1920, 1080), (390, 844)])
+def test_the_save_bar_never_hides_the_focused_control(browser: Browser, pack: Path,
+                                                      width: int, height: int) -> None:
+    """Tabbing through the whole form, every focused control is fully visible above the
+    sticky Save bar (WCAG 2.2 SC 2.4.11, focus not obscured)."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.goto((pack / "scorecards" / f"{STAGE}.html").as_uri())
+        page.locator("#interviewer").focus()
+        hidden, seen = [], 0
+        while True:
+            state = page.evaluate("""() => {
+                const el = document.activeElement, bar = document.querySelector(".actions");
+                const r = el.getBoundingClientRect(), b = bar.getBoundingClientRect();
+                return {id: el.id || el.name || el.tagName, inBar: bar.contains(el),
+                        bottom: r.bottom, top: r.top, barTop: b.top, view: innerHeight};
+            }""")
+            if state["inBar"]:
+                break
+            seen += 1
+            if state["bottom"] > state["barTop"] + 1 or state["top"] < 0:
+                hidden.append(state)
+            page.keyboard.press("Tab")
+            assert seen < 400
+        assert seen > 20 and hidden == []
+    finally:
+        context.close()

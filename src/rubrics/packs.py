@@ -356,11 +356,13 @@ def _form_font(templates: Templates) -> str | None:
 
 
 def scorecard_context(loop: InterviewLoop, stage: Stage) -> dict[str, Any]:
-    """What a scorecard template needs about one stage."""
+    """What a scorecard template needs about one stage: its focus criteria with their four
+    anchored rating points, and its questions with the criteria each one assesses."""
     criteria = []
+    shown: dict[tuple[str, int], int] = {}  # (area, level) -> the criterion that showed it
     for n, cid in enumerate(stage.assesses, 1):
         area, crit = loop.criteria[cid]
-        below, above = loop.anchors(cid)
+        own = stage.anchors(cid)
         criteria.append({
             "n": n,
             "id": cid,
@@ -369,19 +371,62 @@ def scorecard_context(loop: InterviewLoop, stage: Stage) -> dict[str, Any]:
             "level_label": loop.framework.level(crit.level).label,
             "area": area.title,
             "area_kind": area.kind,
+            "key": cid in loop.role.key_ids,
+            "must_pass": cid in loop.role.must_pass_ids,
             "examples": list(crit.examples),
-            "below": [c.text for c in below],
-            "above": [c.text for c in above],
-            "below_level": crit.level - 1 if crit.level > loop.framework.min_level else None,
-            "above_level": crit.level + 1 if crit.level < loop.framework.max_level else None,
+            "points": rating_points(own or derived_anchors(loop, cid)),
+            "anchors_derived": not own,
+            "levels": _framework_levels(loop, cid, n, shown),
         })
+    numbers = {c["id"]: c["n"] for c in criteria}
+    questions = [{"text": q.text, "probes": list(q.probes),
+                  "what_good_looks_like": list(q.what_good_looks_like),
+                  "assesses": [numbers[a] for a in q.assesses if a in numbers]}
+                 for q in stage.questions]
     return {
         "stage": stage,
         "criteria": criteria,
+        "questions": questions,
         "rating_labels": RATING_LABELS,
         "recommendations": [(r.value, r.label) for r in Recommendation],
         "loop_stages": loop.role.stages,
     }
+
+
+def rating_points(anchors: dict[int, str]) -> list[dict[str, Any]]:
+    """The four rating points of a criterion: value, the scale's label, and its anchor."""
+    return [{"value": v, "label": RATING_LABELS[v], "anchor": anchors[v]} for v in RATING_LABELS]
+
+
+def derived_anchors(loop: InterviewLoop, cid: str) -> dict[int, str]:
+    """Rating anchors for a criterion the role gives none for, from the framework: the
+    criterion's own behaviour is a 3, its area's level below bounds a 1 and the level above
+    marks a 4."""
+    crit = loop.criteria[cid][1]
+    below, above = loop.anchors(cid)
+    low = (f"Not shown, or only what level {crit.level - 1} expects" if below else
+           "Not shown, or evidence against it")
+    high = (f"Shown unprompted and in depth, with some of what level {crit.level + 1} expects"
+            if above else "Shown unprompted, in depth, and in more than one situation")
+    return {1: low, 2: "Partly shown: some of the behaviour, or only when prompted",
+            3: "Shown as described, unprompted, with a concrete example", 4: high}
+
+
+def _framework_levels(loop: InterviewLoop, cid: str, n: int,
+                      shown: dict[tuple[str, int], int]) -> list[dict[str, Any]]:
+    """The area's behaviours one level below and above a criterion, each block shown once
+    per scorecard: a block an earlier criterion showed is a reference to it."""
+    area, crit = loop.criteria[cid]
+    below, above = loop.anchors(cid)
+    blocks = []
+    for side, level, items in (("below", crit.level - 1, below), ("above", crit.level + 1, above)):
+        if not items:
+            continue
+        first = shown.setdefault((area.id, level), n)
+        blocks.append({"side": side, "level": level, "area": area.title,
+                       "behaviours": [c.text for c in items] if first == n else [],
+                       "see": first if first != n else None})
+    return blocks
 
 
 # --------------------------------------------------------------------------- batches
