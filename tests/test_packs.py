@@ -656,3 +656,29 @@ def test_batch_reports_bad_rows(tmp_path: Path) -> None:
     manifest = json.loads((out / "a-1" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["candidate"] == {"name": "Ada Lovelace", "id": "A-1",
                                      "email": "ada@example.com", "notes": None, "anonymous": False}
+
+
+def test_topic_emoji_print_in_the_pdf_scorecard(pdf_pack: Callable[[str], Path]) -> None:
+    """With the emoji font scripts/setup installs, a topic title's emoji prints in the PDF
+    scorecard as in the HTML (the text layer carries it too)."""
+    from pypdf import PdfReader
+
+    from rubrics.render import emoji_font
+
+    assert emoji_font(), "scripts/setup installs fonts-noto-color-emoji"
+    pack = pdf_pack(ROLE_ID)
+    pdf = pack / "scorecards" / "system-design-money-movement.pdf"
+    text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
+    html = (pack / "scorecards" / "system-design-money-movement.html").read_text(encoding="utf-8")
+    assert "\U0001f6e0\ufe0f Mastery \u00b7 Level 5" in text
+    assert "\U0001f6e0\ufe0f Mastery \u00b7 Level 5" in html
+
+
+def test_without_an_emoji_font_the_pdf_leaves_emoji_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where no font can draw emoji, PDF text drops them rather than print empty boxes."""
+    from rubrics import render
+
+    monkeypatch.setattr(render, "emoji_font", lambda: False)
+    assert render.plain("\U0001f6e0\ufe0f  Mastery") == "Mastery"
+    monkeypatch.setattr(render, "emoji_font", lambda: True)
+    assert render.plain("\U0001f6e0\ufe0f  Mastery") == "\U0001f6e0\ufe0f Mastery"

@@ -18,6 +18,7 @@ and it fetches nothing but ``data:`` URLs and files inside the template folders.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import mimetypes
@@ -71,12 +72,33 @@ def oneline(value: object) -> str:
 
 
 def plain(value: object) -> str:
-    """Text without emoji (colour emoji fonts make PDFs hundreds of KB larger)."""
+    """Text as a PDF can draw it: with its emoji where a colour emoji font is installed
+    (scripts/setup installs Noto Color Emoji), without them where none is (they would
+    print as empty boxes)."""
     import unicodedata
 
+    if emoji_font():
+        return " ".join(str(value).split())
     kept = [ch for ch in str(value)
             if unicodedata.category(ch) != "So" and ch not in "\u200d\ufe0f\ufe0e"]
     return " ".join("".join(kept).split())
+
+
+@functools.cache
+def emoji_font() -> bool:
+    """Whether fontconfig (which WeasyPrint draws text with) has a font for emoji."""
+    import shutil
+    import subprocess
+
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return False
+    try:
+        found = subprocess.run([fc_list, ":charset=1f680", "family"], capture_output=True,
+                               text=True, timeout=20, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return bool(found.strip())
 
 
 def kind_label(value: object) -> str:
