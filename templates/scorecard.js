@@ -63,11 +63,107 @@
     }
   }
 
-  form.addEventListener("input", function () { dirty = true; });
-  form.addEventListener("change", function () { dirty = true; });
+  // A draft is kept in this browser as the interviewer types, so closing the tab loses
+  // nothing; it is keyed by pack and stage, so two candidates' scorecards never mix.
+  var DRAFT = "rubrics-draft:" + form.getAttribute("data-pack-id") + ":" +
+    form.getAttribute("data-stage");
+
+  function storage() {
+    try { return window.localStorage; } catch (e) { return null; }  // blocked by the browser
+  }
+
+  function keepDraft() {
+    var store = storage();
+    if (!store) { return; }
+    try {
+      store.setItem(DRAFT, JSON.stringify({ saved_at: new Date().toISOString(), data: collect() }));
+    } catch (e) { /* full or blocked: the form still works, without a draft */ }
+  }
+
+  function setRadio(name, value) {
+    var radios = form.querySelectorAll('input[name="' + name + '"]');
+    for (var i = 0; i < radios.length; i++) { radios[i].checked = radios[i].value === value; }
+  }
+
+  function setText(name, text) {
+    var el = form.elements.namedItem(name);
+    if (el && typeof el.value === "string") { el.value = text || ""; }
+  }
+
+  // Fill the form from a submission (a draft, or a saved file reopened to amend it).
+  function fill(data) {
+    setText("interviewer", data.interviewer);
+    setText("interviewer_email", data.interviewer_email);
+    setText("interviewed_on", data.interviewed_on);
+    setText("notes", data.notes);
+    var blocks = form.querySelectorAll("fieldset.criterion");
+    for (var i = 0; i < blocks.length; i++) {
+      var n = i + 1, id = blocks[i].getAttribute("data-criterion");
+      var rating = data.ratings ? data.ratings[id] : undefined;
+      setRadio("rating-" + n, rating === null ? "na" : rating === undefined ? "" : String(rating));
+      setText("evidence-" + n, data.evidence ? data.evidence[id] : "");
+    }
+    var flags = data.red_flags || [];
+    var boxes = form.querySelectorAll('input[type="checkbox"][data-flag]');
+    for (var j = 0; j < boxes.length; j++) {
+      boxes[j].checked = flags.indexOf(boxes[j].getAttribute("data-flag")) >= 0;
+    }
+    setRadio("recommendation", data.recommendation || "");
+  }
+
+  function restoreDraft() {
+    var store = storage(), raw = store && store.getItem(DRAFT);
+    if (!raw) { return; }
+    try {
+      var draft = JSON.parse(raw);
+      fill(draft.data);
+      report("Restored your draft of " + new Date(draft.saved_at).toLocaleString() +
+             ". It stays in this browser until you clear the form.", false, null);
+    } catch (e) { store.removeItem(DRAFT); }
+  }
+
+  form.addEventListener("input", function () { dirty = true; keepDraft(); });
+  form.addEventListener("change", function () { dirty = true; keepDraft(); });
   window.addEventListener("beforeunload", function (event) {
     if (dirty) { event.preventDefault(); event.returnValue = ""; }
   });
+
+  document.getElementById("open").addEventListener("change", function (event) {
+    var file = event.target.files && event.target.files[0];
+    event.target.value = "";
+    if (!file) { return; }
+    file.text().then(function (text) {
+      var data;
+      try { data = JSON.parse(text); } catch (e) {
+        report(file.name + " is not a submission file saved from a scorecard (JSON).", true, null);
+        return;
+      }
+      if (!data || data.format !== "rubrics-submission/1" ||
+          data.pack_id !== form.getAttribute("data-pack-id") ||
+          data.stage !== form.getAttribute("data-stage")) {
+        report(file.name + " was saved from another candidate's or stage's scorecard; " +
+               "open it from that scorecard.", true, null);
+        return;
+      }
+      fill(data);
+      dirty = true;
+      keepDraft();
+      report("Opened " + file.name + ": change what you need, then save it again.", false, null);
+    });
+  });
+
+  document.getElementById("clear").addEventListener("click", function () {
+    if (!window.confirm("Clear every answer on this scorecard and its draft in this browser?")) {
+      return;
+    }
+    form.reset();
+    var store = storage();
+    if (store) { store.removeItem(DRAFT); }
+    dirty = false;
+    report("Cleared.", false, "interviewer");
+  });
+
+  restoreDraft();
 
   document.getElementById("save").addEventListener("click", function () {
     var submission = collect();

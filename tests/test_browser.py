@@ -212,6 +212,79 @@ def test_filled_scorecard_downloads_the_submission(scorecard: Scorecard, manifes
     assert submission.model_dump(mode="json") == data
 
 
+def _save(page: Page, folder: Path) -> Path:
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Save submission").click()
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = folder / info.value.suggested_filename
+    info.value.save_as(saved)
+    return saved
+
+
+def test_a_draft_survives_closing_the_tab_until_the_form_is_cleared(
+        scorecard: Scorecard, pack: Path, tmp_path: Path) -> None:
+    """Answers typed and then the tab closed come back when the scorecard is opened again
+    (and save the same file); another stage's scorecard starts empty; "Clear form" empties
+    the form and forgets the draft."""
+    page = scorecard.page
+    fill_like_an_interviewer(page)
+    first = _save(page, tmp_path / "first")
+    url = page.url
+    page.close()
+
+    again = page.context.new_page()
+    again.goto(url)
+    assert again.get_by_role("status").inner_text().startswith("Restored your draft of ")
+    assert again.locator("#interviewer").input_value() == INTERVIEWER
+    assert again.locator("#notes").input_value() == NOTES
+    assert _save(again, tmp_path / "again").read_bytes() == first.read_bytes()
+
+    other = again.context.new_page()
+    other.goto((pack / "scorecards" / "coding-correctness-concurrency.html").as_uri())
+    assert other.locator("#interviewer").input_value() == ""
+    assert other.get_by_role("status").inner_text() == ""
+
+    again.once("dialog", lambda dialog: dialog.accept())
+    again.get_by_role("button", name="Clear form").click()
+    assert again.locator("#interviewer").input_value() == ""
+    assert again.locator("#evidence-1").input_value() == ""
+    again.reload()
+    assert again.locator("#interviewer").input_value() == ""
+    assert again.get_by_role("status").inner_text() == ""
+
+
+def test_a_saved_submission_reopens_to_be_amended(browser: Browser, scorecard: Scorecard,
+                                                  pack: Path, tmp_path: Path) -> None:
+    """A saved file opened in a fresh browser (no draft) fills the form as it was; one
+    change saved again changes only that answer; a file from another stage is refused."""
+    fill_like_an_interviewer(scorecard.page)
+    saved = _save(scorecard.page, tmp_path / "saved")
+
+    context = browser.new_context(accept_downloads=True)
+    try:
+        page = context.new_page()
+        page.goto((pack / "scorecards" / f"{STAGE}.html").as_uri())
+        page.locator("#open").set_input_files(saved)
+        assert page.get_by_role("status").inner_text() == (
+            f"Opened {saved.name}: change what you need, then save it again.")
+        rating_label(page, 2, "3").click()
+        amended = json.loads(_save(page, tmp_path / "amended").read_text(encoding="utf-8"))
+        original = json.loads(saved.read_text(encoding="utf-8"))
+        changed = {k for k in original["ratings"] if original["ratings"][k] != amended["ratings"][k]}
+        assert changed == {list(original["ratings"])[1]}
+        assert {**amended, "ratings": original["ratings"]} == original
+
+        foreign = tmp_path / "foreign.json"
+        foreign.write_text(json.dumps({**original, "stage": "coding-correctness-concurrency"}),
+                           encoding="utf-8")
+        page.locator("#open").set_input_files(foreign)
+        assert page.get_by_role("status").inner_text() == (
+            "foreign.json was saved from another candidate's or stage's scorecard; open it "
+            "from that scorecard.")
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize(("missing", "message"), [
     ("interviewer", "Please enter your name as the interviewer before saving."),
     ("recommendation", "Please choose an overall recommendation before saving."),

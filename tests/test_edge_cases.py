@@ -41,12 +41,28 @@ def test_unquoted_iso_date_is_accepted() -> None:
     assert str(sub.interviewed_on) == "2026-11-20"
 
 
-def test_other_date_formats_are_refused_with_the_expected_form() -> None:
-    """A date like 20/11/2026 is refused, saying how to write it."""
+@pytest.mark.parametrize("typed", ["20/11/2026", "20.11.2026", "20-11-2026", "11/20/2026",
+                                   "2026/11/20"])
+def test_a_date_with_only_one_reading_is_read(typed: str) -> None:
+    """20/11/2026 (as a PDF reader's user types it), 11/20/2026 and 2026/11/20 can only be
+    20 November 2026: read as such."""
+    sub = parse_submission_text("s.yaml", submission_yaml(f"interviewed_on: {typed}\n"))
+    assert str(sub.interviewed_on) == "2026-11-20"
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("03/04/2026", "03/04/2026 could be 3 April or 4 March: write the date as YYYY-MM-DD, "
+                   "e.g. 2026-11-20"),
+    ("20/11/26", "write the date as YYYY-MM-DD, e.g. 2026-11-20 (got '20/11/26')"),
+    ("next Tuesday", "write the date as YYYY-MM-DD, e.g. 2026-11-20 (got 'next Tuesday')"),
+])
+def test_a_date_that_could_mean_two_days_is_refused_naming_the_format(typed: str,
+                                                                       message: str) -> None:
+    """A date with two readings, a two-digit year or words is refused on its field, with
+    the format to use: never guessed."""
     with pytest.raises(InvalidInput) as info:
-        parse_submission_text("s.yaml", submission_yaml("interviewed_on: 20/11/2026\n"))
-    assert str(info.value) == ("s.yaml:6:1: interviewed_on: write the date as YYYY-MM-DD, "
-                               "e.g. 2026-11-20 (got '20/11/2026')")
+        parse_submission_text("s.yaml", submission_yaml(f"interviewed_on: {typed}\n"))
+    assert str(info.value) == f"s.yaml:6:1: interviewed_on: {message}"
 
 
 def test_impossible_date_is_a_located_error() -> None:

@@ -245,7 +245,7 @@ def test_pypdf_fill_reads_back(scorecard: Path, pack: Path, manifest: dict[str, 
 def test_pdfium_fill_reads_back(pdfium_form: PdfiumForm, scorecard: Path, manifest: dict[str, Any],
                                 stage_fields: StageFields, criteria: list[str],
                                 red_flags: list[str]) -> None:
-    """A scorecard filled through PDFium's form-fill API (clicks and keystrokes) reads back exactly, CRLF turned into LF."""
+    """A scorecard filled through PDFium's form-fill API (clicks and keystrokes) reads back exactly, CRLF turned into LF and the date typed as 20/11/2026 read as 2026-11-20."""
     form = pdfium_form
     n = len(criteria)
     assert {name for name, _ in form.widgets} == {
@@ -258,7 +258,7 @@ def test_pdfium_fill_reads_back(pdfium_form: PdfiumForm, scorecard: Path, manife
     evidence = "Idempotency key per transfer – “transfer_id”.\nRetries reuse it; Zoë: «exactly once» 🙂"
     form.type("interviewer", "Ingrid Ødegård")
     form.type("interviewer_email", "ingrid.odegard@example.com")
-    form.type("interviewed_on", "2026-11-20")
+    form.type("interviewed_on", "20/11/2026")
     form.click("rating-1", "3")
     form.type("evidence-1", evidence)
     form.click("rating-2", "na")

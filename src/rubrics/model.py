@@ -531,9 +531,31 @@ class Submission(Strict):
     def _empty_date_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
             return None
-        if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-            raise ValueError(f"write the date as YYYY-MM-DD, e.g. 2026-11-20 (got {value!r})")
-        return value.strip() if isinstance(value, str) else value
+        return iso_date(value.strip()) if isinstance(value, str) else value
+
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+
+
+def iso_date(text: str) -> str:
+    """A typed date as YYYY-MM-DD: ISO as it is; 2026/11/20; and 20/11/2026, 20.11.2026 or
+    11/20/2026 when only one reading is a date. 03/04/2026 (3 April or 4 March?) is refused,
+    never guessed: the interview date is part of the record."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return text
+    if found := re.fullmatch(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})", text):
+        year, month, day = found.groups()
+        return f"{year}-{int(month):02d}-{int(day):02d}"
+    found = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
+    if not found:
+        raise ValueError(f"write the date as YYYY-MM-DD, e.g. 2026-11-20 (got {shorten(repr(text))})")
+    first, second, year = int(found[1]), int(found[2]), found[3]
+    if first <= 12 and second <= 12 and first != second:
+        raise ValueError(f"{text} could be {first} {MONTHS[second - 1]} or {second} "
+                         f"{MONTHS[first - 1]}: write the date as YYYY-MM-DD, e.g. 2026-11-20")
+    day, month = (first, second) if first > 12 or first == second else (second, first)
+    return f"{year}-{month:02d}-{day:02d}"
 
 
 BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
