@@ -400,3 +400,34 @@ def test_empty_scorecard_prints_and_is_tagged_with_small_fonts(blank: Path, tmp_
     form_font = [name for name in field_fonts if name.endswith("+RubricsForm")]
     assert form_font and form_font[0] in programs, "the field font is embedded"
     assert {name: size for name, size in programs.items() if size > MAX_FONT_PROGRAM} == {}
+
+
+def test_long_evidence_shrinks_to_fit_its_box(pdfium_form: PdfiumForm, scorecard: Path) -> None:
+    """Evidence longer than its box is drawn smaller so that all of it shows (and prints):
+    the boxes of several lines ask readers for auto-sized text (font size 0), and PDFium
+    draws 40 sentences at less than the 9 pt a short answer gets."""
+    import re
+
+    widgets = [a.get_object() for page in PdfReader(scorecard).pages
+               for a in page.get("/Annots", [])]
+    multiline = {str(w["/T"]): str(w["/DA"]) for w in widgets
+                 if w.get("/FT") == "/Tx" and int(w.get("/Ff", 0)) & (1 << 12)}
+    assert multiline and all(da.endswith(" 0 Tf") for da in multiline.values()), multiline
+    assert "notes" in multiline and "evidence-1" in multiline
+
+    long = " ".join(f"Sentence {i} about idempotency keys and retries." for i in range(40))
+    pdfium_form.type("evidence-1", long + " The end.")
+    pdfium_form.type("evidence-2", "Short.")
+    filled = scorecard.with_name("long-evidence.pdf")
+    pdfium_form.save(filled)
+
+    def drawn_size(name: str) -> float:
+        for page in PdfReader(filled).pages:
+            for annot in page.get("/Annots", []):
+                annot = annot.get_object()
+                if annot.get("/T") == name:
+                    stream = annot["/AP"]["/N"].get_object().get_data()
+                    return float(re.findall(rb"([\d.]+) Tf", stream)[0])
+        raise AssertionError(name)
+
+    assert drawn_size("evidence-1") < 6 < drawn_size("evidence-2")

@@ -50,7 +50,7 @@ def form_finisher(keywords: str | None = None) -> Any:
             for ref in acro["Fields"]:
                 field = deref(ref)
                 if "DA" in field:
-                    field["DA"] = pydyf.String(re.sub(r"/\S+ gs\s*", "", _text(field["DA"])))
+                    field["DA"] = pydyf.String(_appearance(field))
                 if (field.get("FT") == "/Btn" and int(field.get("Ff", 0)) & RADIO_FLAG
                         and "Kids" in field):
                     _tidy_radio(field, deref, kid_refs)
@@ -59,6 +59,19 @@ def form_finisher(keywords: str | None = None) -> Any:
             pdf.info["Keywords"] = pydyf.String(keywords)
 
     return finish
+
+
+MULTILINE_FLAG = 1 << 12
+
+
+def _appearance(field: Any) -> str:
+    """A field's default appearance: without WeasyPrint's graphics state (which readers
+    do not carry over), and, in a box of several lines (evidence, notes), with font size 0
+    so that readers shrink what was typed to fit: printed, no evidence is cut off."""
+    appearance = re.sub(r"/\S+ gs\s*", "", _text(field["DA"]))
+    if field.get("FT") == "/Tx" and int(field.get("Ff", 0)) & MULTILINE_FLAG:
+        appearance = re.sub(r"[\d.]+ Tf", "0 Tf", appearance)
+    return appearance
 
 
 def _tidy_radio(field: Any, deref: Any, kid_refs: set[bytes]) -> None:
