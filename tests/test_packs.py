@@ -682,3 +682,21 @@ def test_without_an_emoji_font_the_pdf_leaves_emoji_out(monkeypatch: pytest.Monk
     assert render.plain("\U0001f6e0\ufe0f  Mastery") == "Mastery"
     monkeypatch.setattr(render, "emoji_font", lambda: True)
     assert render.plain("\U0001f6e0\ufe0f  Mastery") == "\U0001f6e0\ufe0f Mastery"
+
+
+def test_the_interview_plan_holds_the_framework_around_every_criterion(
+        golden_pack: PackResult, bundled: tuple[Workspace, InterviewLoop, bytes]) -> None:
+    """The plan lists, per assessed area, the behaviours one level below and above what the
+    loop assesses, each assessed criterion in bold exactly once: the anchors scorecards no
+    longer repeat per criterion."""
+    _, loop, _ = bundled
+    html = (golden_pack.path / "interview-plan.html").read_text(encoding="utf-8")
+    section = html[html.index('id="lv-h"'):]
+    assessed = {cid for s in loop.role.stages for cid in s.assesses}
+    for cid in assessed:
+        text = str(escape(loop.criteria[cid][1].text))
+        assert section.count(f"<strong>{text}</strong>") == 1, cid
+    for cid in assessed:
+        below, above = loop.anchors(cid)
+        for neighbour in [*below, *above]:
+            assert str(escape(neighbour.text)) in section, (cid, neighbour.id)

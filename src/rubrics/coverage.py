@@ -49,6 +49,26 @@ def coverage_summary(loop: InterviewLoop) -> dict[str, Any]:
     }
 
 
+def framework_levels(loop: InterviewLoop) -> list[dict[str, Any]]:
+    """For each area the loop assesses, its behaviours from one level below the lowest
+    assessed level to one above the highest, assessed ones marked: the framework anchors
+    the interview plan shows once, instead of every scorecard repeating them."""
+    assessed = {cid for stage in loop.role.stages for cid in stage.assesses}
+    out = []
+    for area in loop.areas.values():
+        levels = sorted({c.level for c in area.criteria if c.id in assessed})
+        if not levels:
+            continue
+        shown = range(max(levels[0] - 1, loop.framework.min_level),
+                      min(levels[-1] + 1, loop.framework.max_level) + 1)
+        out.append({"id": area.id, "title": area.title, "levels": [
+            {"level": n, "label": loop.framework.level(n).label,
+             "behaviours": [{"id": c.id, "text": c.text, "assessed": c.id in assessed}
+                            for c in area.at_level(n)]}
+            for n in shown if area.at_level(n)]})
+    return out
+
+
 def print_role(console: Any, loop: InterviewLoop, summary: dict[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table

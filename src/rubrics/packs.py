@@ -293,12 +293,13 @@ def _write_pack(folder: Path, loop: InterviewLoop, role_source: bytes, candidate
                 forms=True,
                 finisher=form_finisher(f"rubrics-pack={pack_id}; rubrics-stage={stage.id}"))
 
-    from rubrics.coverage import coverage_summary
+    from rubrics.coverage import coverage_summary, framework_levels
 
     coverage = coverage_summary(loop)
     pages: dict[str, dict[str, Any]] = {
         "candidate-packet": {"candidate_name": candidate.name},
-        "interview-plan": {"coverage": coverage, "candidate": candidate},
+        "interview-plan": {"coverage": coverage, "candidate": candidate,
+                           "framework_levels": framework_levels(loop)},
     }
     for page, extra in pages.items():
         ctx = {**base_context, **extra}
