@@ -24,8 +24,9 @@ level below and above (the scorecard shows them as anchors), each question, prob
 what-good-looks-like and red flag. The bundled role's largest scorecard has about 90
 lines and 11,000 characters.
 
-Measured on two busy CPUs: a loop at every warning limit (16 stages of 12 criteria, 244
-lines and 48,600 characters a scorecard) packs as HTML in 2.3 s (50 MB) and as PDF in
+Measured on two busy CPUs, before stages were limited to 5 focus criteria: a loop at
+every warning limit of the time (16 stages of 12 criteria, 244 lines and 48,600
+characters a scorecard) packs as HTML in 2.3 s (50 MB) and as PDF in
 7.5 minutes (220 MB at most, one document at a time); one just inside the refusal limits
 (6 stages of 954-line scorecards, 5,724 lines and 1.14 million characters in all) in
 2.1 s and 8.3 minutes (220 MB).
