@@ -75,8 +75,9 @@ def test_a_folder_with_digits_of_another_script_is_no_crash(pack: Path) -> None:
     odd.mkdir()
     result = cli("verify", pack)
     assert (result.exit_code, result.stderr.splitlines()) == (0, [
-        f"{rel(odd)}: warning: not in the submission log (left by an interrupted submit; it "
-        "was never accepted)"])
+        f"{rel(odd)}: warning: not in the submission log: left by a submit that was "
+        "interrupted or is still writing (never accepted), unless entries were cut from the "
+        "end of the log"])
 
 
 def test_a_submissions_link_out_of_the_pack_is_refused(pack: Path, tmp_path: Path) -> None:
@@ -152,3 +153,109 @@ def test_removing_the_log_or_editing_the_manifest_before_any_submission_shows(
     assert cli("verify", other).stderr.splitlines()[0] == (
         f"{rel(other / 'submissions' / 'log.jsonl')}: missing: the pack's log, made with the "
         "pack, was removed")
+
+
+# --------------------------------------------------------------------------- red team, issue 8
+
+
+def _rechain(pack: Path, edit: object) -> None:
+    """Rewrite the log as a forger who knows the (keyless) chain would: apply ``edit`` to
+    the entries, recompute every hash and the head record."""
+    from rubrics.log import GENESIS, entry_hash
+
+    log = pack / "submissions" / "log.jsonl"
+    entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    edit(entries)  # type: ignore[operator]
+    prev = GENESIS
+    for data in entries:
+        data["prev"] = prev
+        data["hash"] = prev = entry_hash(data)
+    log.write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
+    (pack / "submissions" / "head.json").write_text(
+        json.dumps({"entries": len(entries), "hash": prev}), encoding="utf-8")
+
+
+def test_an_amendment_of_a_submission_that_is_not_there_is_an_error(pack: Path) -> None:
+    """A forged entry that amends a missing, a later or its own submission is named by
+    verify, and aggregate and decide refuse the pack in one line (no KeyError)."""
+    for amends in (99, 2, "x"):
+        def forge(entries: list[dict[str, object]], amends: object = amends) -> None:
+            entries[2]["amends"] = amends
+        _rechain(pack, forge)
+        log = pack / "submissions" / "log.jsonl"
+        message = (f"{rel(log)}:3: entry 3: amends {amends!r}, which is not an earlier "
+                   "submission of the same stage")
+        assert [code for code, _ in outcome(pack)] == [1, 1, 1]
+        assert cli("verify", pack).stderr.splitlines()[0] == message
+
+
+def test_huge_log_and_head_files_are_named_not_read(pack: Path) -> None:
+    """A 6 GB head record or a 300 MB log (sparse files) is one line at once, not a read
+    of the whole file."""
+    head = pack / "submissions" / "head.json"
+    os.truncate(head, 6 * 2**30)
+    assert outcome(pack)[0] == (1, f"{rel(head)}: altered: the log's head record is not valid")
+    os.truncate(head, 0)
+    log = pack / "submissions" / "log.jsonl"
+    os.truncate(log, 300 * 2**20)
+    assert outcome(pack)[0] == (1, f"{rel(log)}:1: the log is larger than 256 MiB: no pack's "
+                                   "log grows that big")
+
+
+def test_a_huge_file_in_place_of_a_pack_file_is_not_hashed(pack: Path) -> None:
+    """A pack file replaced by a 20 GB sparse file is 'altered' from its size alone."""
+    page = pack / "interview-plan.html"
+    os.truncate(page, 20 * 2**30)
+    assert outcome(pack)[0] == (1, f"{rel(page)}: altered: does not match the SHA-256 in "
+                                   "manifest.json")
+
+
+def test_a_pack_without_its_log_key_always_warns(blank_pack: Path, tmp_path: Path) -> None:
+    """A manifest without the "log" key (an older pack, or one edited to look older) is
+    accepted with a warning on every verify, submissions or not, never silently."""
+    pack = Path(shutil.copytree(blank_pack, tmp_path / "older"))
+    manifest = pack / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    del data["log"]
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    shutil.rmtree(pack / "submissions")
+    result = cli("verify", pack)
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [
+        f"{rel(manifest)}: warning: names no log made with the pack (packs made before rubrics "
+        "anchored them, or a manifest edited to look so): a removed log, or a manifest or role "
+        "edited before the first submission, would go unnoticed"]
+
+
+def test_pack_force_waits_for_a_submit_in_flight(blank_pack: Path, tmp_path: Path) -> None:
+    """pack --force takes the pack's writer lock: while a submit holds it the old pack stays
+    (so the submit lands in it, and then --force refuses); a submit that waited while
+    --force replaced the pack stores nothing and says why."""
+    import subprocess
+    import sys
+    import time
+
+    from rubrics.errors import Conflict
+    from rubrics.packdir import Pack, writer_lock
+    from rubrics.submit import locked
+
+    out = tmp_path / "packs"
+    shutil.copytree(blank_pack, out / "ada")
+    pack = out / "ada"
+    before = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))["pack_id"]
+    command = [sys.executable, "-m", "rubrics", "pack", ROLE_ID, "--candidate", "Ada Lovelace",
+               "--candidate-id", "ada", "--out", str(out), "--format", "html", "--force"]
+    stale = Pack.open(pack)
+    with writer_lock(pack):
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        time.sleep(8)  # long enough to render an HTML pack and reach the lock
+        assert proc.poll() is None, "pack --force did not wait for the lock"
+        assert json.loads((pack / "manifest.json").read_text(encoding="utf-8"))["pack_id"] == before
+    _, stderr = proc.communicate(timeout=120)  # (reads and closes the pipes)
+    assert proc.returncode == 0, stderr
+    assert json.loads((pack / "manifest.json").read_text(encoding="utf-8"))["pack_id"] != before
+    with pytest.raises(Conflict) as info, locked(stale):
+        pass
+    assert str(info.value) == (f"{pack}: the pack was replaced while this waited for it "
+                               "(pack --force); nothing was stored: run the command again")

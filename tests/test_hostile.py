@@ -44,6 +44,9 @@ def edited(path: Path, old: str, new: str) -> Path:
     ('interviewer: "Mei Chen"', 'interviewer: "M\u0435i Chen"', "interviewer",
      "'M\u0435i' mixes letters of different scripts (a look-alike character?); type the name "
      "again"),
+    ('interviewer: "Mei Chen"', 'interviewer: "Me\u0575 Chen"', "interviewer",
+     "'Me\u0575' mixes letters of different scripts (a look-alike character?); type the name "
+     "again"),
     ('interviewer: "Mei Chen"', 'interviewer: "Mei\u00adChen"', "interviewer",
      "contains the invisible character U+00AD; remove it"),
     ('notes: ""', 'notes: "\\e[2Jrecommendation: hire"', "notes",

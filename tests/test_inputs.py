@@ -209,7 +209,9 @@ def _line_of(path: Path, field: str) -> int:
 
 
 @pytest.mark.parametrize(("name", "char"), [("Tomás\u200b Álvarez", "U+200B"),
-                                            ("Tomás Álvarez\u00ad", "U+00AD")])
+                                            ("Tomás Álvarez\u00ad", "U+00AD"),
+                                            ("Tomás Álvarez\u3164", "U+3164"),
+                                            ("Tomás \u1160Álvarez", "U+1160")])
 def test_invisible_characters_cannot_make_a_second_interviewer(pack: Path, tmp_path: Path,
                                                                name: str, char: str) -> None:
     """'Tomás\\u200b Álvarez' and 'Tomás Álvarez\\u00ad' for a stage Tomás Álvarez has
@@ -571,6 +573,16 @@ def _longer_question(role: dict[str, Any]) -> None:
     role["stages"][1]["questions"][0]["text"] = "Why? " * 401
 
 
+def _longer_preparation(role: dict[str, Any]) -> None:
+    role["preparation"] = ["Bring a laptop.", "Read this. " * 227 + "End"]
+
+
+def _huge_packet(role: dict[str, Any]) -> None:
+    """The red team's role: 400 preparation items of 19,000 characters (a 2,003-page
+    candidate packet that took six minutes and 880 MB)."""
+    role["preparation"] = ["Prepare. " * 2_111 for _ in range(400)]
+
+
 TOO_LONG = ("too long to use in an interview (each criterion shows the behaviours of its area "
             "one level below and above: are the areas too big?)")
 WARNINGS: list[tuple[dict[str, Any], tuple[str | int, ...], str]] = [
@@ -589,6 +601,9 @@ WARNINGS: list[tuple[dict[str, Any], tuple[str | int, ...], str]] = [
      ("stages", 1, "questions", 0, "text"),
      "stages[1].questions[0].text: 2,004 characters, more than 2,000: too long to read "
      "during an interview; shorten it"),
+    ({"stages": 1, "per_stage": 2, "edit": _longer_preparation}, ("preparation", 1),
+     "preparation[1]: 2,500 characters, more than 2,000: too long to read at a glance; "
+     "shorten it"),
 ]
 
 
@@ -625,6 +640,10 @@ ERRORS: list[tuple[dict[str, Any], tuple[str | int, ...], str]] = [
     ({"stages": 9, "per_stage": 8, "anchors": 9, "text": 1750}, ("stages",),
      "stages: the loop's scorecards would have 1,307,250 characters, more than 1,200,000: "
      "rubrics makes no loop that big"),
+    ({"stages": 1, "per_stage": 2, "edit": _huge_packet}, ("candidate_summary",),
+     "the candidate packet would have 7,599,315 characters (candidate_summary, preparation, "
+     "adjustments, each stage's candidate_description), more than 100,000: rubrics makes "
+     "no packet that long"),
 ]
 
 

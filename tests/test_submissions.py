@@ -39,7 +39,8 @@ STAGES = [stage for stage, _, _ in RETURNS]
 EMAILS = ["priya.raman@example.com", "tomas.alvarez@example.com", "grace.okafor@example.com",
           "jonas.weber@example.com", "mei.chen@example.com", "sam.taylor@example.com"]
 HM = "hiring-manager-conversation"
-ORPHAN = "not in the submission log (left by an interrupted submit; it was never accepted)"
+ORPHAN = ("not in the submission log: left by a submit that was interrupted or is still "
+          "writing (never accepted), unless entries were cut from the end of the log")
 
 
 @dataclass(frozen=True)

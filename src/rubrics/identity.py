@@ -16,6 +16,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from rubrics.model import BLANK_LETTERS
+
 _WORD = re.compile(r"\w+")
 
 
@@ -24,7 +26,7 @@ def name_key(name: str) -> str:
     """A name with case, spacing, accents, punctuation and word order folded."""
     decomposed = unicodedata.normalize("NFKD", name)
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch)
-                   and unicodedata.category(ch) != "Cf").casefold()
+                   and unicodedata.category(ch) != "Cf" and ch not in BLANK_LETTERS).casefold()
     words = _WORD.findall(bare)
     return " ".join(sorted(words)) if words else " ".join(bare.split())
 
@@ -33,7 +35,8 @@ def name_key(name: str) -> str:
 def email_key(email: str | None) -> str | None:
     if not email:
         return None
-    visible = "".join(ch for ch in email if unicodedata.category(ch) not in ("Cf", "Cc"))
+    visible = "".join(ch for ch in email if unicodedata.category(ch) not in ("Cf", "Cc")
+                      and ch not in BLANK_LETTERS)
     return visible.strip().casefold() or None
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rubrics.errors import IntegrityError, Problem, Severity, problem
+from rubrics.errors import IntegrityError, Problem, Severity, problem, shorten
 from rubrics.fsutil import atomic_write, sha256_bytes
 
 LOG = "log.jsonl"
@@ -117,6 +117,34 @@ def _decision_well_formed(record: Any) -> bool:
             and isinstance(record.get("recommendation"), dict))
 
 
+MAX_LOG_BYTES = 256 * 2**20  # about 200,000 entries: far beyond any loop's amendments
+MAX_HEAD_BYTES = 64 * 1024
+
+
+def _bounded(path: Path, limit: int) -> bytes | None:
+    """The bytes of a file the pack wrote, or None when it is bigger than ``limit`` (a
+    damaged or planted file is named, never read whole)."""
+    with path.open("rb") as fh:
+        data = fh.read(limit + 1)
+    return None if len(data) > limit else data
+
+
+def amends_problems(folder: Path, entries: list[LogEntry]) -> list[Problem]:
+    """Amendments must name an earlier submission of the same stage: anything else would
+    make a submission stop counting, or count one that is not there."""
+    by_seq = {e.seq: e for e in entries if e.kind == SUBMISSION}
+    problems = []
+    for n, entry in enumerate(entries, 1):
+        if entry.kind != SUBMISSION or entry.data.get("amends") is None:
+            continue
+        target = by_seq.get(entry.amends) if entry.amends is not None else None
+        if target is None or target.seq >= entry.seq or target.stage != entry.stage:
+            problems.append(problem(folder / LOG, f"entry {n}: amends "
+                                    f"{shorten(repr(entry.data.get('amends')))}, which is not an "
+                                    "earlier submission of the same stage", n))
+    return problems
+
+
 def read_log(folder: Path) -> list[LogEntry]:
     """The entries of the log in ``folder`` (a pack's ``submissions/``); none if it has none."""
     path = folder / LOG
@@ -124,10 +152,14 @@ def read_log(folder: Path) -> list[LogEntry]:
         return []
     if not path.is_file():
         raise LogLineError(path, 1, "the log is not a regular file")
+    raw = _bounded(path, MAX_LOG_BYTES)
+    if raw is None:
+        raise LogLineError(path, 1, f"the log is larger than {MAX_LOG_BYTES // 2**20} MiB: "
+                                    "no pack's log grows that big")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        bad_line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        bad_line = raw[: exc.start].count(b"\n") + 1
         raise LogLineError(path, bad_line, "log entry is not UTF-8 text") from None
     entries = []
     for n, line in enumerate(text.splitlines(), 1):
@@ -168,8 +200,11 @@ def read_head(folder: Path) -> dict[str, Any] | None:
         return None
     if not path.is_file():
         return {"entries": -1, "hash": ""}
+    raw = _bounded(path, MAX_HEAD_BYTES)
+    if raw is None:
+        return {"entries": -1, "hash": ""}
     try:
-        head = json.loads(path.read_text(encoding="utf-8"))
+        head = json.loads(raw.decode("utf-8"))
         if (isinstance(head, dict) and type(head.get("entries")) is int
                 and isinstance(head.get("hash"), str)):
             return head

@@ -564,6 +564,9 @@ JOINERS = frozenset("\u200c\u200d")  # ZWNJ, ZWJ: spelling in Persian and Indic 
 JOINING_SCRIPTS = frozenset({
     "ARABIC", "SYRIAC", "NKO", "MONGOLIAN", "DEVANAGARI", "BENGALI", "GURMUKHI", "GUJARATI",
     "ORIYA", "TAMIL", "TELUGU", "KANNADA", "MALAYALAM", "SINHALA"})
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u17b4\u17b5\u2800\u180e")
+"""Characters Unicode counts as printable letters (or marks) that draw nothing: Hangul
+fillers, Khmer inherent vowels, the Braille blank. In a name they hide a second person."""
 EMOJI_MODIFIERS = frozenset("\ufe0f\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff")
 
 
@@ -573,6 +576,8 @@ def unsafe_text(value: str, *, single_line: bool) -> str | None:
     character but a joiner that spells a word), or None. Such characters can make a report
     show what the evidence does not say, or two spellings of one name look like one."""
     plain = value if single_line else value.replace("\n", " ").replace("\t", " ")
+    if single_line and (blank := next((ch for ch in value if ch in BLANK_LETTERS), None)):
+        return f"contains the invisible character U+{ord(blank):04X}; remove it"
     if plain.isprintable():  # no control, format or other invisible character: the usual case
         return None
     for at, ch in enumerate(value):
@@ -609,7 +614,7 @@ def _script(ch: str) -> str:
     return unicodedata.name(ch, "").split(" ")[0]
 
 
-LOOK_ALIKE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK"})
+LOOK_ALIKE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC"})
 
 
 def mixed_script_word(name: str) -> str | None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rubrics.errors import IntegrityError, InvalidInput, NotFound, problem
+from rubrics.errors import Conflict, IntegrityError, InvalidInput, NotFound, problem
 from rubrics.frameworks import load_framework
 from rubrics.fsutil import sha256_file
 from rubrics.roles import InterviewLoop, check_role, read_role
@@ -141,3 +143,23 @@ def _load_loop(role_file: Path, framework_file: Path) -> tuple[InterviewLoop, st
             _LOOPS.pop(next(iter(_LOOPS)))
         _LOOPS[key] = InterviewLoop.build(role, framework)
     return _LOOPS[key], key[0], key[1]
+
+
+LOCK_TIMEOUT = 60.0
+
+
+@contextmanager
+def writer_lock(pack_path: Path) -> Iterator[None]:
+    """Hold a pack folder's writer lock: one submit, decision or ``pack --force`` at a time."""
+    from filelock import FileLock, Timeout
+
+    folder = pack_path / "submissions"
+    if folder.is_symlink():
+        raise IntegrityError(f"{folder}: is a link: a pack's submissions stay inside it")
+    folder.mkdir(exist_ok=True)
+    try:
+        with FileLock(str(folder / ".lock"), timeout=LOCK_TIMEOUT):
+            yield
+    except Timeout:
+        raise Conflict(f"{pack_path}: another submit, decision or pack --force has held the "
+                       f"pack lock for over {LOCK_TIMEOUT:.0f} s") from None

@@ -232,14 +232,7 @@ def _commit(staging: Path, target: Path, *, force: bool) -> None:
         raise Conflict(f"{target}: pack exists (made while this one was rendering); use "
                        "--force to replace it")
     if target.exists():
-        _check_replaceable(target)  # again: a submit may have landed while we rendered
-        if exchange(staging, target):  # one atomic step: the old pack now sits in staging
-            shutil.rmtree(staging, ignore_errors=True)
-            return
-        old = target.with_name(f".{target.name}.{secrets.token_hex(4)}.replaced")
-        target.rename(old)  # a crash right here is put right by the next run (_recover)
-        staging.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
+        _replace(staging, target)
     else:
         try:
             staging.rename(target)  # refuses to replace a non-empty folder made meanwhile
@@ -247,6 +240,22 @@ def _commit(staging: Path, target: Path, *, force: bool) -> None:
             raise Conflict(f"{target}: pack exists (made while this one was rendering); "
                            "use --force to replace it") from None
     fsync_dir(target.parent)
+
+
+def _replace(staging: Path, target: Path) -> None:
+    """--force: swap the new pack in for the old one, under the old pack's writer lock, so
+    that a submit or decision in flight finishes first (and then stops the swap)."""
+    from rubrics.packdir import writer_lock
+
+    with writer_lock(target):
+        _check_replaceable(target)  # again, under the lock: a submit may have landed
+        if exchange(staging, target):  # one atomic step: the old pack now sits in staging
+            shutil.rmtree(staging, ignore_errors=True)
+            return
+        old = target.with_name(f".{target.name}.{secrets.token_hex(4)}.replaced")
+        target.rename(old)  # a crash right here is put right by the next run (_recover)
+        staging.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_pack(folder: Path, loop: InterviewLoop, role_source: bytes, candidate: Candidate,

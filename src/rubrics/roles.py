@@ -375,6 +375,7 @@ MAX_SCORECARD_CHARS = (50_000, 200_000)
 MAX_LOOP_LINES = 6_000
 MAX_LOOP_CHARS = 1_200_000
 MAX_TEXT_CHARS = 2_000
+MAX_PACKET_CHARS = 100_000
 """(warn over, refuse over) for each size of a loop; see the module's docstring."""
 
 
@@ -421,6 +422,12 @@ def size_problems(role: Role, loop: InterviewLoop, doc: Document) -> list[Proble
                                         "areas too big?)", Severity.WARNING))
     if any(p.is_error for p in problems):  # the stages first; the loop's size follows
         return [p for p in problems if p.is_error]
+    packet = _packet_chars(role)
+    if packet > MAX_PACKET_CHARS:
+        return [doc.problem(("candidate_summary",), f"the candidate packet would have "
+                            f"{packet:,} characters (candidate_summary, preparation, "
+                            f"adjustments, each stage's candidate_description), more than "
+                            f"{MAX_PACKET_CHARS:,}: rubrics makes no packet that long")]
     if loop_lines > MAX_LOOP_LINES or loop_chars > MAX_LOOP_CHARS:
         size = (f"{loop_lines:,} lines, more than {MAX_LOOP_LINES:,}"
                 if loop_lines > MAX_LOOP_LINES else
@@ -435,9 +442,11 @@ def size_problems(role: Role, loop: InterviewLoop, doc: Document) -> list[Proble
         return [p for p in problems if p.is_error]
     for loc, text in _role_texts(role):
         if len(text) > MAX_TEXT_CHARS:
+            when = ("during an interview" if loc[0] == "competencies" or loc[2:3] in (
+                ("questions",), ("red_flags",)) else "at a glance")
             problems.append(doc.problem(loc, f"{_dotted(loc)}: {len(text):,} characters, more "
-                                        f"than {MAX_TEXT_CHARS:,}: too long to read during an "
-                                        "interview; shorten it", Severity.WARNING))
+                                        f"than {MAX_TEXT_CHARS:,}: too long to read {when}; "
+                                        "shorten it", Severity.WARNING))
     return problems
 
 
@@ -477,9 +486,27 @@ def _scorecard_size(loop: InterviewLoop, stage: Stage,
     return lines, chars
 
 
+def _packet_chars(role: Role) -> int:
+    """Characters of the role's text the candidate packet prints."""
+    return (len(role.candidate_summary) + sum(len(p) for p in role.preparation)
+            + len(role.adjustments) + sum(len(s.candidate_description) + len(s.title)
+                                          for s in role.stages))
+
+
 def _role_texts(role: Role) -> Iterable[tuple[tuple[str | int, ...], str]]:
-    """Where each text of the role that a scorecard shows is, with the text."""
+    """Where each text of the role that a scorecard, the plan or the packet shows is."""
+    for key in ("summary", "candidate_summary", "adjustments"):
+        yield (key,), getattr(role, key)
+    for k, item in enumerate(role.preparation):
+        yield ("preparation", k), item
+    for k, resp in enumerate(role.responsibilities):
+        yield ("responsibilities", k, "text"), resp.text
+    for si, stage in enumerate(role.stages):
+        yield ("stages", si, "candidate_description"), stage.candidate_description
+        yield ("stages", si, "interviewer_profile"), stage.interviewer_profile
     for ci, comp in enumerate(role.competencies):
+        if comp.description:
+            yield ("competencies", ci, "description"), comp.description
         for k, crit in enumerate(comp.criteria):
             loc: tuple[str | int, ...] = ("competencies", ci, "criteria", k)
             yield (*loc, "text"), crit.text

@@ -18,8 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
-
 from rubrics.errors import (
     Conflict,
     IntegrityError,
@@ -34,24 +32,25 @@ from rubrics.identity import same_person
 from rubrics.ids import slugify
 from rubrics.log import SUBMISSION, LogEntry, append, next_seq, now
 from rubrics.model import Submission
-from rubrics.packdir import Pack
+from rubrics.packdir import Pack, writer_lock
 from rubrics.submissions import read_submission
 from rubrics.verify import Inspection, PackRecord, inspect, read_record
-
-LOCK_TIMEOUT = 60.0
+from rubrics.yamlio import read_bytes
 
 
 @contextmanager
 def locked(pack: Pack) -> Iterator[None]:
-    """Hold the pack's writer lock (one submit or decision at a time)."""
-    pack.submissions_dir.mkdir(exist_ok=True)
-    lock = FileLock(str(pack.submissions_dir / ".lock"), timeout=LOCK_TIMEOUT)
-    try:
-        with lock:
-            yield
-    except Timeout:
-        raise Conflict(f"{pack.path}: another submit or decision has held the pack lock for "
-                       f"over {LOCK_TIMEOUT:.0f} s") from None
+    """Hold the pack's writer lock, and make sure the pack is still the one opened (a
+    ``pack --force`` may have replaced it while this waited for the lock)."""
+    with writer_lock(pack.path):
+        try:
+            now = json.loads(read_bytes(pack.path / "manifest.json").decode("utf-8"))
+        except (OSError, ValueError, InvalidInput):
+            now = None
+        if not isinstance(now, dict) or now.get("pack_id") != pack.pack_id:
+            raise Conflict(f"{pack.path}: the pack was replaced while this waited for it "
+                           "(pack --force); nothing was stored: run the command again")
+        yield
 
 
 def check_writable(pack: Pack) -> Inspection:

@@ -22,6 +22,7 @@ from rubrics.log import (
     SUBMISSION,
     LogEntry,
     LogLineError,
+    amends_problems,
     chain_problems,
     head_problems,
     read_head,
@@ -29,6 +30,7 @@ from rubrics.log import (
 )
 from rubrics.model import Submission
 from rubrics.packdir import Pack
+from rubrics.submissions import MAX_SUBMISSION_BYTES
 from rubrics.yamlio import read_bytes
 
 _SEQ = re.compile(r"[0-9]{4}")
@@ -61,6 +63,7 @@ def inspect(pack: Pack, *, files: bool = True) -> Inspection:
     problems += anchor_problems(pack, entries)
     problems += verify_manifest(pack, entries)
     problems += chain_problems(pack.submissions_dir, entries)
+    problems += amends_problems(pack.submissions_dir, entries)
     problems += verify_submission_files(pack, entries)
     problems += head_problems(pack.submissions_dir, entries, head)
     problems += _unlogged_folders(pack, entries, head)
@@ -71,6 +74,11 @@ def verify(pack_dir: Path) -> tuple[list[Problem], list[LogEntry]]:
     """Every altered or missing file of a pack and its log; and the log entries checked."""
     found = inspect(Pack.open(pack_dir))
     return found.problems, found.entries
+
+
+ORPHAN = ("not in the submission log: left by a submit that was interrupted or is still "
+          "writing (never accepted), unless entries were cut from the end of the log")
+ALTERED = "altered: does not match the SHA-256 in manifest.json"
 
 
 def verify_files(pack: Pack, only: set[str] | None = None) -> list[Problem]:
@@ -86,8 +94,11 @@ def verify_files(pack: Pack, only: set[str] | None = None) -> list[Problem]:
                                     "path that leaves the pack (a link, an absolute path or ..)"))
         elif not path.is_file():
             problems.append(problem(path, "missing: pack file listed in manifest.json"))
+        elif (isinstance(item.get("bytes"), int) and item["path"] not in pack.hashes
+              and path.stat().st_size != item["bytes"]):  # (a planted 30 GB file: not read)
+            problems.append(problem(path, ALTERED))  # (it cannot hash the same)
         elif (pack.hashes.get(item["path"]) or sha256_file(path)) != item["sha256"]:
-            problems.append(problem(path, "altered: does not match the SHA-256 in manifest.json"))
+            problems.append(problem(path, ALTERED))
     return problems
 
 
@@ -102,10 +113,11 @@ def _closed(pack: Pack) -> list[Problem]:
 def anchor_problems(pack: Pack, entries: list[LogEntry]) -> list[Problem]:
     """A pack made with its log must still have it, starting with its genesis entry."""
     log_path = pack.submissions_dir / LOG
-    if not pack.anchored:
-        return [problem(log_path, "made before packs carried their log from the start: removing "
-                        "its whole log would go unnoticed", severity=Severity.WARNING)
-                ] if entries else []
+    if not pack.anchored:  # an older pack, or a newer one whose manifest lost its "log" key
+        return [problem(pack.path / "manifest.json", "names no log made with the pack (packs "
+                        "made before rubrics anchored them, or a manifest edited to look so): "
+                        "a removed log, or a manifest or role edited before the first "
+                        "submission, would go unnoticed", severity=Severity.WARNING)]
     if not entries:
         return [problem(log_path, "missing: the pack's log, made with the pack, was removed")]
     first = entries[0]
@@ -143,7 +155,8 @@ def verify_submission_files(pack: Pack, entries: list[LogEntry]) -> list[Problem
                                         f"its {kind} file {ref['path']} leaves the pack"))
             elif not path.is_file():
                 problems.append(problem(path, f"missing: {kind} file of submission {entry.ref}"))
-            elif sha256_file(path) != ref["sha256"]:
+            elif path.stat().st_size > MAX_SUBMISSION_BYTES * 2 or sha256_file(path) != ref["sha256"]:
+                # (no submission is accepted over the limit: a bigger file is not read)
                 problems.append(problem(path, f"altered: {kind} file of submission {entry.ref} "
                                         "does not match its recorded SHA-256"))
     return problems
@@ -164,9 +177,7 @@ def _unlogged_folders(pack: Pack, entries: list[LogEntry], head: dict[str, Any] 
                 problems.append(problem(child, "removed from the log: this submission "
                                         f"({seq:04d}) was accepted, but its log entry is gone"))
             else:
-                problems.append(problem(child, "not in the submission log (left by an "
-                                        "interrupted submit; it was never accepted)",
-                                        severity=Severity.WARNING))
+                problems.append(problem(child, ORPHAN, severity=Severity.WARNING))
     return problems
 
 
