@@ -1,4 +1,4 @@
-"""Benchmark: submit and aggregate 1,000 packs' worth of submissions (6 stages each).
+"""Benchmark: submit and aggregate 1,000 packs' worth of submissions (one a stage each).
 
 Usage: .venv/bin/python benchmarks/bench_aggregate.py [--packs N] [--keep DIR]
 

@@ -569,9 +569,9 @@ def report(env: list[list[str]], one: dict[str, Any], batches: dict[int, dict[st
     out += [
         f"## 1. One pack (HTML+PDF), warm, median of {one['reps']}", "",
         table(["measure", "wall", "CPU", "runs (wall)"], [
-            ["`build_pack` (6 scorecards, packet, plan; HTML+PDF)", fmt_s(pw), fmt_s(pc),
+            ["`build_pack` (7 scorecards, packet, plan; HTML+PDF)", fmt_s(pw), fmt_s(pc),
              ", ".join(f"{t:.2f}" for t in one["pack_wall"])],
-            ["WeasyPrint floor: same 8 HTML documents, plain `HTML(string=).write_pdf()`",
+            ["WeasyPrint floor: same 9 HTML documents, plain `HTML(string=).write_pdf()`",
              fmt_s(fw), fmt_s(fc), ", ".join(f"{t:.2f}" for t in one["floor_wall"])],
             [f"**overhead** (pack − floor) / floor, target < {OVERHEAD_TARGET:.0%}",
              f"**{pct(one['overhead_wall'])}** ({verdict} target)", pct(one["overhead_cpu"]), ""],

@@ -183,11 +183,11 @@ runpy.run_module("rubrics", run_name="__main__", alter_sys=True)
 """
 
 
-def test_twelve_submits_and_readers_at_once_see_no_false_alarm(blank_pack: Path,
-                                                              tmp_path: Path) -> None:
-    """Twelve submits (two interviewers a stage) and six readers (verify, aggregate) started
-    together: every submit lands, no reader reports a removed or missing entry, and the
-    log is whole."""
+def test_fourteen_submits_and_readers_at_once_see_no_false_alarm(blank_pack: Path,
+                                                                tmp_path: Path) -> None:
+    """Fourteen submits (two interviewers a stage) and six readers (verify, aggregate)
+    started together: every submit lands, no reader reports a removed or missing entry, and
+    the log is whole."""
     pack = Path(shutil.copytree(blank_pack, tmp_path / "race"))
     files = returns(pack, tmp_path / "a", lambda c: 3)
     others = []
@@ -215,8 +215,10 @@ def test_twelve_submits_and_readers_at_once_see_no_false_alarm(blank_pack: Path,
             if p.poll() is None:
                 p.kill()
                 p.wait()
-    assert [rc for rc, _, _ in outs[:12]] == [0] * 12, outs
-    for rc, _, err in outs[12:]:
+    submits = len(files) + len(others)
+    assert submits == 14
+    assert [rc for rc, _, _ in outs[:submits]] == [0] * submits, outs
+    for rc, _, err in outs[submits:]:
         assert rc == 0 and "removed" not in err and "missing" not in err, err
-    assert [e["seq"] for e in entries(pack)] == list(range(13))
+    assert [e["seq"] for e in entries(pack)] == list(range(submits + 1))
     verified(pack)

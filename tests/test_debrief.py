@@ -19,8 +19,9 @@ from tests.conftest import ROLE_ID, rel
 
 STAGES = ["hiring-manager-conversation", "system-design-money-movement",
           "coding-correctness-concurrency", "deep-dive-ownership-incidents",
-          "leadership-mentoring", "stakeholder-partnership"]
-PEOPLE = ["Priya Raman", "Tomás Álvarez", "Grace Okafor", "Jonas Weber", "Mei Chen", "Sam Taylor"]
+          "design-review-exercise", "leadership-mentoring", "stakeholder-partnership"]
+PEOPLE = ["Priya Raman", "Tomás Álvarez", "Grace Okafor", "Jonas Weber", "Mei Chen", "Sam Taylor",
+          "Kwame Mensah"]
 
 
 def cli(*args: str | Path) -> Result:
@@ -49,7 +50,7 @@ def level_of(cid: str) -> int:
 
 def returns(pack: Path, folder: Path, rate: Callable[[str], int | None],
             recs: list[str] | None = None, stages: list[str] | None = None) -> list[Path]:
-    """Fill the pack's blank YAML scorecards as six interviewers would."""
+    """Fill the pack's blank YAML scorecards as one interviewer a stage would."""
     folder.mkdir(parents=True, exist_ok=True)
     files = []
     for n, stage in enumerate(STAGES):
@@ -94,10 +95,10 @@ def decide(pack: Path, *args: str) -> Result:
 
 def test_a_decision_is_logged_verified_and_shown_beside_the_recommendation(
         pack: Path, tmp_path: Path) -> None:
-    """A hire with every flag resolved is entry 0007 of the log, verify covers it, and the
+    """A hire with every flag resolved is entry 0008 of the log, verify covers it, and the
     text, JSON and HTML reports show it beside the recommendation."""
     files = returns(pack, tmp_path / "r", lambda c: 3 if level_of(c) <= 5 else 2,
-                    recs=["yes", "yes", "no", "yes", "yes", "yes"])
+                    recs=["yes", "yes", "no", "yes", "yes", "yes", "yes"])
     assert cli("submit", pack, *files).exit_code == 0
     before = report(pack)
     assert before["decision"] == "needs_discussion" and before["panel_decision"] is None
@@ -106,14 +107,14 @@ def test_a_decision_is_logged_verified_and_shown_beside_the_recommendation(
     result = decide(pack, "--decision", "hire", "--reason", "Design and incidents strong; the "
                     "coding no was about speed, not correctness", "--by", "Hiring panel (chair: "
                     "Sam Taylor)", *resolve_all(pack))
-    assert (result.exit_code, result.stdout) == (0, "recorded decision 0007: hire at level 5\n")
+    assert (result.exit_code, result.stdout) == (0, "recorded decision 0008: hire at level 5\n")
 
-    assert cli("verify", pack).stdout == ("ok: pack files and 6 logged submissions and 1 panel "
+    assert cli("verify", pack).stdout == ("ok: pack files and 7 logged submissions and 1 panel "
                                           "decision verified\n")
     after = report(pack)
     d = after["panel_decision"]
     assert (d["entry"], d["decision"], d["level"], d["by"], d["override"]) == (
-        "0007", "hire", 5, "Hiring panel (chair: Sam Taylor)", None)
+        "0008", "hire", 5, "Hiring panel (chair: Sam Taylor)", None)
     assert {r["flag"] for r in d["resolutions"]} == {f["id"] for f in before["flags"]}
     assert d["left_open"] == [] and d["unresolved_now"] == [] and d["after_decision"] == []
     assert d["recommendation_then"]["decision"] == "needs_discussion"
@@ -135,7 +136,7 @@ def test_a_decision_is_logged_verified_and_shown_beside_the_recommendation(
 def test_unresolved_flags_refuse_the_decision_and_change_nothing(pack: Path, tmp_path: Path) -> None:
     """Deciding while flags are open lists each one, says how to resolve them, and leaves
     the log exactly as it was."""
-    files = returns(pack, tmp_path / "r", lambda c: 3, recs=["no"] + ["yes"] * 5)
+    files = returns(pack, tmp_path / "r", lambda c: 3, recs=["no"] + ["yes"] * 6)
     assert cli("submit", pack, *files).exit_code == 0
     flags = report(pack)["flags"]
     before = log_bytes(pack)
@@ -174,7 +175,7 @@ def test_flags_left_open_on_purpose_are_on_the_record(pack: Path, tmp_path: Path
 def test_resolutions_from_a_file_and_bad_arguments(pack: Path, tmp_path: Path) -> None:
     """Resolutions may come from a YAML file; unknown ids, empty texts, a bad decision, a
     level for a no-hire or outside the framework are each one clear line, nothing recorded."""
-    files = returns(pack, tmp_path / "r", lambda c: 3, recs=["no"] + ["yes"] * 5)
+    files = returns(pack, tmp_path / "r", lambda c: 3, recs=["no"] + ["yes"] * 6)
     assert cli("submit", pack, *files).exit_code == 0
     flags = report(pack)["flags"]
     before = log_bytes(pack)
@@ -222,23 +223,23 @@ def test_an_override_and_a_later_decision(pack: Path, tmp_path: Path) -> None:
     result = decide(pack, "--decision", "hire", "--level", "5", "--reason",
                     "Budget for a level-5 role only", "--by", "Panel")
     assert result.stdout.splitlines() == [
-        "recorded decision 0007: hire at level 5",
+        "recorded decision 0008: hire at level 5",
         "  override of the recommendation: level: the panel hires at level 5; the "
         "recommendation is level 6"]
     result = decide(pack, "--decision", "no_hire", "--reason", "Offer declined", "--by", "Panel")
     assert result.stdout.splitlines() == [
-        "recorded decision 0008: no hire", "  supersedes decision 0007 (both stay in the log)",
+        "recorded decision 0009: no hire", "  supersedes decision 0008 (both stay in the log)",
         "  override of the recommendation: decision: the panel decided no hire; the ratings "
         "say hire"]
     late = returns(pack, tmp_path / "late", lambda c: 3, stages=[STAGES[0]])[0]
     result = cli("submit", pack, "--amend", "--reason", "typo in two ratings", late)
     assert result.exit_code == 0, result.output
     d = report(pack)["panel_decision"]
-    assert (d["entry"], d["decision"], [e["entry"] for e in d["earlier"]]) == ("0008", "no_hire", ["0007"])
-    assert d["after_decision"] == [{"submission": "0009", "stage": STAGES[0],
+    assert (d["entry"], d["decision"], [e["entry"] for e in d["earlier"]]) == ("0009", "no_hire", ["0008"])
+    assert d["after_decision"] == [{"submission": "0010", "stage": STAGES[0],
                                     "interviewer": PEOPLE[0], "accepted_at": d["after_decision"][0]["accepted_at"],
                                     "amends": "0001"}]
-    assert "after the decision: 0009" in cli("aggregate", pack).stdout
+    assert "after the decision: 0010" in cli("aggregate", pack).stdout
     assert cli("verify", pack).exit_code == 0
 
 
@@ -252,7 +253,7 @@ def test_an_edited_decision_is_caught(pack: Path, tmp_path: Path) -> None:
     result = cli("verify", pack)
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == (
-        f"{rel(log)}:8: entry 8: entry was altered (its hash does not match its content)")
+        f"{rel(log)}:9: entry 9: entry was altered (its hash does not match its content)")
     assert cli("aggregate", pack).exit_code == 1
     assert decide(pack, "--decision", "hire", "--reason", "x", "--by", "y").exit_code == 1
 
@@ -277,25 +278,25 @@ def test_amendments_show_in_every_format_and_a_changed_outcome_is_flagged(
     files = returns(pack, tmp_path / "r", lambda c: 3 if level_of(c) <= 5 else 2)
     assert cli("submit", pack, *files).exit_code == 0
     assert report(pack)["recommended_level"] == 5
-    for stage in (STAGES[0], STAGES[3], STAGES[4]):  # level-6 ratings 2 -> 3
+    for stage in (STAGES[0], STAGES[3], STAGES[5]):  # level-6 ratings 2 -> 3
         amended = returns(pack, tmp_path / f"a-{stage}", lambda c: 3, stages=[stage])
         result = cli("submit", pack, "--amend", "--reason", "x", *amended)
         assert result.exit_code == 0, result.output
     data = report(pack)
     assert data["recommended_level"] == 6
     assert [(a["submission"], a["amends"], a["reason"]) for a in data["amendments"]] == [
-        ("0007", "0001", "x"), ("0008", "0004", "x"), ("0009", "0005", "x")]
+        ("0008", "0001", "x"), ("0009", "0004", "x"), ("0010", "0006", "x")]
     assert all(a["accepted_at"] and a["rating_changes"] for a in data["amendments"])
     flag = next(f for f in data["flags"] if f["kind"] == "amended_outcome")
-    assert flag["message"].startswith("the amendments (0007, 0008, 0009) changed the "
+    assert flag["message"].startswith("the amendments (0008, 0009, 0010) changed the "
                                       "recommendation: as first returned the scorecards gave "
                                       "hire at level 5")
     text = cli("aggregate", pack).stdout
-    assert "0007 amends 0001" in text and "reason: x" in text
+    assert "0008 amends 0001" in text and "reason: x" in text
     html = tmp_path / "r.html"
     assert cli("aggregate", pack, "--format", "html", "--out", html).exit_code == 0
     page = html.read_text(encoding="utf-8")
-    assert "0007 amends 0001" in page and "<td>x</td>" in page
+    assert "0008 amends 0001" in page and "<td>x</td>" in page
 
 
 def test_a_renamed_resubmission_is_refused(pack: Path, tmp_path: Path) -> None:

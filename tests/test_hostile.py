@@ -134,7 +134,7 @@ def test_printed_text_loses_controls_and_direction_overrides() -> None:
 
 def test_a_stale_resolution_is_open_again(pack: Path, tmp_path: Path) -> None:
     """A flag the panel resolved, which new evidence then changed, shows as not resolved."""
-    files = returns(pack, tmp_path / "r", lambda c: 3, recs=["no"] + ["yes"] * 5)
+    files = returns(pack, tmp_path / "r", lambda c: 3, recs=["no"] + ["yes"] * 6)
     assert cli("submit", pack, *files).exit_code == 0
     flag = next(f for f in report(pack)["flags"] if f["kind"] == "split_recommendation")
     assert decide(pack, "--decision", "hire", "--reason", "r", "--by", "p", "--resolve",

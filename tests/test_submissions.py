@@ -32,12 +32,14 @@ RETURNS = [
     ("system-design-money-movement", "Tomás Álvarez", ".json"),
     ("coding-correctness-concurrency", "Grace Okafor", ".pdf"),
     ("deep-dive-ownership-incidents", "Jonas Weber", ".yaml"),
-    ("leadership-mentoring", "Mei Chen", ".json"),
-    ("stakeholder-partnership", "Sam Taylor", ".pdf"),
+    ("design-review-exercise", "Mei Chen", ".json"),
+    ("leadership-mentoring", "Sam Taylor", ".pdf"),
+    ("stakeholder-partnership", "Kwame Mensah", ".yaml"),
 ]
 STAGES = [stage for stage, _, _ in RETURNS]
 EMAILS = ["priya.raman@example.com", "tomas.alvarez@example.com", "grace.okafor@example.com",
-          "jonas.weber@example.com", "mei.chen@example.com", "sam.taylor@example.com"]
+          "jonas.weber@example.com", "mei.chen@example.com", "sam.taylor@example.com",
+          "kwame.mensah@example.com"]
 HM = "hiring-manager-conversation"
 ORPHAN = ("not in the submission log: left by a submit that was interrupted or is still "
           "writing (never accepted), unless entries were cut from the end of the log")
@@ -80,7 +82,7 @@ def pack(built: Built, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def samples(built: Built, tmp_path: Path) -> dict[str, Path]:
-    """This test's own copy of the six valid returns, by stage."""
+    """This test's own copy of the seven valid returns, by stage."""
     folder = Path(shutil.copytree(next(iter(built.samples.values())).parent, tmp_path / "returns"))
     return {stage: folder / path.name for stage, path in built.samples.items()}
 
@@ -160,8 +162,8 @@ def with_rating(src: Path, dest: Path, cid: str, value: str) -> Path:
 # --------------------------------------------------------------------------- 1. happy path
 
 
-def test_six_returns_are_accepted_logged_and_verified(pack: Path, samples: dict[str, Path]) -> None:
-    """Six returns in three formats (each with the interviewer's email) are accepted in order, kept byte-for-byte behind a hash chain, and verify."""
+def test_seven_returns_are_accepted_logged_and_verified(pack: Path, samples: dict[str, Path]) -> None:
+    """Seven returns (one a stage) in three formats (each with the interviewer's email) are accepted in order, kept byte-for-byte behind a hash chain, and verify."""
     files = list(samples.values())
     result = cli("submit", pack, *files)
     assert result.exit_code == 0, result.output
@@ -170,7 +172,7 @@ def test_six_returns_are_accepted_logged_and_verified(pack: Path, samples: dict[
                                           for n, (stage, who, _) in enumerate(RETURNS, 1)]
 
     entries = log_entries(pack)
-    assert len(entries) == 6
+    assert len(entries) == len(RETURNS) == 7
     genesis = all_entries(pack)[0]
     assert (genesis["seq"], genesis["prev"], genesis["pack_id"]) == (
         0, GENESIS, manifest(pack)["pack_id"])
@@ -206,7 +208,7 @@ def test_six_returns_are_accepted_logged_and_verified(pack: Path, samples: dict[
 
     result = cli("verify", pack)
     assert (result.exit_code, result.output) == (
-        0, "ok: pack files and 6 logged submissions verified\n")
+        0, "ok: pack files and 7 logged submissions verified\n")
 
 
 # --------------------------------------------------------------------------- 2. refusals
@@ -551,8 +553,8 @@ def _delete_log_line(pack: Path) -> list[str]:
     log.write_text("".join(lines), encoding="utf-8")
     return [f"{rel(log)}:4: entry 4: chain broken (previous entry's hash does not match): an "
             "entry was removed, reordered or edited",
-            f"{rel(log)}: 1 logged entry removed: the log has 5 entries, its head "
-            "record says 6",
+            f"{rel(log)}: 1 logged entry removed: the log has 6 entries, its head "
+            "record says 7",
             f"{rel(pack / 'submissions' / gone)}: removed from the log: this submission "
             f"({gone[:4]}) was accepted, but its log entry is gone"]
 
@@ -562,7 +564,7 @@ def _truncate_log(pack: Path) -> list[str]:
     lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
     gone = json.loads(lines.pop())["folder"]
     log.write_text("".join(lines), encoding="utf-8")
-    return [f"{rel(log)}: 1 logged entry removed: the log has 5 entries, its head record says 6",
+    return [f"{rel(log)}: 1 logged entry removed: the log has 6 entries, its head record says 7",
             f"{rel(pack / 'submissions' / gone)}: removed from the log: this submission "
             f"({gone[:4]}) was accepted, but its log entry is gone"]
 
@@ -570,8 +572,8 @@ def _truncate_log(pack: Path) -> list[str]:
 def _garbage_log_line(pack: Path) -> list[str]:
     log = pack / "submissions" / "log.jsonl"
     with log.open("a", encoding="utf-8") as fh:
-        fh.write('{"seq": "six"}\n')
-    return [f"{rel(log)}:7: log entry is not a log entry of a rubrics pack (fields missing or "
+        fh.write('{"seq": "seven"}\n')
+    return [f"{rel(log)}:8: log entry is not a log entry of a rubrics pack (fields missing or "
             "of the wrong type)"]
 
 

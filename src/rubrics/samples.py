@@ -20,8 +20,10 @@ from typing import Any
 from rubrics.fsutil import atomic_write
 from rubrics.ids import slugify
 
+# One interviewer a stage of the bundled role (seven stages), so that no two of its sample
+# returns come from the same person.
 INTERVIEWERS = ["Priya Raman", "Tomás Álvarez", "Grace Okafor", "Jonas Weber", "Mei Chen",
-                "Sam Taylor"]
+                "Sam Taylor", "Kwame Mensah"]
 EVIDENCE = [
     "Described an idempotency key per transfer, stored with the ledger write in one "
     "transaction; explained the retry path when the partner times out.",
@@ -36,8 +38,9 @@ EVIDENCE = [
 NOTES = [
     "Clear on ownership; less depth on reconciliation than I hoped.",
     "Strong on failure handling; design went straight to the happy path at first.",
-    "Careful coder, wrote the idempotency test first; slow on the concurrency bug.",
+    "Careful coder, wrote the idempotency test first; slow on the concurrency extension.",
     "Led two real incidents; the reviews she described had follow-ups that stuck.",
+    "Found the double payout unprompted; explained it to the author without talking down.",
     "Mentoring examples were concrete; delegation story was thinner.",
     "Explained trade-offs to me in plain words; conceded a point gracefully.",
 ]
