@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Request,
+    expect,
+    sync_playwright,
+)
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
@@ -261,8 +268,8 @@ def test_a_saved_submission_reopens_to_be_amended(browser: Browser, scorecard: S
     try:
         page = context.new_page()
         page.goto((pack / "scorecards" / f"{STAGE}.html").as_uri())
-        page.locator("#open").set_input_files(saved)
-        assert page.get_by_role("status").inner_text() == (
+        page.locator("#open").set_input_files(saved)  # (read asynchronously: wait for it)
+        expect(page.get_by_role("status")).to_have_text(
             f"Opened {saved.name}: change what you need, then save it again.")
         rating_label(page, 2, "3").click()
         amended = json.loads(_save(page, tmp_path / "amended").read_text(encoding="utf-8"))
@@ -275,7 +282,7 @@ def test_a_saved_submission_reopens_to_be_amended(browser: Browser, scorecard: S
         foreign.write_text(json.dumps({**original, "stage": "coding-correctness-concurrency"}),
                            encoding="utf-8")
         page.locator("#open").set_input_files(foreign)
-        assert page.get_by_role("status").inner_text() == (
+        expect(page.get_by_role("status")).to_have_text(
             "foreign.json was saved from another candidate's or stage's scorecard; open it "
             "from that scorecard.")
     finally:

@@ -700,3 +700,19 @@ def test_the_interview_plan_holds_the_framework_around_every_criterion(
         below, above = loop.anchors(cid)
         for neighbour in [*below, *above]:
             assert str(escape(neighbour.text)) in section, (cid, neighbour.id)
+
+
+def test_every_blank_pdf_scorecard_of_the_bundled_role_fits_three_pages(
+        pdf_pack: Callable[[str], Path]) -> None:
+    """A stage of five focus criteria prints on at most three pages, and the notes box is
+    never alone on the last one (the recommendation stays with it)."""
+    from pypdf import PdfReader
+
+    pack = pdf_pack(ROLE_ID)
+    pages = {}
+    for pdf in sorted((pack / "scorecards").glob("*.pdf")):
+        reader = PdfReader(pdf)
+        pages[pdf.stem] = len(reader.pages)
+        last = reader.pages[-1].extract_text()
+        assert "Notes" in last and "Should we hire" in last, pdf.stem
+    assert len(pages) == 7 and max(pages.values()) <= 3, pages
