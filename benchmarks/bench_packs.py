@@ -19,6 +19,11 @@ It prints markdown tables (progress goes to stderr) for BENCHMARKS.md. What it m
 3. ``rubrics --help`` start-up against ``python -c pass``.
 4. Peak memory (``ru_maxrss``) of one pack in a fresh interpreter.
 
+Since issue 9 (ADR 10) the timed packs of section 1 stamp into the renders the untimed
+first pack cached, so they fall far below the WeasyPrint floor (a negative overhead);
+batches render the role once. ``benchmarks/bench_old_vs_new.py`` compares two source
+trees side by side in one run.
+
 Only the standard library is imported at module level, so that the child processes this
 script starts measure rubrics' own imports.
 """

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rubrics import __version__
+from rubrics import __version__, pdfcache
 from rubrics.errors import Conflict, InvalidInput, Problem, RubricsError, problem, shorten
 from rubrics.frameworks import framework_to_yaml
 from rubrics.fsutil import exchange, fsync_dir, sha256_bytes
@@ -29,7 +29,8 @@ from rubrics.ids import slugify, text_hash
 from rubrics.log import GENESIS_KIND, LogLineError, genesis, read_log, write_genesis
 from rubrics.model import RATING_LABELS, Recommendation, Stage, unsafe_text
 from rubrics.packdir import LOG_PATH, PACK_FORMAT
-from rubrics.render import Templates, html_to_pdf
+from rubrics.pdfcache import Job
+from rubrics.render import Templates
 from rubrics.roles import InterviewLoop
 from rubrics.submissions import MAX_CANDIDATE_ID
 from rubrics.workspace import Workspace, bundled_root
@@ -280,6 +281,15 @@ def _write_pack(folder: Path, loop: InterviewLoop, role_source: bytes, candidate
         "created": now,
         "version": __version__,
     }
+    placeholders = {
+        **base_context,
+        "pack_id": pdfcache.PACK,
+        "candidate_name": pdfcache.NAME,
+        "candidate_label": (f"Candidate {pdfcache.CID}" if options.anonymous
+                            else pdfcache.NAME),
+        "candidate_id": pdfcache.CID,
+    }
+    jobs: list[Job] = []
     allowed = templates.folders
     font = _form_font(templates)
 
@@ -293,14 +303,15 @@ def _write_pack(folder: Path, loop: InterviewLoop, role_source: bytes, candidate
                                          **ctx)
             written[f"scorecards/{stage.id}.html"] = html.encode("utf-8")
         if "pdf" in formats:
-            from rubrics.pdfforms import form_finisher
-
-            html = templates.render_page("scorecard.html.j2", css="scorecard.css",
-                                         for_pdf=True, form_font=font, **ctx)
-            written[f"scorecards/{stage.id}.pdf"] = html_to_pdf(
-                html, base=templates.folder_of("scorecard.html.j2"), allowed=allowed,
-                forms=True,
-                finisher=form_finisher(f"rubrics-pack={pack_id}; rubrics-stage={stage.id}"))
+            pdf_ctx: dict[str, Any] = {"for_pdf": True, "form_font": font}
+            jobs.append(Job(
+                f"scorecards/{stage.id}.pdf",
+                templates.render_page("scorecard.html.j2", css="scorecard.css", **pdf_ctx,
+                                      **ctx),
+                templates.render_page("scorecard.html.j2", css="scorecard.css", **pdf_ctx,
+                                      **{**placeholders, **scorecard_context(loop, stage)}),
+                templates.folder_of("scorecard.html.j2"), forms=True,
+                keywords=f"rubrics-pack={pdfcache.PACK}; rubrics-stage={stage.id}"))
 
     from rubrics.coverage import coverage_summary, framework_levels
 
@@ -310,6 +321,14 @@ def _write_pack(folder: Path, loop: InterviewLoop, role_source: bytes, candidate
         "interview-plan": {"coverage": coverage, "candidate": candidate,
                            "framework_levels": framework_levels(loop)},
     }
+    stand_in = Candidate.__new__(Candidate)  # the placeholders, which no check would pass
+    for key, value in (("name", pdfcache.NAME), ("id", pdfcache.CID),
+                       ("email", candidate.email), ("notes", candidate.notes)):
+        object.__setattr__(stand_in, key, value)
+    stand_ins: dict[str, dict[str, Any]] = {
+        "candidate-packet": {"candidate_name": pdfcache.NAME},
+        "interview-plan": {"coverage": coverage, "candidate": stand_in},
+    }
     for page, extra in pages.items():
         ctx = {**base_context, **extra}
         html = templates.render_page(f"{page}.html.j2", css="document.css", for_pdf=False,
@@ -317,11 +336,18 @@ def _write_pack(folder: Path, loop: InterviewLoop, role_source: bytes, candidate
         if "html" in formats:
             written[f"{page}.html"] = html.encode("utf-8")
         if "pdf" in formats:
-            pdf_html = templates.render_page(f"{page}.html.j2", css="document.css",
-                                             for_pdf=True, **ctx)
-            written[f"{page}.pdf"] = html_to_pdf(
-                pdf_html, base=templates.folder_of(f"{page}.html.j2"), allowed=allowed,
-                variant="pdf/ua-1")
+            jobs.append(Job(
+                f"{page}.pdf",
+                templates.render_page(f"{page}.html.j2", css="document.css", for_pdf=True,
+                                      **ctx),
+                templates.render_page(f"{page}.html.j2", css="document.css", for_pdf=True,
+                                      **{**placeholders, **stand_ins[page]}),
+                templates.folder_of(f"{page}.html.j2"), variant="pdf/ua-1"))
+    if jobs:
+        pdfcache.render_pdfs(jobs, name=candidate.name, cid=candidate_id, pack=pack_id,
+                             allowed=allowed)
+        for job in jobs:
+            written[job.name] = job.pdf
 
     for rel, data in written.items():
         path = folder / rel
@@ -533,6 +559,21 @@ def _worker_setup(workspace_root: Path | None, role_id: str, templates: Path | N
     return loop, role_source, pack_templates(ws, templates)
 
 
+def _warm(workspace_root: Path | None, role_id: str, options: PackOptions
+          ) -> dict[str, pdfcache.Cached]:
+    """Render the role's PDFs once, with placeholders, before the workers start: every
+    worker then stamps its candidates into them (ADR 0010). A pack for a stand-in, written
+    to a temporary folder and removed, is what fills the cache."""
+    import tempfile
+
+    loop, role_source, templates = _worker_setup(workspace_root, role_id, options.templates)
+    with tempfile.TemporaryDirectory(prefix="rubrics-warm-") as tmp:
+        build_pack(loop, role_source, Candidate("Stand-in", "stand-in"),
+                   PackOptions(out=Path(tmp), formats=("pdf",), anonymous=options.anonymous,
+                               templates=options.templates), templates)
+    return pdfcache.cache_items()
+
+
 def _batch_worker(args: tuple[Path | None, str, Candidate, PackOptions, int]) -> PackResult:
     workspace_root, role_id, candidate, options, _line = args
     loop, role_source, templates = _worker_setup(workspace_root, role_id, options.templates)
@@ -567,7 +608,9 @@ def build_batch(workspace_root: Path | None, role_id: str, csv_path: Path,
     if progress:
         progress(done, total)
     workers = max(1, min(jobs or os.cpu_count() or 1, total or 1))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    warmed = _warm(workspace_root, role_id, options) if tasks and "pdf" in options.formats else {}
+    with ProcessPoolExecutor(max_workers=workers, initializer=pdfcache.cache_load,
+                             initargs=(warmed,)) as pool:
         futures = {pool.submit(_batch_worker, t): t for t in tasks}
         for future in as_completed(futures):
             task = futures[future]
