@@ -97,7 +97,7 @@ def test_stamped_pdfs_are_reproducible_cached_or_fresh(packs: dict[str, Path]) -
     from rubrics.pdfforms import read_form
 
     bob = _pdfs(packs["bob"])
-    assert len(bob) == 8
+    assert len(bob) == 9  # seven scorecards, the packet and the plan
     assert _pdfs(packs["bob-again"]) == bob
     fresh = packs["bob-fresh"]
     for name in bob:

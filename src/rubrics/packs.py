@@ -325,9 +325,9 @@ def _write_pack(folder: Path, loop: InterviewLoop, role_source: bytes, candidate
     for key, value in (("name", pdfcache.NAME), ("id", pdfcache.CID),
                        ("email", candidate.email), ("notes", candidate.notes)):
         object.__setattr__(stand_in, key, value)
-    stand_ins: dict[str, dict[str, Any]] = {
-        "candidate-packet": {"candidate_name": pdfcache.NAME},
-        "interview-plan": {"coverage": coverage, "candidate": stand_in},
+    stand_ins: dict[str, dict[str, Any]] = {  # the same pages with the placeholders
+        "candidate-packet": {**pages["candidate-packet"], "candidate_name": pdfcache.NAME},
+        "interview-plan": {**pages["interview-plan"], "candidate": stand_in},
     }
     for page, extra in pages.items():
         ctx = {**base_context, **extra}
