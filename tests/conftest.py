@@ -45,3 +45,11 @@ def make_pack(out: Path, candidate: str, formats: str, *extra: str) -> Path:
     assert result.exit_code == 0, result.output
     (folder,) = [m.parent for m in out.glob("*/manifest.json")]
     return folder
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """No test reads or fills the user's cache of PDF renders (a test that needs one sets
+    RUBRICS_CACHE_DIR to a folder of its own); processes the tests start inherit this."""
+    import os
+
+    os.environ["RUBRICS_CACHE_DIR"] = ""

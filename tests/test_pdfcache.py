@@ -257,3 +257,52 @@ def test_batch_warms_the_cache_once(tmp_path: Path) -> None:
         assert g[name].startswith(base), name
     assert shutil.which("pdftotext")
     assert "Grace Hopper" in _text(tmp_path / "out" / "g-1" / "interview-plan.pdf")
+
+
+def test_renders_kept_on_disk_make_the_next_pack_run_stamp(tmp_path: Path) -> None:
+    """Two `rubrics pack` runs, each its own process: the first keeps the placeholder
+    renders in the cache folder, the second stamps into them (its PDFs begin with the kept
+    bytes) and adds none; the kept renders hold neither candidate; a damaged entry is a
+    miss, rendered again, never an error."""
+    import json
+    import os
+    import sys
+
+    cache = tmp_path / "cache"
+    env = {**os.environ, "RUBRICS_CACHE_DIR": str(cache)}
+
+    def pack(name: str, cid: str) -> Path:
+        subprocess.run([sys.executable, "-m", "rubrics", "pack", TINY_ROLE, "--workspace",
+                        str(TINY_WS), "--candidate", name, "--candidate-id", cid, "--out",
+                        str(tmp_path / "packs"), "--format", "pdf", "--force"],
+                       env=env, check=True, capture_output=True)
+        return tmp_path / "packs" / cid.lower()
+
+    first = pack(ALICE.name, "qw-7731")
+    kept = sorted(cache.glob("*.json"))
+    assert len(kept) == len(_pdfs(first)) == 5  # three scorecards, the packet, the plan
+    renders = [__import__("base64").b64decode(json.loads(p.read_bytes())["pdf"]) for p in kept]
+    for render in renders:
+        assert b"Quintessa" not in _everything(render) and b"Bob" not in _everything(render)
+
+    second = pack(BOB.name, "bn-2")
+    assert sorted(cache.glob("*.json")) == kept
+    for name, pdf in _pdfs(second).items():
+        assert any(pdf.startswith(render) and len(pdf) > len(render) for render in renders), name
+        assert b"Quintessa" not in _everything(pdf), name
+
+    kept[0].write_text('{"format": 1, "pdf": "not base64!"}', encoding="utf-8")
+    third = pack("Carla Diaz", "cd-3")
+    assert len(_pdfs(third)) == 5
+    assert json.loads(kept[0].read_bytes())["format"] == pdfcache.CACHE_FORMAT  # kept again
+
+
+def test_an_empty_cache_dir_setting_keeps_nothing_on_disk(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """RUBRICS_CACHE_DIR="" (as the tests run) keeps renders in memory only; unset, they
+    go under $XDG_CACHE_HOME/rubrics/pdf."""
+    monkeypatch.setenv("RUBRICS_CACHE_DIR", "")
+    assert pdfcache.cache_dir() is None
+    monkeypatch.delenv("RUBRICS_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert pdfcache.cache_dir() == tmp_path / "rubrics" / "pdf"

@@ -29,7 +29,7 @@ import html
 import re
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,17 +213,86 @@ def _render(html_text: str, job: Job, allowed: Sequence[Path], keywords: str | N
 
 
 def cached(job: Job, allowed: Sequence[Path]) -> Cached:
-    """The placeholder render of a job, from the cache or made now."""
+    """The placeholder render of a job: from this process's cache, from the cache on disk
+    (so that each `rubrics pack` after the first for a role is fast too), or made now."""
     key = _key(job)
-    entry = _cache.get(key)
+    entry = _cache.get(key) or disk_load(key)
     if entry is None:
         found: dict[str, Any] = {}
         with keep_tags():
             pdf = _render(job.placeholder_html, job, allowed, job.keywords,
                           finisher=lambda document, doc_pdf: found.update(_make_slots(doc_pdf)))
         entry = _finish_entry(pdf, found)
-        _cache[key] = entry
+        disk_store(key, entry)
+    _cache[key] = entry
     return entry
+
+
+# --------------------------------------------------------------------------- on disk
+
+
+def cache_dir() -> Path | None:
+    """Where placeholder renders are kept between runs: ``$RUBRICS_CACHE_DIR`` (empty:
+    nowhere), else ``$XDG_CACHE_HOME/rubrics/pdf``, else ``~/.cache/rubrics/pdf``. They
+    hold placeholders only, never a candidate's values; deleting the folder is safe."""
+    import os
+
+    if "RUBRICS_CACHE_DIR" in os.environ:
+        chosen = os.environ["RUBRICS_CACHE_DIR"]
+        return Path(chosen) if chosen else None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rubrics" / "pdf"
+
+
+def disk_store(key: str, entry: Cached) -> None:
+    """Keep a render for later runs; a cache that cannot be written is no cache."""
+    import base64
+    import json
+
+    from rubrics.fsutil import atomic_write
+
+    folder = cache_dir()
+    if folder is None:
+        return
+    record = {"format": CACHE_FORMAT, "key": key, "stampable": entry.stampable,
+              "pdf": base64.b64encode(entry.pdf).decode("ascii"),
+              "pdf_sha256": hashlib.sha256(entry.pdf).hexdigest(),
+              "slots": [[s.number, s.text, s.css, s.x, s.y, s.width] for s in entry.slots],
+              "info_number": entry.info_number, "info": [list(kv) for kv in entry.info],
+              "xmp_number": entry.xmp_number, "xmp": base64.b64encode(entry.xmp).decode("ascii"),
+              "root": entry.root, "size": entry.size, "prev": entry.prev,
+              "ids": base64.b64encode(entry.ids).decode("ascii")}
+    with suppress(OSError):
+        atomic_write(folder / f"{key}.json", json.dumps(record).encode("utf-8"))
+
+
+def disk_load(key: str) -> Cached | None:
+    """A render kept by an earlier run, or None when there is none or it is not whole
+    (any doubt is a miss: the PDF is then rendered again)."""
+    import base64
+    import json
+
+    folder = cache_dir()
+    if folder is None:
+        return None
+    path = folder / f"{key}.json"
+    try:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size > 64 * 2**20:
+            return None
+        record = json.loads(path.read_bytes())
+        pdf = base64.b64decode(record["pdf"], validate=True)
+        if (record["format"] != CACHE_FORMAT or record["key"] != key
+                or hashlib.sha256(pdf).hexdigest() != record["pdf_sha256"]):
+            return None
+        slots = tuple(Slot(int(n), str(t), str(c), float(x), float(y), float(w))
+                      for n, t, c, x, y, w in record["slots"])
+        return Cached(pdf, slots, bool(record["stampable"]), int(record["info_number"]),
+                      tuple((str(k), str(v)) for k, v in record["info"]),
+                      int(record["xmp_number"]), base64.b64decode(record["xmp"], validate=True),
+                      int(record["root"]), int(record["size"]), int(record["prev"]),
+                      base64.b64decode(record["ids"], validate=True))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 # --------------------------------------------------------------------------- the cached render
