@@ -291,10 +291,17 @@ def test_renders_kept_on_disk_make_the_next_pack_run_stamp(tmp_path: Path) -> No
         assert any(pdf.startswith(render) and len(pdf) > len(render) for render in renders), name
         assert b"Quintessa" not in _everything(pdf), name
 
+    planted = json.loads(kept[1].read_bytes())
+    planted["xmp"] = __import__("base64").b64encode(b"Planted Other Person").decode()
+    kept[1].write_text(json.dumps(planted), encoding="utf-8")  # its PDF hash still matches
     kept[0].write_text('{"format": 1, "pdf": "not base64!"}', encoding="utf-8")
+    kept[2].write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
     third = pack("Carla Diaz", "cd-3")
     assert len(_pdfs(third)) == 5
-    assert json.loads(kept[0].read_bytes())["format"] == pdfcache.CACHE_FORMAT  # kept again
+    for name, pdf in _pdfs(third).items():
+        assert b"Planted" not in _everything(pdf), name
+    for entry in kept[:3]:  # each a miss, rendered again and kept again
+        assert json.loads(entry.read_bytes())["format"] == pdfcache.CACHE_FORMAT
 
 
 def test_an_empty_cache_dir_setting_keeps_nothing_on_disk(tmp_path: Path,
@@ -306,3 +313,28 @@ def test_an_empty_cache_dir_setting_keeps_nothing_on_disk(tmp_path: Path,
     monkeypatch.delenv("RUBRICS_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert pdfcache.cache_dir() == tmp_path / "rubrics" / "pdf"
+
+
+def test_a_value_is_never_read_again_as_a_placeholder() -> None:
+    """Values go in in one pass: a name holding the id's or the pack id's placeholder
+    stays exactly the name."""
+    values = {pdfcache.NAME: f"Bob {pdfcache.CID} Smith", pdfcache.CID: "hname2",
+              pdfcache.PACK: "20261122-x-1"}
+    text = f"Hello {pdfcache.NAME} ({pdfcache.CID}, {pdfcache.PACK})"
+    assert pdfcache._put(text, values) == (
+        f"Hello Bob {pdfcache.CID} Smith (hname2, 20261122-x-1)")
+
+
+def test_a_name_holding_a_placeholder_is_rendered_whole_and_right(tmp_path: Path) -> None:
+    """A candidate named with a placeholder's characters gets PDFs rendered whole, with
+    the name exactly as typed (a stamp replaced it by the id), and no kept render."""
+    name = f"Bob {pdfcache.CID} Smith"
+    pdfcache.cache_clear()
+    folder = _pack(tmp_path / "p", Candidate(name, id="hname2"), "20261122-hname2-00000001",
+                   role=TINY_ROLE, ws_root=TINY_WS)
+    packet = PdfReader(folder / "candidate-packet.pdf")
+    text = "".join(page.extract_text() for page in packet.pages)
+    assert name in text and "Bob hname2 Smith" not in text
+    plan = PdfReader(folder / "interview-plan.pdf")
+    assert plan.metadata.title == f"Interview plan: {name} \u2013 Tiny engineer"
+    assert not pdfcache.cache_items()  # nothing rendered with placeholders for it

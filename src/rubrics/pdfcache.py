@@ -107,10 +107,19 @@ def _values(name: str, cid: str, pack: str) -> dict[str, str]:
     return {NAME: name, CID: cid, PACK: pack}
 
 
+_TOKEN = re.compile("|".join(re.escape(t) for t in TOKENS))
+
+
 def _put(text: str, values: dict[str, str]) -> str:
-    for token, value in values.items():
-        text = text.replace(token, value)
-    return text
+    """``text`` with each placeholder replaced by its value, in one pass: a value is never
+    read again as a placeholder (a name holding the id's placeholder stays the name)."""
+    return _TOKEN.sub(lambda found: values.get(found[0], found[0]), text)
+
+
+def _holds_a_placeholder(values: dict[str, str]) -> bool:
+    """Whether a value itself holds a placeholder: such a candidate's PDFs are rendered
+    whole, so that no other candidate's file, not even its kept render, holds their value."""
+    return any(_TOKEN.search(value) for value in values.values())
 
 
 def corresponds(placeholder_html: str, real_html: str, values: dict[str, str]) -> bool:
@@ -164,7 +173,8 @@ def render_pdfs(jobs: Sequence[Job], *, name: str, cid: str, pack: str,
     values = _values(name, cid, pack)
     entries: dict[int, Cached] = {}
     for n, job in enumerate(jobs):
-        if not corresponds(job.placeholder_html, job.html, values):
+        if _holds_a_placeholder(values) or not corresponds(job.placeholder_html, job.html,
+                                                           values):
             continue
         entry = cached(job, allowed)
         if entry.stampable:
@@ -262,8 +272,18 @@ def disk_store(key: str, entry: Cached) -> None:
               "xmp_number": entry.xmp_number, "xmp": base64.b64encode(entry.xmp).decode("ascii"),
               "root": entry.root, "size": entry.size, "prev": entry.prev,
               "ids": base64.b64encode(entry.ids).decode("ascii")}
+    record["record_sha256"] = _record_hash(record)
     with suppress(OSError):
         atomic_write(folder / f"{key}.json", json.dumps(record).encode("utf-8"))
+
+
+def _record_hash(record: dict[str, Any]) -> str:
+    """The SHA-256 of a kept render's whole record but this field: an entry edited in any
+    part (its slots, metadata or PDF) is a miss."""
+    import json
+
+    body = {k: v for k, v in record.items() if k != "record_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def disk_load(key: str) -> Cached | None:
@@ -280,9 +300,11 @@ def disk_load(key: str) -> Cached | None:
         if not path.is_file() or path.is_symlink() or path.stat().st_size > 64 * 2**20:
             return None
         record = json.loads(path.read_bytes())
+        if (not isinstance(record, dict) or record.get("format") != CACHE_FORMAT
+                or record.get("key") != key or record.get("record_sha256") != _record_hash(record)):
+            return None
         pdf = base64.b64decode(record["pdf"], validate=True)
-        if (record["format"] != CACHE_FORMAT or record["key"] != key
-                or hashlib.sha256(pdf).hexdigest() != record["pdf_sha256"]):
+        if hashlib.sha256(pdf).hexdigest() != record["pdf_sha256"]:
             return None
         slots = tuple(Slot(int(n), str(t), str(c), float(x), float(y), float(w))
                       for n, t, c, x, y, w in record["slots"])
@@ -291,7 +313,7 @@ def disk_load(key: str) -> Cached | None:
                       int(record["xmp_number"]), base64.b64decode(record["xmp"], validate=True),
                       int(record["root"]), int(record["size"]), int(record["prev"]),
                       base64.b64decode(record["ids"], validate=True))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 
