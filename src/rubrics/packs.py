@@ -340,6 +340,9 @@ def _write_pack(folder: Path, loop: InterviewLoop, role_source: bytes, candidate
                 f"{page}.pdf",
                 templates.render_page(f"{page}.html.j2", css="document.css", for_pdf=True,
                                       **ctx),
+                # (the packet, which the candidate reads, is rendered whole: a stamped
+                # greeting sat 2 pt off the line of the word before it)
+                "" if page == "candidate-packet" else
                 templates.render_page(f"{page}.html.j2", css="document.css", for_pdf=True,
                                       **{**placeholders, **stand_ins[page]}),
                 templates.folder_of(f"{page}.html.j2"), variant="pdf/ua-1"))
