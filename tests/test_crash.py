@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROLE_ID
+from tests.conftest import ROLE_ID, run_at_once
 from tests.test_debrief import STAGES, blank_pack, cli, returns
 
 __all__ = ["blank_pack"]
@@ -170,19 +170,6 @@ def test_a_pack_killed_at_any_step_is_recovered_by_the_next_run(tmp_path: Path,
         assert sorted(p.name for p in out.iterdir()) == ["ada"], n
 
 
-STARTER = """
-import runpy, sys, time
-from pathlib import Path
-import rubrics.cli, rubrics.submit, rubrics.submissions, rubrics.recommend
-print("ready", flush=True)
-go, deadline = Path(sys.argv[1]), time.monotonic() + 60
-while not go.exists() and time.monotonic() < deadline:
-    time.sleep(0.0005)
-sys.argv = ["rubrics", *sys.argv[2:]]
-runpy.run_module("rubrics", run_name="__main__", alter_sys=True)
-"""
-
-
 def test_fourteen_submits_and_readers_at_once_see_no_false_alarm(blank_pack: Path,
                                                                 tmp_path: Path) -> None:
     """Fourteen submits (two interviewers a stage) and six readers (verify, aggregate)
@@ -202,19 +189,7 @@ def test_fourteen_submits_and_readers_at_once_see_no_false_alarm(blank_pack: Pat
     go = tmp_path / "go"
     commands = [["submit", str(pack), str(f)] for f in [*files, *others]]
     commands += [["verify", str(pack)], ["aggregate", str(pack), "--format", "json"]] * 3
-    procs = [subprocess.Popen([sys.executable, "-c", STARTER, str(go), *c],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for c in commands]
-    try:
-        for p in procs:
-            assert p.stdout is not None and p.stdout.readline() == "ready\n"
-        go.touch()
-        outs = [(p.wait(timeout=300), *p.communicate()) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+    outs = run_at_once(go, commands, timeout=300)
     submits = len(files) + len(others)
     assert submits == 14
     assert [rc for rc, _, _ in outs[:submits]] == [0] * submits, outs

@@ -10,8 +10,6 @@ import hashlib
 import json
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +21,7 @@ from typer.testing import CliRunner, Result
 import rubrics.log
 from rubrics.cli import app
 from rubrics.samples import sample_answers, write_samples
-from tests.conftest import FIXTURES, ROLE_ID, rel
+from tests.conftest import FIXTURES, ROLE_ID, rel, run_at_once
 
 GENESIS = "0" * 64
 # What rubrics.samples returns for this role, in loop order: stage, interviewer, format.
@@ -714,41 +712,14 @@ def test_interrupted_submit_leaves_an_orphan_that_is_ignored_then_moved_aside(
 # --------------------------------------------------------------------------- 6. concurrency
 
 
-# Runs `python -m rubrics ARGS...` once the go file appears: imports are warmed first, so
-# that two processes reach the pack at the same moment instead of whenever each loaded.
-STARTER = """
-import runpy, sys, time
-from pathlib import Path
-import rubrics.cli, rubrics.submit, rubrics.submissions
-print("ready", flush=True)
-go, deadline = Path(sys.argv[1]), time.monotonic() + 60
-while not go.exists() and time.monotonic() < deadline:
-    time.sleep(0.0005)
-sys.argv = ["rubrics", *sys.argv[2:]]
-runpy.run_module("rubrics", run_name="__main__", alter_sys=True)
-"""
-
-
 @pytest.mark.parametrize("attempt", range(3))
 def test_concurrent_submits_are_serialised(attempt: int, built: Built, tmp_path: Path) -> None:
     """Two `rubrics submit` processes started together on one pack both succeed, logged once each and chained."""
     pack = Path(shutil.copytree(built.pack, tmp_path / "race"))
     go = tmp_path / "go"
     stages = ["hiring-manager-conversation", "system-design-money-movement"]
-    procs = [subprocess.Popen([sys.executable, "-c", STARTER, str(go), "submit", str(pack),
-                               str(built.samples[stage])],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for stage in stages]
-    try:
-        for p in procs:
-            assert p.stdout is not None and p.stdout.readline() == "ready\n"
-        go.touch()
-        outs = [(p.wait(timeout=120), *p.communicate()) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+    outs = run_at_once(go, [["submit", str(pack), str(built.samples[stage])]
+                            for stage in stages], timeout=120)
     assert [rc for rc, _, _ in outs] == [0, 0], outs
     assert [err for _, _, err in outs] == ["", ""]
     said = sorted(out for _, out, _ in outs)
