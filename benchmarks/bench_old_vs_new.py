@@ -31,19 +31,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_packs import loadavg, log  # (this folder is on sys.path when run as a script)
+
 ROLE = "senior-backend-money-movement"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def loadavg() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "n/a"
 
 
 def child(src: Path, *args: str) -> dict[str, Any]:
