@@ -24,8 +24,11 @@ wider than the placeholder's room, when a placeholder ends up anywhere but in a 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
+import json
+import os
 import re
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -44,7 +47,7 @@ PACK = "00000000-" + "m" * 32 + "-00000000"
 """The pack id: as long as the longest a pack id can be."""
 TOKENS = (NAME, CID, PACK)
 SLOT_PREFIX = "RubricsSlot"
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 _cache: dict[str, Cached] = {}
 
@@ -245,8 +248,6 @@ def cache_dir() -> Path | None:
     """Where placeholder renders are kept between runs: ``$RUBRICS_CACHE_DIR`` (empty:
     nowhere), else ``$XDG_CACHE_HOME/rubrics/pdf``, else ``~/.cache/rubrics/pdf``. They
     hold placeholders only, never a candidate's values; deleting the folder is safe."""
-    import os
-
     if "RUBRICS_CACHE_DIR" in os.environ:
         chosen = os.environ["RUBRICS_CACHE_DIR"]
         return Path(chosen) if chosen else None
@@ -256,9 +257,6 @@ def cache_dir() -> Path | None:
 
 def disk_store(key: str, entry: Cached) -> None:
     """Keep a render for later runs; a cache that cannot be written is no cache."""
-    import base64
-    import json
-
     from rubrics.fsutil import atomic_write
 
     folder = cache_dir()
@@ -266,7 +264,6 @@ def disk_store(key: str, entry: Cached) -> None:
         return
     record = {"format": CACHE_FORMAT, "key": key, "stampable": entry.stampable,
               "pdf": base64.b64encode(entry.pdf).decode("ascii"),
-              "pdf_sha256": hashlib.sha256(entry.pdf).hexdigest(),
               "slots": [[s.number, s.text, s.css, s.x, s.y, s.width] for s in entry.slots],
               "info_number": entry.info_number, "info": [list(kv) for kv in entry.info],
               "xmp_number": entry.xmp_number, "xmp": base64.b64encode(entry.xmp).decode("ascii"),
@@ -280,8 +277,6 @@ def disk_store(key: str, entry: Cached) -> None:
 def _record_hash(record: dict[str, Any]) -> str:
     """The SHA-256 of a kept render's whole record but this field: an entry edited in any
     part (its slots, metadata or PDF) is a miss."""
-    import json
-
     body = {k: v for k, v in record.items() if k != "record_sha256"}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()
 
@@ -289,9 +284,6 @@ def _record_hash(record: dict[str, Any]) -> str:
 def disk_load(key: str) -> Cached | None:
     """A render kept by an earlier run, or None when there is none or it is not whole
     (any doubt is a miss: the PDF is then rendered again)."""
-    import base64
-    import json
-
     folder = cache_dir()
     if folder is None:
         return None
@@ -304,8 +296,6 @@ def disk_load(key: str) -> Cached | None:
                 or record.get("key") != key or record.get("record_sha256") != _record_hash(record)):
             return None
         pdf = base64.b64decode(record["pdf"], validate=True)
-        if hashlib.sha256(pdf).hexdigest() != record["pdf_sha256"]:
-            return None
         slots = tuple(Slot(int(n), str(t), str(c), float(x), float(y), float(w))
                       for n, t, c, x, y, w in record["slots"])
         return Cached(pdf, slots, bool(record["stampable"]), int(record["info_number"]),
