@@ -325,8 +325,10 @@ def _write_pack(folder: Path, loop: InterviewLoop, role_source: bytes, candidate
     for key, value in (("name", pdfcache.NAME), ("id", pdfcache.CID),
                        ("email", candidate.email), ("notes", candidate.notes)):
         object.__setattr__(stand_in, key, value)
-    stand_ins: dict[str, dict[str, Any]] = {  # the same pages with the placeholders
-        "candidate-packet": {**pages["candidate-packet"], "candidate_name": pdfcache.NAME},
+    # The plan with the placeholders, to lay out once per role. The packet, which the
+    # candidate reads, is rendered whole (no placeholder render): stamped, its greeting
+    # sat 2 pt off the line of the word before it.
+    stand_ins: dict[str, dict[str, Any]] = {
         "interview-plan": {**pages["interview-plan"], "candidate": stand_in},
     }
     for page, extra in pages.items():
@@ -340,11 +342,9 @@ def _write_pack(folder: Path, loop: InterviewLoop, role_source: bytes, candidate
                 f"{page}.pdf",
                 templates.render_page(f"{page}.html.j2", css="document.css", for_pdf=True,
                                       **ctx),
-                # (the packet, which the candidate reads, is rendered whole: a stamped
-                # greeting sat 2 pt off the line of the word before it)
-                "" if page == "candidate-packet" else
                 templates.render_page(f"{page}.html.j2", css="document.css", for_pdf=True,
-                                      **{**placeholders, **stand_ins[page]}),
+                                      **{**placeholders, **stand_ins[page]})
+                if page in stand_ins else "",
                 templates.folder_of(f"{page}.html.j2"), variant="pdf/ua-1"))
     if jobs:
         pdfcache.render_pdfs(jobs, name=candidate.name, cid=candidate_id, pack=pack_id,
