@@ -71,15 +71,16 @@ def test_quirks_fixture() -> None:
 
 
 def test_generic_base_is_inherited() -> None:
-    """A topic whose name is in the sibling generic framework inherits its title and criteria."""
+    """A topic whose name is in the sibling generic framework inherits its title and criteria,
+    listed after the file's own at each level, as the format's site lists them."""
     fw, _ = load_framework(FIXTURES / "generic" / "web.md")
     comm = fw.topic("communication")
     assert comm is not None
     assert comm.title == "💬 Communication"
     assert [c.text for c in comm.criteria] == [
         "Asks for help",
-        "Gives feedback",
         "Writes clear PR descriptions",
+        "Gives feedback",
         "Presents to the wider team",
     ]
     craft = fw.topic("craft")

@@ -3,31 +3,80 @@
 The progression-framework format is a Markdown file whose YAML front matter has
 ``topics``; each topic has ``name``, ``title`` and ``content`` entries per
 ``level`` with ``criteria`` (strings) and ``exampleCriteria`` (a criterion with
-``examples``). See docs/formats.md for how it maps onto :class:`Framework`.
+``examples``). A file inherits from a base framework next to it (``generic``, else
+``base``), as the format's site does. See docs/formats.md for how it maps onto
+:class:`Framework`.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
-from rubrics.errors import InvalidInput, Problem, Severity
-from rubrics.ids import disambiguate, slugify
+from rubrics.errors import InvalidInput, Problem, Severity, display_path, shorten
+from rubrics.ids import criterion_id, disambiguate, slugify, topic_id
 from rubrics.model import Framework
-from rubrics.validation import validate_model
-from rubrics.yamlio import Document, Loc, read_document
+from rubrics.validation import problems_from, validate_model
+from rubrics.yamlio import Document, Loc, dotted, read_document
 
 FRAMEWORK_SUFFIXES = (".md", ".markdown", ".yaml", ".yml")
 PROGRESSION_KEYS = {
     "path", "title", "sidebarTitle", "sidebarGroup", "yaml", "levels", "homepage", "topics",
 }  # fmt: skip
-GENERIC_BASE = "generic"
+BASE_NAMES = ("generic", "base")
+"""The base framework a file inherits from: the first of these next to it."""
+GENERIC_BASE = BASE_NAMES[0]
+STUB_HINT = "write its topics and levels, or move the file out of the frameworks folder"
 _SUBLEVELS = re.compile(
     r"sub-?levels?[^.]{0,40}?labell?ed\s+([A-Z])\s*(?:[–—-]|to)\s*([A-Z])", re.IGNORECASE
 )
+
+
+@dataclass(frozen=True)
+class _Written:
+    """One criterion as a file wrote it, and where."""
+
+    level: int
+    text: str
+    examples: tuple[str, ...]
+    doc: Document
+    loc: Loc
+
+    def where(self) -> str:
+        return _where(self.doc, self.loc)
+
+
+def _where(doc: Document, loc: Loc) -> str:
+    """``path:line`` of a value, as messages name another file's line."""
+    line = doc.locate(loc)[0]
+    return display_path(doc.path) + (f":{line}" if line else "")
+
+
+@dataclass
+class _Topic:
+    """One topic as a file wrote it: criteria not yet inherited, ids not yet derived."""
+
+    id: str
+    name: str
+    title: str
+    loc: Loc
+    levels: set[int] = field(default_factory=set)
+    criteria: list[_Written] = field(default_factory=list)
+
+
+@dataclass
+class _Read:
+    """A progression-framework file, read and checked, before inheritance."""
+
+    doc: Document
+    topics: list[_Topic]
+    declared: int | None
+    warnings: list[Problem]
 
 
 def is_progression_format(data: Any) -> bool:
@@ -37,27 +86,208 @@ def is_progression_format(data: Any) -> bool:
     )
 
 
-def load_framework(path: Path, *, base: Framework | None = None) -> tuple[Framework, list[Problem]]:
+def load_framework(path: Path) -> tuple[Framework, list[Problem]]:
     """Load one framework file; return it with its warnings, or raise InvalidInput."""
     doc = read_document(path)
     if path.suffix.lower() in (".md", ".markdown") or is_progression_format(doc.data):
-        if base is None and path.stem != GENERIC_BASE:
-            base = _sibling_base(path)
-        return _from_progression(doc, path, base)
+        read = _read(doc)
+        base, notes = (None, []) if path.stem in BASE_NAMES else _base_of(path, doc)
+        framework = _build(read, path, base)  # (adds its warnings to read.warnings)
+        return framework, [*read.warnings, *notes]
     framework = validate_model(Framework, doc)
     return framework, doc.warnings
 
 
-def _sibling_base(path: Path) -> Framework | None:
-    for suffix in FRAMEWORK_SUFFIXES:
-        candidate = path.with_name(GENERIC_BASE + suffix)
-        if candidate.is_file():
-            try:
-                framework, _ = load_framework(candidate)
-            except InvalidInput:
-                return None  # reported when the base itself is validated
-            return framework
-    return None
+# --------------------------------------------------------------------------- the base
+
+
+def _base_of(path: Path, doc: Document) -> tuple[_Read | None, list[Problem]]:
+    """The base next to ``path`` (``generic.*``, else ``base.*``), read; or why not."""
+    for stem in BASE_NAMES:
+        for suffix in FRAMEWORK_SUFFIXES:
+            candidate = path.with_name(stem + suffix)
+            if candidate.is_file():
+                return _load_base(candidate, doc)
+    return None, []
+
+
+def _load_base(path: Path, child: Document) -> tuple[_Read | None, list[Problem]]:
+    try:
+        doc = read_document(path)
+        if path.suffix.lower() in (".md", ".markdown") or is_progression_format(doc.data):
+            read = _read(doc)
+            _build(read, path, None)  # a base that would not load is no base
+            return read, []
+        return _native(doc, validate_model(Framework, doc)), []
+    except InvalidInput:
+        note = (f"topics: the base framework {display_path(path)} does not load (its "
+                "problems are reported with it); nothing is inherited from it")
+        return None, [child.problem(("topics",), note, Severity.WARNING)]
+
+
+def _native(doc: Document, framework: Framework) -> _Read:
+    """A native framework as a base: its topics and criteria, located in its file."""
+    topics = [
+        _Topic(t.id, t.id, t.title, ("topics", ti), set(t.levels),
+               [_Written(c.level, c.text, tuple(c.examples), doc, ("topics", ti, "criteria", ci))
+                for ci, c in enumerate(t.criteria)])
+        for ti, t in enumerate(framework.topics)
+    ]
+    return _Read(doc, topics, len(framework.levels), [])
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read(doc: Document) -> _Read:
+    """Check a progression file's front matter; raise InvalidInput with every problem."""
+    data = doc.data
+    if not isinstance(data, dict):
+        raise InvalidInput([doc.problem((), "front matter must be a mapping of keys to values")])
+    warnings = list(doc.warnings) + _unknown_keys(doc, (), data, PROGRESSION_KEYS)
+    topics_raw = data.get("topics")
+    if not isinstance(topics_raw, list) or not topics_raw:
+        if data.get("levels") == 0:
+            raise InvalidInput([doc.problem(("levels",), "levels: 0 and no topics: a blank "
+                                            f"stub, not a framework; hint: {STUB_HINT}")])
+        raise InvalidInput([doc.problem(("topics",), "topics: must be a non-empty list")])
+    problems: list[Problem] = []
+    topics: list[_Topic] = []
+    for ti, raw in enumerate(topics_raw):
+        topic = _read_topic(doc, ("topics", ti), raw, problems, warnings)
+        if topic is not None:
+            topics.append(topic)
+    problems += _duplicate_topics(doc, topics)
+    declared, problem = _levels(doc, data.get("levels"), any(t.criteria for t in topics))
+    if problem is not None:
+        problems.append(problem)
+    if problems:
+        raise InvalidInput(problems)
+    return _Read(doc, topics, declared, warnings)
+
+
+def _levels(doc: Document, declared: Any, has_criteria: bool) -> tuple[int | None, Problem | None]:
+    if declared is None:
+        return None, None
+    if isinstance(declared, int) and not isinstance(declared, bool) and declared >= 1:
+        return declared, None
+    if declared == 0 and not isinstance(declared, bool) and not has_criteria:
+        return None, doc.problem(("levels",), "levels: 0 and no criteria: a blank stub, not a "
+                                 f"framework; hint: {STUB_HINT}")
+    return None, doc.problem(("levels",), "levels: must be a positive whole number (got "
+                             f"{shorten(repr(declared))}); hint: set it to how many levels "
+                             "the framework has")
+
+
+def _duplicate_topics(doc: Document, topics: list[_Topic]) -> list[Problem]:
+    first: dict[str, _Topic] = {}
+    problems = []
+    for topic in topics:
+        if topic.id in first:
+            problems.append(doc.problem((*topic.loc, "name"), (
+                f"{dotted(topic.loc)}.name: gives the topic id '{topic.id}', as "
+                f"{dotted(first[topic.id].loc)} does; rename one of them")))
+        first.setdefault(topic.id, topic)
+    return problems
+
+
+def _unknown_keys(doc: Document, loc: Loc, raw: dict[Any, Any], known: set[str]) -> list[Problem]:
+    return [doc.problem((*loc, key), f"unknown key '{key}' ignored", severity=Severity.WARNING)
+            for key in raw if key not in known]
+
+
+def _read_topic(doc: Document, tloc: Loc, raw: Any, problems: list[Problem],
+                warnings: list[Problem]) -> _Topic | None:
+    if not isinstance(raw, dict):
+        problems.append(doc.problem(tloc, f"{dotted(tloc)}: must be a mapping"))
+        return None
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems.append(doc.problem((*tloc, "name"), f"{dotted(tloc)}.name: must be a non-empty text"))
+        return None
+    warnings += _unknown_keys(doc, tloc, raw, {"name", "title", "content", "description"})
+    topic = _Topic(topic_id(name), name.strip(), _text(raw.get("title")), tloc)
+    content = raw.get("content")
+    if content is None:
+        return topic
+    if not isinstance(content, list):
+        problems.append(doc.problem((*tloc, "content"), f"{dotted(tloc)}.content: must be a list"))
+        return None
+    for ci, entry in enumerate(content):
+        _read_entry(doc, (*tloc, "content", ci), entry, topic, problems, warnings)
+    return topic
+
+
+def _read_entry(doc: Document, eloc: Loc, entry: Any, topic: _Topic, problems: list[Problem],
+                warnings: list[Problem]) -> None:
+    if not isinstance(entry, dict):
+        problems.append(doc.problem(eloc, f"{dotted(eloc)}: must be a mapping"))
+        return
+    level = entry.get("level")
+    if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 20:
+        problems.append(
+            doc.problem((*eloc, "level"), f"{dotted(eloc)}.level: must be a whole number 1-20")
+        )
+        return
+    topic.levels.add(level)
+    warnings += _unknown_keys(doc, eloc, entry, {"level", "criteria", "exampleCriteria"})
+    for k, text in enumerate(_list(doc, entry, (*eloc, "criteria"), problems)):
+        cloc: Loc = (*eloc, "criteria", k)
+        if isinstance(text, int | float) and not isinstance(text, bool):
+            text = str(text)
+        if _blank(text):
+            warnings.append(_placeholder(doc, cloc))
+        elif not isinstance(text, str):
+            problems.append(doc.problem(cloc, f"{dotted(cloc)}: must be a text"))
+        else:
+            topic.criteria.append(_Written(level, text.strip(), (), doc, cloc))
+    for k, ex in enumerate(_list(doc, entry, (*eloc, "exampleCriteria"), problems)):
+        written = _read_example(doc, (*eloc, "exampleCriteria", k), level, ex, problems, warnings)
+        if written is not None:
+            topic.criteria.append(written)
+
+
+def _list(doc: Document, entry: dict[str, Any], loc: Loc, problems: list[Problem]) -> list[Any]:
+    value = entry.get(str(loc[-1])) or []
+    if isinstance(value, list):
+        return value
+    problems.append(doc.problem(loc, f"{dotted(loc)}: must be a list"))
+    return []
+
+
+def _blank(text: Any) -> bool:
+    """``- ""`` or a bare ``-``: a criterion not yet written."""
+    return text is None or (isinstance(text, str) and not text.strip())
+
+
+def _placeholder(doc: Document, loc: Loc) -> Problem:
+    return doc.problem(loc, f"{dotted(loc)}: empty criterion skipped (a placeholder for a "
+                       "level not yet written?)", Severity.WARNING)
+
+
+def _read_example(doc: Document, xloc: Loc, level: int, ex: Any, problems: list[Problem],
+                  warnings: list[Problem]) -> _Written | None:
+    if not isinstance(ex, dict):
+        problems.append(doc.problem(xloc, f"{dotted(xloc)}: must be a mapping with criteria "
+                                    "and examples"))
+        return None
+    text, examples = ex.get("criteria"), ex.get("examples") or []
+    if not isinstance(examples, list) or not all(isinstance(e, str) for e in examples):
+        problems.append(doc.problem((*xloc, "examples"),
+                                    f"{dotted(xloc)}.examples: must be a list of texts"))
+        examples = []
+    if _blank(text) and not examples:
+        warnings.append(_placeholder(doc, (*xloc, "criteria")))
+        return None
+    if not isinstance(text, str) or not text.strip():
+        problems.append(doc.problem(xloc, f"{dotted(xloc)}.criteria: must be a non-empty text"))
+        return None
+    kept = tuple(e.strip() for e in examples if e.strip())
+    return _Written(level, text.strip(), kept, doc, xloc)
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _title_from_name(name: str) -> str:
@@ -65,199 +295,130 @@ def _title_from_name(name: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def _from_progression(
-    doc: Document, path: Path, base: Framework | None
-) -> tuple[Framework, list[Problem]]:
-    problems: list[Problem] = []
-    warnings: list[Problem] = list(doc.warnings)
-    data = doc.data
-    if not isinstance(data, dict):
-        raise InvalidInput([doc.problem((), "front matter must be a mapping of keys to values")])
-    for key in data:
-        if key not in PROGRESSION_KEYS:
-            warnings.append(
-                doc.problem((key,), f"unknown key '{key}' ignored", severity=Severity.WARNING)
-            )
+# --------------------------------------------------------------------------- building
 
-    topics_raw = data.get("topics")
-    if not isinstance(topics_raw, list) or not topics_raw:
-        raise InvalidInput([doc.problem(("topics",), "topics: must be a non-empty list")])
 
+def _build(read: _Read, path: Path, base: _Read | None) -> Framework:
+    """The framework a file describes, with what it inherits from ``base``."""
+    doc = read.doc
+    base_topics = {t.id: t for t in base.topics} if base is not None else {}
+    own_top = max((lv for t in read.topics for lv in t.levels), default=0)
+    inheritable = [c for t in read.topics if t.id in base_topics
+                   for c in base_topics[t.id].criteria]
+    count = max(read.declared or max((c.level for c in inheritable), default=0), own_top)
     topics: list[dict[str, Any]] = []
-    seen_levels: set[int] = set()
-    for ti, topic_raw in enumerate(topics_raw):
-        tloc: Loc = ("topics", ti)
-        if not isinstance(topic_raw, dict):
-            problems.append(doc.problem(tloc, f"topics[{ti}]: must be a mapping"))
-            continue
-        topic = _topic(doc, tloc, topic_raw, base, problems, warnings, seen_levels)
-        if topic is not None:
-            topics.append(topic)
-
-    declared = data.get("levels")
-    present = max(seen_levels, default=0)
-    count = present
-    if declared is not None:
-        if isinstance(declared, bool) or not isinstance(declared, int) or declared < 1:
-            problems.append(doc.problem(("levels",), "levels: must be a positive whole number"))
-        else:
-            if declared != present:
-                warnings.append(
-                    doc.problem(
-                        ("levels",),
-                        f"levels: says {declared}, but criteria go up to level {present}; "
-                        f"using {max(declared, present)}",
-                        severity=Severity.WARNING,
-                    )
-                )
-            count = max(declared, present)
-    if problems:
-        raise InvalidInput(problems)
-
-    title = _text(data.get("title")) or _text(data.get("sidebarTitle"))
-    framework_id = slugify(path.stem, max_words=12) or "framework"
-    if not title:
-        title = _title_from_name(path.stem)
-    sub_levels: list[str] = []
-    match = _SUBLEVELS.search(doc.body)
-    if match:
-        first, last = match.group(1).upper(), match.group(2).upper()
-        if first <= last:
-            sub_levels = [chr(c) for c in range(ord(first), ord(last) + 1)]
+    sources: list[list[_Written]] = []
+    present = own_top
+    for topic in read.topics:
+        base_topic = base_topics.get(topic.id)
+        inherited = [c for c in (base_topic.criteria if base_topic else []) if c.level <= count]
+        present = max([present, *(c.level for c in inherited)])
+        if not topic.criteria and not inherited:
+            read.warnings.append(_empty_topic(doc, topic, base, base_topic))
+        criteria, written = _criteria(topic, [*topic.criteria, *inherited], read.warnings)
+        title = _title(doc, topic, base, base_topic, read.warnings)
+        topics.append({"id": topic.id, "title": title, "criteria": criteria})
+        sources.append(written)
+    if count == 0:
+        raise InvalidInput([doc.problem(("topics",), "topics: no criteria and no levels: a "
+                                        f"blank stub, not a framework; hint: {STUB_HINT}")])
+    if read.declared is not None and read.declared != present:
+        read.warnings.append(doc.problem(("levels",), (
+            f"levels: says {read.declared}, but criteria go up to level {present}; "
+            f"using {count}"), Severity.WARNING))
     raw = {
-        "id": framework_id,
-        "title": title,
-        "description": _text(data.get("path")),
+        "id": slugify(path.stem, max_words=12) or "framework",
+        "title": _text(doc.data.get("title")) or _text(doc.data.get("sidebarTitle"))
+        or _title_from_name(path.stem),
+        "description": _text(doc.data.get("path")),
         "levels": [{"number": n} for n in range(1, count + 1)],
-        "sub_levels": sub_levels,
+        "sub_levels": _sub_levels(doc.body),
         "topics": topics,
     }
-    return validate_model(Framework, doc, raw), warnings
+    return _validated(doc, raw, sources)
 
 
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
+def _empty_topic(doc: Document, topic: _Topic, base: _Read | None,
+                 base_topic: _Topic | None) -> Problem:
+    if base is None:
+        why = "and no base framework (generic.md or base.md) is next to the file"
+    elif base_topic is None:
+        why = f"and its base {display_path(base.doc.path)} has no topic of that name"
+    else:
+        why = f"and its base {display_path(base.doc.path)} gives none at these levels"
+    return doc.problem(topic.loc, f"{dotted(topic.loc)}: topic '{topic.name}' has no "
+                       f"criteria, {why}", Severity.WARNING)
 
 
-def _topic(
-    doc: Document,
-    tloc: Loc,
-    raw: dict[str, Any],
-    base: Framework | None,
-    problems: list[Problem],
-    warnings: list[Problem],
-    seen_levels: set[int],
-) -> dict[str, Any] | None:
-    name = raw.get("name")
-    if not isinstance(name, str) or not name.strip():
-        problems.append(doc.problem((*tloc, "name"), f"{_dot(tloc)}.name: must be a non-empty text"))
-        return None
-    topic_id = slugify(name, max_words=12)
-    base_topic = base.topic(topic_id) if base is not None else None
-    title = _text(raw.get("title"))
-    if not title:
-        title = base_topic.title if base_topic is not None else _title_from_name(name.strip())
-    for key in raw:
-        if key not in ("name", "title", "content", "description"):
-            warnings.append(
-                doc.problem((*tloc, key), f"unknown key '{key}' ignored", severity=Severity.WARNING)
-            )
+def _title(doc: Document, topic: _Topic, base: _Read | None, base_topic: _Topic | None,
+           warnings: list[Problem]) -> str:
+    """The base's title wins, as on the format's site; else the file's, else the name's."""
+    if base is None or base_topic is None or not base_topic.title:
+        return topic.title or _title_from_name(topic.name)
+    if topic.title and topic.title != base_topic.title:
+        where = _where(base.doc, (*base_topic.loc, "title"))
+        warnings.append(doc.problem((*topic.loc, "title"), (
+            f"{dotted(topic.loc)}.title: shown as the base's '{shorten(base_topic.title)}' "
+            f"({where}), as the format's site shows it"), Severity.WARNING))
+    return base_topic.title
 
-    by_level: dict[int, list[tuple[str, list[str], Loc]]] = {}
-    if base_topic is not None:
-        for c in base_topic.criteria:
-            by_level.setdefault(c.level, []).append((c.text, list(c.examples), tloc))
-    content = raw.get("content")
-    if content is None:
-        content = []
-    if not isinstance(content, list):
-        problems.append(doc.problem((*tloc, "content"), f"{_dot(tloc)}.content: must be a list"))
-        return None
-    for ci, entry in enumerate(content):
-        eloc: Loc = (*tloc, "content", ci)
-        if not isinstance(entry, dict):
-            problems.append(doc.problem(eloc, f"{_dot(eloc)}: must be a mapping"))
-            continue
-        level = entry.get("level")
-        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 20:
-            problems.append(
-                doc.problem((*eloc, "level"), f"{_dot(eloc)}.level: must be a whole number 1-20")
-            )
-            continue
-        seen_levels.add(level)
-        items = by_level.setdefault(level, [])
-        for key in entry:
-            if key not in ("level", "criteria", "exampleCriteria"):
-                warnings.append(
-                    doc.problem(
-                        (*eloc, key), f"unknown key '{key}' ignored", severity=Severity.WARNING
-                    )
-                )
-        criteria = entry.get("criteria") or []
-        if not isinstance(criteria, list):
-            problems.append(doc.problem((*eloc, "criteria"), f"{_dot(eloc)}.criteria: must be a list"))
-            criteria = []
-        for k, text in enumerate(criteria):
-            cloc: Loc = (*eloc, "criteria", k)
-            if isinstance(text, int | float) and not isinstance(text, bool):
-                text = str(text)
-            if not isinstance(text, str) or not text.strip():
-                problems.append(doc.problem(cloc, f"{_dot(cloc)}: must be a non-empty text"))
-                continue
-            items.append((text.strip(), [], cloc))
-        examples = entry.get("exampleCriteria") or []
-        if not isinstance(examples, list):
-            problems.append(
-                doc.problem((*eloc, "exampleCriteria"), f"{_dot(eloc)}.exampleCriteria: must be a list")
-            )
-            examples = []
-        for k, ex in enumerate(examples):
-            xloc: Loc = (*eloc, "exampleCriteria", k)
-            text = ex.get("criteria") if isinstance(ex, dict) else None
-            if not isinstance(text, str) or not text.strip():
-                problems.append(
-                    doc.problem(xloc, f"{_dot(xloc)}.criteria: must be a non-empty text")
-                )
-                continue
-            ex_list = ex.get("examples") or []
-            if not isinstance(ex_list, list) or not all(isinstance(e, str) for e in ex_list):
-                problems.append(
-                    doc.problem((*xloc, "examples"), f"{_dot(xloc)}.examples: must be a list of texts")
-                )
-                ex_list = []
-            items.append((text.strip(), [e.strip() for e in ex_list if e.strip()], xloc))
 
-    criteria_out: list[dict[str, Any]] = []
+def _criteria(topic: _Topic, written: list[_Written], warnings: list[Problem]
+              ) -> tuple[list[dict[str, Any]], list[_Written]]:
+    """Criteria with ids, one per distinct text and level, and where each was written."""
+    by_level: dict[int, dict[str, _Written]] = {}
+    for item in written:
+        same = by_level.setdefault(item.level, {})
+        if item.text in same:
+            first = same[item.text]
+            same[item.text] = _Written(first.level, first.text, first.examples + item.examples,
+                                       first.doc, first.loc)
+        else:
+            same[item.text] = item
+    out: list[dict[str, Any]] = []
+    sources: list[_Written] = []
     for level in sorted(by_level):
-        unique: dict[str, tuple[list[str], Loc]] = {}
-        for text, examples, loc in by_level[level]:
-            if text in unique:
-                if examples:
-                    unique[text] = (unique[text][0] + examples, unique[text][1])
-                continue
-            unique[text] = (examples, loc)
-        texts = list(unique)
-        ids, collided = disambiguate(topic_id, level, texts)
+        items = list(by_level[level].values())
+        ids, collided = disambiguate(topic.id, level, [c.text for c in items])
         for cid in sorted(collided):
-            warnings.append(
-                doc.problem(
-                    tloc,
-                    f"criteria at level {level} of '{topic_id}' share the id '{cid}'; "
-                    "each got a hash suffix (reword their openings to keep ids readable)",
-                    severity=Severity.WARNING,
-                )
-            )
-        for cid, text in zip(ids, texts, strict=True):
-            criteria_out.append(
-                {"id": cid, "level": level, "text": text, "examples": unique[text][0]}
-            )
-    return {"id": topic_id, "title": title, "criteria": criteria_out}
+            warnings.append(_collision(cid, [c for c in items
+                                             if criterion_id(topic.id, level, c.text) == cid]))
+        for cid, item in zip(ids, items, strict=True):
+            out.append({"id": cid, "level": level, "text": item.text,
+                        "examples": list(item.examples)})
+            sources.append(item)
+    return out, sources
 
 
-def _dot(loc: Loc) -> str:
-    from rubrics.validation import dotted
+def _collision(cid: str, items: list[_Written]) -> Problem:
+    first, others = items[0], items[1:]
+    return first.doc.problem(first.loc, (
+        f"{dotted(first.loc)}: shares the id '{cid}' with {', '.join(o.where() for o in others)}; "
+        "each got a hash suffix (reword one opening to keep ids readable)"), Severity.WARNING)
 
-    return dotted(loc)
+
+def _sub_levels(body: str) -> list[str]:
+    match = _SUBLEVELS.search(body)
+    if not match:
+        return []
+    first, last = match.group(1).upper(), match.group(2).upper()
+    return [chr(c) for c in range(ord(first), ord(last) + 1)] if first <= last else []
+
+
+def _validated(doc: Document, raw: dict[str, Any], sources: list[list[_Written]]) -> Framework:
+    """The Framework, or InvalidInput naming the file and line each bad criterion came from
+    (an inherited one is in the base, not in this file)."""
+    try:
+        return Framework.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for p, err in zip(problems_from(doc, exc, model=Framework), exc.errors(), strict=True):
+            loc = tuple(err["loc"])
+            if loc[:1] == ("topics",) and len(loc) > 3 and loc[2] == "criteria":
+                item = sources[int(loc[1])][int(loc[3])]
+                p = item.doc.problem(item.loc, f"{dotted(item.loc)}: {p.message.split(': ', 1)[-1]}")
+            problems.append(p)
+        raise InvalidInput(problems) from None
 
 
 def framework_to_yaml(framework: Framework) -> str:

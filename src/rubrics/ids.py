@@ -1,11 +1,14 @@
-"""Deterministic, human-readable criterion ids for imported frameworks.
+"""Deterministic, human-readable ids for imported frameworks.
 
 Rule (docs/formats.md): ``<topic>.l<level>.<slug>`` where the slug is the first
 eight words of the criterion text, ASCII-folded and lower-cased, joined by
-hyphens, at most 60 characters. The id depends only on the topic, the level and
-the text, so reordering criteria or adding new ones never changes it. If two
+hyphens, at most 60 characters, and cut at a word so that the whole id fits in
+:data:`MAX_ID` characters. The id depends only on the topic, the level and the
+text, so reordering criteria or adding new ones never changes it. If two
 different texts at the same topic and level share a slug, each of them gets a
-``-`` plus six hex digits of the SHA-256 of its text (validate warns).
+``-`` plus six hex digits of the SHA-256 of its text (validate warns). A text or
+name with no ASCII letters or digits gets ``c-`` (``topic-`` for a topic) and
+eight hex digits instead, so every derived id is valid.
 """
 
 from __future__ import annotations
@@ -16,6 +19,11 @@ import unicodedata
 
 MAX_WORDS = 8
 MAX_CHARS = 60
+MAX_ID = 120
+"""The longest id the model accepts (``Identifier`` in model.py)."""
+TOPIC_WORDS = 12
+HASH_SUFFIX = 7
+"""``-`` and six hex digits."""
 
 
 def slugify(text: str, *, max_words: int = MAX_WORDS, max_chars: int = MAX_CHARS) -> str:
@@ -36,20 +44,29 @@ def text_hash(text: str, length: int = 6) -> str:
     return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()[:length]
 
 
-def criterion_id(topic_id: str, level: int, text: str) -> str:
-    slug = slugify(text) or f"c-{text_hash(text, 8)}"
-    return f"{topic_id}.l{level}.{slug}"
+def topic_id(name: str) -> str:
+    """A topic's id from its name: at most 12 words and 60 characters, never empty."""
+    return slugify(name, max_words=TOPIC_WORDS) or f"topic-{text_hash(name, 8)}"
 
 
-def disambiguate(topic_id: str, level: int, texts: list[str]) -> tuple[list[str], set[str]]:
+def criterion_id(topic: str, level: int, text: str, *, reserve: int = 0) -> str:
+    """``<topic>.l<level>.<slug>``, at most MAX_ID - ``reserve`` characters long."""
+    prefix = f"{topic}.l{level}."
+    room = min(MAX_CHARS, MAX_ID - reserve - len(prefix))
+    slug = slugify(text, max_chars=room) or f"c-{text_hash(text, 8)}"
+    return prefix + slug
+
+
+def disambiguate(topic: str, level: int, texts: list[str]) -> tuple[list[str], set[str]]:
     """Ids for the texts of one topic and level, and the slugs that collided."""
-    base = [criterion_id(topic_id, level, t) for t in texts]
+    base = [criterion_id(topic, level, t) for t in texts]
     counts: dict[str, set[str]] = {}
     for cid, text in zip(base, texts, strict=True):
         counts.setdefault(cid, set()).add(text.strip())
     collided = {cid for cid, distinct in counts.items() if len(distinct) > 1}
     ids = [
-        f"{cid}-{text_hash(text)}" if cid in collided else cid
+        f"{criterion_id(topic, level, text, reserve=HASH_SUFFIX)}-{text_hash(text)}"
+        if cid in collided else cid
         for cid, text in zip(base, texts, strict=True)
     ]
     return ids, collided

@@ -8,19 +8,9 @@ from pydantic import BaseModel, ValidationError
 
 from rubrics.errors import InvalidInput, Problem, shorten
 from rubrics.model import ID_PATTERN
-from rubrics.yamlio import Document, Loc
+from rubrics.yamlio import Document, Loc, dotted
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def dotted(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
 
 
 def _shown(value: Any) -> str:

@@ -39,8 +39,38 @@ SAFE_TAGS = {
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader whose booleans are only true/false (YAML 1.2 core schema) and whose
-    dates stay text (the models parse them, with clear messages)."""
+    """SafeLoader whose booleans are only true/false (YAML 1.2 core schema), whose
+    dates stay text (the models parse them, with clear messages), and which reads a tab
+    between two tokens of a line as a space."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.separator_tabs: list[tuple[int, int]] = []
+        """(line, column), 0-based, of each tab read as a space."""
+
+    def scan_to_next_token(self) -> None:
+        """PyYAML's, except that a tab after text on its line ('-\t"text"', 'key:\tvalue')
+        is separator whitespace, as YAML 1.2 and js-yaml read it. A tab in indentation
+        still fails, and scalars are scanned elsewhere, so tabs inside quoted texts and
+        block scalars are never seen here."""
+        if self.index == 0 and self.peek() == "\uFEFF":
+            self.forward()
+        while True:
+            while self.peek() == " " or (self.peek() == "\t" and self._after_text()):
+                if self.peek() == "\t":
+                    self.separator_tabs.append((self.line, self.column))
+                self.forward()
+            if self.peek() == "#":
+                while self.peek() not in "\0\r\n\x85\u2028\u2029":
+                    self.forward()
+            if not self.scan_line_break():  # type: ignore[no-untyped-call]
+                return
+            if not self.flow_level:
+                self.allow_simple_key = True
+
+    def _after_text(self) -> bool:
+        start = self.pointer - self.column
+        return bool(self.buffer[start : self.pointer].strip(" \t"))
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -179,6 +209,7 @@ def parse_yaml(name: str, text: str, *, line_offset: int = 0) -> Document:
     try:
         loader = _Loader(text)
         node = loader.get_single_node()
+        tabs = loader.separator_tabs
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1 + line_offset
         raise InvalidInput(
@@ -207,7 +238,46 @@ def parse_yaml(name: str, text: str, *, line_offset: int = 0) -> Document:
         raise InvalidInput([problem(name, f"invalid YAML: {exc}")]) from None
     except (ValueError, OverflowError) as exc:  # e.g. an integer of 5,000 digits
         raise InvalidInput([problem(name, f"invalid value: {exc}")]) from None
-    return Document(path=name, data=data, positions=positions, text=text)
+    warnings = _tab_warnings(name, text, tabs, positions, line_offset)
+    return Document(path=name, data=data, positions=positions, warnings=warnings, text=text)
+
+
+def dotted(loc: Loc) -> str:
+    """``topics[0].content[2].criteria``: a location as the user reads it."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _tab_warnings(name: str, text: str, tabs: list[tuple[int, int]],
+                  positions: dict[Loc, tuple[int, int]], line_offset: int) -> list[Problem]:
+    """One warning per line whose tabs were read as spaces, naming the value there."""
+    lines = text.split("\n")
+    out: list[Problem] = []
+    for line, column in sorted({t[0]: t for t in reversed(tabs)}.values()):
+        before = lines[line][:column].rstrip(" \t")
+        mark = f"after '{before[-1]}'" if before[-1] in "-:," else "between values"
+        where = _loc_near(positions, line + 1 + line_offset, column + 1)
+        field = f"{dotted(where)}: " if where else ""
+        out.append(problem(name, f"{field}tab {mark} read as a space (YAML separates "
+                           "with spaces)", line + 1 + line_offset, column + 1,
+                           Severity.WARNING))
+    return out
+
+
+def _loc_near(positions: dict[Loc, tuple[int, int]], line: int, column: int) -> Loc:
+    """The deepest value that starts on ``line``: the first after ``column``, else the
+    last before it."""
+    on_line = [(pos[1], -len(loc), loc) for loc, pos in positions.items() if pos[0] == line]
+    after = sorted(x for x in on_line if x[0] > column)
+    if after:
+        return after[0][2]
+    before = sorted((x for x in on_line if x[0] < column), key=lambda x: (x[0], -x[1]))
+    return before[-1][2] if before else ()
 
 
 def _yaml_error_problems(
@@ -234,7 +304,33 @@ def _yaml_error_problems(
     what = exc.problem or "invalid YAML"
     if exc.context:
         what = f"{exc.context}, {what}"
-    return [problem(name, f"invalid YAML: {what}", line, col)]
+    hint = _hint(text, exc)
+    return [problem(name, f"invalid YAML: {what}" + (f"; hint: {hint}" if hint else ""),
+                    line, col)]
+
+
+def _hint(text: str, exc: yaml.MarkedYAMLError) -> str | None:
+    """What is likely wrong, for the mistakes people make in hand-written YAML."""
+    mark = exc.problem_mark
+    if mark is None or not exc.problem or not exc.problem.startswith("expected <block end>"):
+        return None
+    lines = text.split("\n")
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    if exc.problem.endswith("'<scalar>'") and 0 < mark.column <= len(line):
+        quote, rest = line[mark.column - 1], line[mark.column :].strip()
+        if quote in "'\"" and rest and rest.strip(".,;:!?") == "":
+            return f"remove the '{rest}' after the closing quote, or move it inside the quotes"
+        if quote == "'":
+            return ("a ' inside a '-quoted text must be doubled ('') or the text quoted "
+                    "with \" instead")
+        if quote == '"':
+            return ("a \" inside a \"-quoted text must be written \\\" or the text quoted "
+                    "with ' instead")
+    key = line.strip().split(":")[0]
+    if exc.problem.endswith(("'<block mapping start>'", "'?'")) and key:
+        return (f"'{key}:' is not lined up with the keys of the entry it belongs to; "
+                "indent it with exactly as many spaces as they have")
+    return None
 
 
 def _check_size(name: str, root: yaml.Node, line_offset: int) -> None:
