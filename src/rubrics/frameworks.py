@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from rubrics.errors import InvalidInput, Problem, Severity, display_path, shorten
 from rubrics.ids import criterion_id, disambiguate, slugify, topic_id
 from rubrics.model import Framework
-from rubrics.validation import problems_from, validate_model
+from rubrics.validation import validate_model
 from rubrics.yamlio import Document, Loc, dotted, read_document
 
 FRAMEWORK_SUFFIXES = (".md", ".markdown", ".yaml", ".yml")
@@ -303,11 +302,8 @@ def _build(read: _Read, path: Path, base: _Read | None) -> Framework:
     doc = read.doc
     base_topics = {t.id: t for t in base.topics} if base is not None else {}
     own_top = max((lv for t in read.topics for lv in t.levels), default=0)
-    inheritable = [c for t in read.topics if t.id in base_topics
-                   for c in base_topics[t.id].criteria]
-    count = max(read.declared or max((c.level for c in inheritable), default=0), own_top)
+    count = _level_count(read, base_topics, own_top)
     topics: list[dict[str, Any]] = []
-    sources: list[list[_Written]] = []
     present = own_top
     for topic in read.topics:
         base_topic = base_topics.get(topic.id)
@@ -315,10 +311,9 @@ def _build(read: _Read, path: Path, base: _Read | None) -> Framework:
         present = max([present, *(c.level for c in inherited)])
         if not topic.criteria and not inherited:
             read.warnings.append(_empty_topic(doc, topic, base, base_topic))
-        criteria, written = _criteria(topic, [*topic.criteria, *inherited], read.warnings)
+        criteria = _criteria(topic, [*topic.criteria, *inherited], read.warnings)
         title = _title(doc, topic, base, base_topic, read.warnings)
         topics.append({"id": topic.id, "title": title, "criteria": criteria})
-        sources.append(written)
     if count == 0:
         raise InvalidInput([doc.problem(("topics",), "topics: no criteria and no levels: a "
                                         f"blank stub, not a framework; hint: {STUB_HINT}")])
@@ -335,7 +330,17 @@ def _build(read: _Read, path: Path, base: _Read | None) -> Framework:
         "sub_levels": _sub_levels(doc.body),
         "topics": topics,
     }
-    return _validated(doc, raw, sources)
+    return validate_model(Framework, doc, raw)
+
+
+def _level_count(read: _Read, base_topics: dict[str, _Topic], own_top: int) -> int:
+    """The file's ``levels``, or else the highest level it inherits; raised to the highest
+    level of its own criteria (a file's own criteria are never dropped)."""
+    if read.declared is not None:
+        return max(read.declared, own_top)
+    inheritable = [c.level for t in read.topics if t.id in base_topics
+                   for c in base_topics[t.id].criteria]
+    return max([own_top, *inheritable])
 
 
 def _empty_topic(doc: Document, topic: _Topic, base: _Read | None,
@@ -364,8 +369,9 @@ def _title(doc: Document, topic: _Topic, base: _Read | None, base_topic: _Topic 
 
 
 def _criteria(topic: _Topic, written: list[_Written], warnings: list[Problem]
-              ) -> tuple[list[dict[str, Any]], list[_Written]]:
-    """Criteria with ids, one per distinct text and level, and where each was written."""
+              ) -> list[dict[str, Any]]:
+    """Criteria with ids, one per distinct text and level, in level order (each level's own
+    criteria before the inherited ones, as the format's site lists them)."""
     by_level: dict[int, dict[str, _Written]] = {}
     for item in written:
         same = by_level.setdefault(item.level, {})
@@ -376,7 +382,6 @@ def _criteria(topic: _Topic, written: list[_Written], warnings: list[Problem]
         else:
             same[item.text] = item
     out: list[dict[str, Any]] = []
-    sources: list[_Written] = []
     for level in sorted(by_level):
         items = list(by_level[level].values())
         ids, collided = disambiguate(topic.id, level, [c.text for c in items])
@@ -386,8 +391,7 @@ def _criteria(topic: _Topic, written: list[_Written], warnings: list[Problem]
         for cid, item in zip(ids, items, strict=True):
             out.append({"id": cid, "level": level, "text": item.text,
                         "examples": list(item.examples)})
-            sources.append(item)
-    return out, sources
+    return out
 
 
 def _collision(cid: str, items: list[_Written]) -> Problem:
@@ -403,22 +407,6 @@ def _sub_levels(body: str) -> list[str]:
         return []
     first, last = match.group(1).upper(), match.group(2).upper()
     return [chr(c) for c in range(ord(first), ord(last) + 1)] if first <= last else []
-
-
-def _validated(doc: Document, raw: dict[str, Any], sources: list[list[_Written]]) -> Framework:
-    """The Framework, or InvalidInput naming the file and line each bad criterion came from
-    (an inherited one is in the base, not in this file)."""
-    try:
-        return Framework.model_validate(raw)
-    except ValidationError as exc:
-        problems = []
-        for p, err in zip(problems_from(doc, exc, model=Framework), exc.errors(), strict=True):
-            loc = tuple(err["loc"])
-            if loc[:1] == ("topics",) and len(loc) > 3 and loc[2] == "criteria":
-                item = sources[int(loc[1])][int(loc[3])]
-                p = item.doc.problem(item.loc, f"{dotted(item.loc)}: {p.message.split(': ', 1)[-1]}")
-            problems.append(p)
-        raise InvalidInput(problems) from None
 
 
 def framework_to_yaml(framework: Framework) -> str:
