@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import random
+import re
+import tempfile
 from pathlib import Path
 
-from hypothesis import given, settings
+import yaml
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from rubrics.cli import app
 from rubrics.errors import Severity
 from rubrics.frameworks import framework_to_yaml, load_framework
 from rubrics.ids import criterion_id, disambiguate
+from rubrics.model import ID_PATTERN, Framework
 from tests.conftest import FIXTURES, SEED, rel
 
 
@@ -135,3 +141,211 @@ def test_id_rule_is_readable() -> None:
     """Ids are topic.l<level>.<first words>, ASCII-folded."""
     assert criterion_id("impact", 4, "Solves ambiguous problems") == "impact.l4.solves-ambiguous-problems"
     assert criterion_id("x", 1, "Évalue l'équipe à fond") == "x.l1.evalue-lequipe-a-fond"
+
+
+# ------------------------------------------------- progression files as users have them
+
+PROGRESSION = FIXTURES / "progression"
+
+
+def validate_workspace(runner: CliRunner, name: str) -> tuple[int, list[str]]:
+    """`rubrics validate --workspace` on one fixture workspace: exit code and lines."""
+    result = runner.invoke(app, ["validate", "--workspace", str(PROGRESSION / name)])
+    return result.exit_code, result.output.splitlines()
+
+
+def at(name: str, file: str) -> str:
+    return rel(PROGRESSION / name / "frameworks" / file)
+
+
+def texts_by_level(path: Path, topic: str) -> dict[int, list[str]]:
+    fw, _ = load_framework(path)
+    found = fw.topic(topic)
+    assert found is not None
+    return {lv: [c.text for c in found.at_level(lv)] for lv in found.levels}
+
+
+def test_inherited_criteria_stop_at_the_files_levels(runner: CliRunner) -> None:
+    """A file with `levels: 2` inherits the base's criteria at levels 1-2 only, as the site
+    shows it; its own criteria above `levels` extend it with a warning."""
+    assert validate_workspace(runner, "inheritance") == (0, [
+        f"{at('inheritance', 'web.md')}:4:1: warning: levels: says 2, but criteria go up to "
+        "level 3; using 3",
+        "ok: no problems found (1 warning)",
+    ])
+    frameworks = PROGRESSION / "inheritance" / "frameworks"
+    assert texts_by_level(frameworks / "backend.md", "communication") == {
+        1: ["Asks for help"], 2: ["Writes clear design notes", "Gives feedback"]}
+    assert len(load_framework(frameworks / "backend.md")[0].levels) == 2
+    assert texts_by_level(frameworks / "web.md", "communication")[3] == [
+        "Presents to the wider company", "Runs a retrospective"]
+
+
+def test_levels_supplied_by_the_base_count(runner: CliRunner) -> None:
+    """`levels: 4` with the file's own criteria at level 1 only does not warn when the base
+    supplies levels 2-4."""
+    frameworks = PROGRESSION / "inheritance" / "frameworks"
+    fw, warnings = load_framework(frameworks / "data.md")
+    assert (len(fw.levels), warnings) == (4, [])
+    assert sorted(texts_by_level(frameworks / "data.md", "communication")) == [1, 2, 3, 4]
+
+
+def test_base_title_wins_and_warnings_name_the_base_line(runner: CliRunner) -> None:
+    """The base's topic title is shown, as on the site, and a criterion whose id collides
+    with an inherited one names the base's file and line."""
+    generic = at("base-lines", "generic.md")
+    assert validate_workspace(runner, "base-lines") == (0, [
+        f"{at('base-lines', 'mobile.md')}:7:5: warning: topics[0].title: shown as the base's "
+        f"'💬 Communication' ({generic}:7), as the format's site shows it",
+        f"{at('base-lines', 'mobile.md')}:11:13: warning: topics[0].content[0].criteria[0]: "
+        "shares the id 'communication.l1.asks-for-help-early-and-often-when-stuck' with "
+        f"{generic}:11; each got a hash suffix (reword one opening to keep ids readable)",
+        "ok: no problems found (2 warnings)",
+    ])
+    fw, _ = load_framework(PROGRESSION / "base-lines" / "frameworks" / "mobile.md")
+    assert [t.title for t in fw.topics] == ["💬 Communication"]
+
+
+def test_a_broken_base_is_reported_at_its_own_line(runner: CliRunner) -> None:
+    """An error in the base names the base file and its line; the child loads without it."""
+    assert validate_workspace(runner, "broken-base") == (1, [
+        f"{at('broken-base', 'generic.md')}:11:20: invalid YAML: while parsing a block "
+        "collection, expected <block end>, but found '<scalar>'; hint: a ' inside a "
+        "'-quoted text must be doubled ('') or the text quoted with \" instead",
+        f"{at('broken-base', 'mobile.md')}:5:1: warning: topics: the base framework "
+        f"{at('broken-base', 'generic.md')} does not load (its problems are reported with "
+        "it); nothing is inherited from it",
+        "1 problem found",
+    ])
+
+
+def test_a_tab_after_dash_or_colon_is_a_space(runner: CliRunner) -> None:
+    """`-<tab>"text"` and `title:<tab>"x"` load with a warning naming line and field; tabs
+    inside quoted texts and block scalars are kept as they are."""
+    people = at("tabs", "people.md")
+    assert validate_workspace(runner, "tabs") == (0, [
+        f"{people}:3:7: warning: title: tab after ':' read as a space (YAML separates with "
+        "spaces)",
+        f"{people}:11:12: warning: topics[0].content[0].criteria[0]: tab after '-' read as "
+        "a space (YAML separates with spaces)",
+        f"{people}:18:16: warning: topics[0].content[1].exampleCriteria[0].examples[0]: tab "
+        "after '-' read as a space (YAML separates with spaces)",
+        "ok: no problems found (3 warnings)",
+    ])
+    fw, _ = load_framework(PROGRESSION / "tabs" / "frameworks" / "people.md")
+    assert fw.title == "People"
+    assert [c.text for c in fw.topics[0].criteria] == [
+        "Understands people risk", "Keeps\ttabs in quotes", "Reads\ta block scalar"]
+    assert fw.topics[0].criteria[2].examples == ["Keeps a risk log"]
+
+
+def test_a_tab_in_indentation_stays_an_error(runner: CliRunner) -> None:
+    """A tab that indents is refused with its line."""
+    assert validate_workspace(runner, "tab-indent") == (1, [
+        f"{at('tab-indent', 'indent.md')}:7:1: tab character in indentation; YAML indents "
+        "with spaces only",
+        "1 problem found",
+    ])
+
+
+def test_placeholder_criteria_are_skipped(runner: CliRunner) -> None:
+    """`- ""`, a bare `-` and an empty example criterion are skipped, one warning each."""
+    draft = at("placeholders", "draft.md")
+    skipped = "empty criterion skipped (a placeholder for a level not yet written?)"
+    assert validate_workspace(runner, "placeholders") == (0, [
+        f"{draft}:14:13: warning: topics[0].content[1].criteria[0]: {skipped}",
+        f"{draft}:17:12: warning: topics[0].content[2].criteria[0]: {skipped}",
+        f"{draft}:19:13: warning: topics[0].content[2].exampleCriteria[0].criteria: {skipped}",
+        "ok: no problems found (3 warnings)",
+    ])
+
+
+def test_long_and_letterless_names_give_valid_ids(runner: CliRunner) -> None:
+    """A long topic name, an emoji name and texts with no ASCII letters load with valid ids."""
+    assert validate_workspace(runner, "long-names") == (0, ["ok: no problems found"])
+    fw, _ = load_framework(PROGRESSION / "long-names" / "frameworks" / "long.md")
+    ids = [t.id for t in fw.topics] + [c.id for t in fw.topics for c in t.criteria]
+    assert ids[2] == ("communication-transparent-communication-giving-and-receiving.l2."
+                      "communicates-transparently-with-stakeholders-about-trade")
+    assert all(re.fullmatch(ID_PATTERN, i) and len(i) <= 120 for i in ids)
+    assert len(set(ids)) == len(ids) == 6
+
+
+def test_topics_without_criteria_follow_base_md(runner: CliRunner) -> None:
+    """With no generic.md, a base.md next to the file gives its empty topics their title and
+    criteria; a topic nothing fills warns."""
+    assert validate_workspace(runner, "empty-topics") == (0, [
+        f"{at('empty-topics', 'data-science.md')}:10:5: warning: topics[2]: topic "
+        f"'statistics' has no criteria, and its base {at('empty-topics', 'base.md')} has no "
+        "topic of that name",
+        "ok: no problems found (1 warning)",
+    ])
+    fw, _ = load_framework(PROGRESSION / "empty-topics" / "frameworks" / "data-science.md")
+    assert [(t.title, [c.text for c in t.criteria]) for t in fw.topics] == [
+        ("🔍 Analytical", ["Breaks a problem into parts"]),
+        ("📈 Quality", ["Debugs issues at speed"]),
+        ("Statistics", []),
+    ]
+
+
+def test_a_topic_without_criteria_or_base_warns(runner: CliRunner) -> None:
+    """With no base at all, an empty topic is one warning, not silence."""
+    assert validate_workspace(runner, "no-base") == (0, [
+        f"{at('no-base', 'lonely.md')}:12:5: warning: topics[1]: topic 'quality' has no "
+        "criteria, and no base framework (generic.md or base.md) is next to the file",
+        "ok: no problems found (1 warning)",
+    ])
+
+
+def test_broken_files_are_refused_with_a_hint(runner: CliRunner) -> None:
+    """Files that are really broken stay refused, each with its line and a hint."""
+    assert validate_workspace(runner, "broken") == (1, [
+        f"{at('broken', 'dot.md')}:10:27: invalid YAML: while parsing a block collection, "
+        "expected <block end>, but found '<scalar>'; hint: remove the '.' after the closing "
+        "quote, or move it inside the quotes",
+        f"{at('broken', 'indent.md')}:11:10: invalid YAML: while parsing a block mapping, "
+        "expected <block end>, but found '<block mapping start>'; hint: 'exampleCriteria:' "
+        "is not lined up with the keys of the entry it belongs to; indent it with exactly as "
+        "many spaces as they have",
+        f"{at('broken', 'quote.md')}:10:20: invalid YAML: while parsing a block collection, "
+        "expected <block end>, but found '<scalar>'; hint: a \" inside a \"-quoted text must "
+        "be written \\\" or the text quoted with ' instead",
+        f"{at('broken', 'stub.md')}:6:1: levels: 0 and no topics: a blank stub, not a "
+        "framework; hint: write its topics and levels, or move the file out of the "
+        "frameworks folder",
+        "4 problems found",
+    ])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.text(min_size=1, max_size=160).filter(str.strip),
+       texts=st.lists(st.text(min_size=1, max_size=300).filter(str.strip), min_size=1,
+                      max_size=4),
+       level=st.integers(1, 20))
+def test_any_topic_name_and_criterion_text_give_valid_ids(
+        name: str, texts: list[str], level: int) -> None:
+    """Whatever a topic is called and its criteria say, every derived id matches the id
+    pattern, fits in 120 characters, and the loaded framework validates."""
+    front = {"title": "Any", "levels": level, "topics": [
+        {"name": name, "title": "T", "content": [{"level": level, "criteria": texts}]}]}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "any.md"
+        path.write_text("---\n" + yaml.safe_dump(front, allow_unicode=True) + "---\n",
+                        encoding="utf-8")
+        fw, _ = load_framework(path)
+    ids = [t.id for t in fw.topics] + [c.id for t in fw.topics for c in t.criteria]
+    assert all(re.fullmatch(ID_PATTERN, i) and len(i) <= 120 for i in ids), ids
+    assert Framework.model_validate(fw.model_dump()) == fw
+
+
+def test_ordinary_ids_are_unchanged_and_long_ones_cut_at_a_word() -> None:
+    """An id that fitted before is the same; one that would pass 120 characters is cut at a
+    word, and a hash suffix still fits."""
+    topic = "t" * 60
+    assert criterion_id("mastery", 3, "Mitigates race conditions and partial failure states "
+                        "in distributed systems") == (
+        "mastery.l3.mitigates-race-conditions-and-partial-failure-states-in")
+    long_id = criterion_id(topic, 20, "word " * 30)
+    assert len(long_id) <= 120 and long_id.endswith("-word")
+    ids, collided = disambiguate(topic, 20, ["word " * 30 + "a", "word " * 30 + "b"])
+    assert collided and all(len(i) <= 120 for i in ids) and len(set(ids)) == 2

@@ -144,3 +144,19 @@ def test_yaml_like_noise_never_raises_anything_but_invalid_input(text: str) -> N
         parse_yaml("x.yaml", text)
     except InvalidInput as exc:
         assert exc.problems
+
+
+def test_separator_tabs_are_spaces_and_scalars_keep_theirs() -> None:
+    """A tab between tokens of a line is a space, one warning per line; tabs inside quoted
+    texts, block scalars and after the indentation of a flow list are kept or refused as
+    before."""
+    doc = parse_yaml("x.yaml", 'a:\t[1,\t2]\t# note\nb: "x\ty"\nc: |\n  p\tq\nd:\t\'e\tf\'\n')
+    assert doc.data == {"a": [1, 2], "b": "x\ty", "c": "p\tq\n", "d": "e\tf"}
+    assert [str(w) for w in doc.warnings] == [
+        "x.yaml:1:3: warning: a: tab after ':' read as a space (YAML separates with spaces)",
+        "x.yaml:5:3: warning: d: tab after ':' read as a space (YAML separates with spaces)",
+    ]
+    with pytest.raises(InvalidInput) as info:
+        parse_yaml("x.yaml", "a:\n\t- 1\n")
+    assert str(info.value) == ("x.yaml:2:1: tab character in indentation; YAML indents with "
+                               "spaces only")

@@ -261,7 +261,7 @@ def _tab_warnings(name: str, text: str, tabs: list[tuple[int, int]],
     for line, column in sorted({t[0]: t for t in reversed(tabs)}.values()):
         before = lines[line][:column].rstrip(" \t")
         mark = f"after '{before[-1]}'" if before[-1] in "-:," else "between values"
-        where = _loc_near(positions, line + 1 + line_offset, column + 1)
+        where = _loc_near(positions, line + 1 + line_offset, column + 1, before[-1] == ":")
         field = f"{dotted(where)}: " if where else ""
         out.append(problem(name, f"{field}tab {mark} read as a space (YAML separates "
                            "with spaces)", line + 1 + line_offset, column + 1,
@@ -269,12 +269,13 @@ def _tab_warnings(name: str, text: str, tabs: list[tuple[int, int]],
     return out
 
 
-def _loc_near(positions: dict[Loc, tuple[int, int]], line: int, column: int) -> Loc:
-    """The deepest value that starts on ``line``: the first after ``column``, else the
-    last before it."""
+def _loc_near(positions: dict[Loc, tuple[int, int]], line: int, column: int,
+              key_first: bool) -> Loc:
+    """The value a tab on ``line`` separates: the key before it (``key_first``), else the
+    deepest value that starts after it, else the last one before it."""
     on_line = [(pos[1], -len(loc), loc) for loc, pos in positions.items() if pos[0] == line]
     after = sorted(x for x in on_line if x[0] > column)
-    if after:
+    if after and not key_first:
         return after[0][2]
     before = sorted((x for x in on_line if x[0] < column), key=lambda x: (x[0], -x[1]))
     return before[-1][2] if before else ()
