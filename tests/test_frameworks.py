@@ -349,3 +349,39 @@ def test_ordinary_ids_are_unchanged_and_long_ones_cut_at_a_word() -> None:
     assert len(long_id) <= 120 and long_id.endswith("-word")
     ids, collided = disambiguate(topic, 20, ["word " * 30 + "a", "word " * 30 + "b"])
     assert collided and all(len(i) <= 120 for i in ids) and len(set(ids)) == 2
+
+
+def test_every_problem_of_a_progression_file_at_once(runner: CliRunner, tmp_path: Path) -> None:
+    """A bad `levels`, two topics with one id and a criterion that is not a text are all
+    reported, each with its line."""
+    (tmp_path / "frameworks").mkdir()
+    path = tmp_path / "frameworks" / "dup.md"
+    path.write_text('---\ntitle: "Dup"\nlevels: "two"\ntopics:\n  - name: "Communication"\n'
+                    '    content:\n      - level: 1\n        criteria: ["a"]\n'
+                    '  - name: "communication"\n    content:\n      - level: 1\n'
+                    '        criteria: ["b", {x: 1}]\n---\n', encoding="utf-8")
+    result = runner.invoke(app, ["validate", "--workspace", str(tmp_path)])
+    assert (result.exit_code, result.output.splitlines()) == (1, [
+        f"{rel(path)}:3:1: levels: must be a positive whole number (got 'two'); hint: set it "
+        "to how many levels the framework has",
+        f"{rel(path)}:9:5: topics[1].name: gives the topic id 'communication', as topics[0] "
+        "does; rename one of them",
+        f"{rel(path)}:12:25: topics[1].content[0].criteria[1]: must be a text",
+        "3 problems found",
+    ])
+
+
+def test_a_native_base_is_inherited(tmp_path: Path) -> None:
+    """A generic.yaml in the native format is a base too."""
+    fw, _ = load_framework(FIXTURES / "native.yaml")
+    (tmp_path / "generic.yaml").write_text(framework_to_yaml(fw), encoding="utf-8")
+    topic = fw.topics[0]
+    child = tmp_path / "child.md"
+    child.write_text(f'---\ntitle: "Child"\ntopics:\n  - name: "{topic.id}"\n    content:\n'
+                     '      - level: 1\n        criteria: ["Own criterion"]\n---\n',
+                     encoding="utf-8")
+    loaded, warnings = load_framework(child)
+    assert warnings == []
+    own = loaded.topics[0]
+    assert own.title == topic.title
+    assert [c.text for c in own.criteria] == ["Own criterion", *(c.text for c in topic.criteria)]
