@@ -29,7 +29,6 @@ PROGRESSION_KEYS = {
 }  # fmt: skip
 BASE_NAMES = ("generic", "base")
 """The base framework a file inherits from: the first of these next to it."""
-GENERIC_BASE = BASE_NAMES[0]
 STUB_HINT = "write its topics and levels, or move the file out of the frameworks folder"
 _SUBLEVELS = re.compile(
     r"sub-?levels?[^.]{0,40}?labell?ed\s+([A-Z])\s*(?:[–—-]|to)\s*([A-Z])", re.IGNORECASE
