@@ -303,11 +303,15 @@ def frameworks_import(
     for warning in imported.warnings:
         _err(str(warning))
     fw = imported.framework
-    criteria = sum(len(t.criteria) for t in fw.topics)
-    _out(f"wrote {display_path(written.path)}: {len(fw.topics)} topics, {len(fw.levels)} levels, "
-         f"{criteria} criteria")
+    counts = _count(len(fw.topics), "topic", "topics"), _count(len(fw.levels), "level", "levels")
+    criteria = _count(sum(len(t.criteria) for t in fw.topics), "criterion", "criteria")
+    _out(f"wrote {display_path(written.path)}: {', '.join(counts)}, {criteria}")
     for path in written.replaced:
         _out(f"replaced {display_path(path)}")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 # --------------------------------------------------------------------------- roles

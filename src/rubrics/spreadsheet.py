@@ -126,12 +126,17 @@ def read_spreadsheet(path: Path, framework_id: str, title: str, *, sheet: str | 
     header, body = _split_header(name, rows)
     columns, column_warnings = _columns(name, header)
     entries, problems = _entries(name, body, columns)
-    if not entries and not problems:
-        problems.append(problem(name, "no criteria: the sheet has a header row but no rows",
-                                header.number))
+    if not entries:
+        if not problems:
+            problems.append(problem(name, "no criteria: the sheet has a header row but no "
+                                    "rows", header.number))
+        raise InvalidInput(problems)
+    try:  # names that disagree and ids that cannot be made, among the good rows too
+        framework, build_warnings = _build(name, framework_id, title, entries, columns)
+    except InvalidInput as exc:
+        problems += exc.problems
     if problems:
         raise InvalidInput(problems)
-    framework, build_warnings = _build(name, framework_id, title, entries, columns)
     return Imported(framework, sorted([*warnings, *column_warnings, *build_warnings],
                                       key=lambda p: (p.line or 0, p.column or 0)))
 
@@ -443,9 +448,12 @@ def _topic(at: _Locator, topic_id: str, entries: list[Entry], titles: dict[str, 
                                f"'{shorten(first.topic)}' of row {first.row} (same id "
                                f"'{shorten(topic_id)}')", Severity.WARNING))
     criteria: list[dict[str, Any]] = []
+    criterion_problems: list[Problem] = []
     for level in sorted({e.level for e in entries}):
         criteria += _criteria(at, topic_id, level, [e for e in entries if e.level == level],
-                              problems, warnings)
+                              criterion_problems, warnings)
+    if not why:  # a criterion id is only as valid as its topic's: that problem is enough
+        problems += criterion_problems
     return {"id": topic_id, "title": titles.get(topic_id) or first.topic, "criteria": criteria}
 
 
