@@ -31,7 +31,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-frameworks_app = typer.Typer(help="List and show frameworks.", no_args_is_help=True)
+frameworks_app = typer.Typer(help="List, show, export and import frameworks.",
+                             no_args_is_help=True)
 roles_app = typer.Typer(help="List and show roles and their interview loops.",
                         no_args_is_help=True)
 app.add_typer(frameworks_app, name="frameworks")
