@@ -544,3 +544,44 @@ def test_any_topic_and_criterion_text_import_to_valid_ids(
     _, refusal = import_matrix(Path(tempfile.mkdtemp(dir=tmp_path)), topics, texts, level)
     if refusal is not None:
         raise refusal
+
+
+# --------------------------------------------------------------------------- more refusals
+
+
+def test_topic_named_two_ways_is_a_bad_row(here: Path) -> None:
+    """Two different titles for one topic are refused on the second, naming the first."""
+    path = write(here / "ladder.csv", "topic,level,criterion,topic title\n"
+                 "Mastery,1,Writes tests,Technical mastery\nMastery,2,Designs,Craft\n")
+    with pytest.raises(InvalidInput) as caught:
+        read_spreadsheet(path, "ladder", "Ladder")
+    assert [str(p) for p in caught.value.problems] == [
+        "ladder.csv:3:4: column D (topic title): topic 'Mastery' is named 'Craft' here but "
+        "'Technical mastery' on row 2"
+    ]
+
+
+def test_another_file_defining_the_id_is_refused_even_with_force(here: Path) -> None:
+    """A framework file of another name that already defines the id is never replaced."""
+    frameworks = here / "ws" / "frameworks"
+    imported = read_spreadsheet(write(here / "ladder.csv", LADDER), "ladder", "Ladder")
+    write_framework(frameworks, imported.framework)
+    (frameworks / "ladder.yaml").rename(frameworks / "engineering.yaml")
+    before = snapshot(frameworks)
+    with pytest.raises(Conflict) as caught:
+        write_framework(frameworks, imported.framework, force=True)
+    assert str(caught.value) == ("ws/frameworks/engineering.yaml already defines the "
+                                 "framework 'ladder'; choose another --id")
+    assert snapshot(frameworks) == before
+
+
+def test_workbook_unpacking_too_large_is_refused(here: Path, monkeypatch: pytest.MonkeyPatch
+                                                 ) -> None:
+    """A workbook whose parts unpack beyond the limit (a zip bomb) is refused unread."""
+    monkeypatch.setattr("rubrics.spreadsheet.MAX_UNPACKED_BYTES", 1000)
+    path = xlsx(here / "ladder.xlsx", [["Topic", "Level", "Criterion"], ["A", 1, "x"]])
+    with pytest.raises(InvalidInput) as caught:
+        read_spreadsheet(path, "ladder", "Ladder")
+    (message,) = [str(p) for p in caught.value.problems]
+    assert re.fullmatch(r"ladder\.xlsx: the workbook unpacks to [\d,]+ bytes; at most 1,000",
+                        message)

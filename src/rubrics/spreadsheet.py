@@ -38,6 +38,7 @@ from rubrics.yamlio import MAX_BYTES, decode_text, read_bytes
 
 SUFFIXES = (".csv", ".xlsx")
 MAX_ROWS = 50_000
+MAX_UNPACKED_BYTES = 128 * 1024 * 1024
 MAX_COLUMNS = 200
 MAX_ID_CHARS = 120  # model.Identifier
 MAX_CELL_CHARS = 20_000  # the longest text a framework holds (model.Text)
@@ -203,17 +204,34 @@ def _worksheet(name: str, raw: bytes, sheet: str | None, *, data_only: bool
     """The rows of the named (else the first) worksheet, opened read-only."""
     import openpyxl
 
+    _check_unpacked_size(name, raw)
     try:
         book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=data_only)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise InvalidInput([problem(name, f"not a readable .xlsx workbook ({exc})")]) from None
-    names = [ws.title for ws in book.worksheets]
-    if not names or (sheet is not None and sheet not in names):
-        what = f"no worksheet named '{shorten(sheet)}'" if sheet is not None else "no worksheets"
-        known = ", ".join(f"'{n}'" for n in names) or "none"
-        raise InvalidInput([problem(name, f"{what} (the workbook has: {known})")])
-    ws = book[sheet] if sheet is not None else book.worksheets[0]
-    yield from ws.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+    try:
+        names = [ws.title for ws in book.worksheets]
+        if not names or (sheet is not None and sheet not in names):
+            what = f"no worksheet named '{shorten(sheet)}'" if sheet is not None else "no worksheets"
+            known = ", ".join(f"'{n}'" for n in names) or "none"
+            raise InvalidInput([problem(name, f"{what} (the workbook has: {known})")])
+        ws = book[sheet] if sheet is not None else book.worksheets[0]
+        yield from ws.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+    finally:
+        book.close()
+
+
+def _check_unpacked_size(name: str, raw: bytes) -> None:
+    """Refuse a workbook whose parts unpack to more than MAX_UNPACKED_BYTES (a zip bomb):
+    a part is never read past the size its entry declares."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise InvalidInput([problem(name, f"not a readable .xlsx workbook ({exc})")]) from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise InvalidInput([problem(name, f"the workbook unpacks to {unpacked:,} bytes; at "
+                                    f"most {MAX_UNPACKED_BYTES:,}")])
 
 
 def cell_text(value: Any) -> str:
@@ -501,11 +519,16 @@ class Written:
 def write_framework(frameworks_dir: Path, framework: Framework, *, force: bool = False
                     ) -> Written:
     """Write ``framework`` as ``<frameworks_dir>/<id>.yaml``, atomically. Any existing
-    ``<id>.*`` is refused (Conflict) unless ``force``; then it is replaced."""
+    ``<id>.*`` is refused (Conflict) unless ``force``; then it is replaced. Another file
+    that defines a framework of the same id is always refused."""
     from rubrics.frameworks import framework_to_yaml
 
     target = frameworks_dir / f"{framework.id}.yaml"
     existing = _same_id_files(frameworks_dir, framework.id)
+    for path in _defining(frameworks_dir, framework.id):
+        if path not in existing:  # --force replaces ID.*, never another file
+            raise Conflict(f"{display_path(path)} already defines the framework "
+                           f"'{framework.id}'; choose another --id")
     if existing and not force:
         names = ", ".join(display_path(p) for p in existing)
         raise Conflict(f"{names} exists; give --force to replace it, or choose another --id")
@@ -523,3 +546,21 @@ def _same_id_files(frameworks_dir: Path, framework_id: str) -> list[Path]:
         return []
     return sorted(p for p in frameworks_dir.iterdir()
                   if p.stem == framework_id and p.is_file())
+
+
+def _defining(frameworks_dir: Path, framework_id: str) -> list[Path]:
+    """The framework files in the folder that load as a framework with this id."""
+    from rubrics.frameworks import FRAMEWORK_SUFFIXES, load_framework
+
+    if not frameworks_dir.is_dir():
+        return []
+    found: list[Path] = []
+    for path in sorted(frameworks_dir.iterdir()):
+        if not path.is_file() or path.suffix.lower() not in FRAMEWORK_SUFFIXES:
+            continue
+        try:
+            if load_framework(path)[0].id == framework_id:
+                found.append(path)
+        except InvalidInput:
+            continue  # a broken framework defines nothing; validate reports it
+    return found
