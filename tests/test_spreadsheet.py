@@ -585,3 +585,27 @@ def test_workbook_unpacking_too_large_is_refused(here: Path, monkeypatch: pytest
     (message,) = [str(p) for p in caught.value.problems]
     assert re.fullmatch(r"ladder\.xlsx: the workbook unpacks to [\d,]+ bytes; at most 1,000",
                         message)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_bundled_framework_as_a_sheet_keeps_its_ids(here: Path, suffix: str) -> None:
+    """The bundled backend framework laid out as a matrix imports to the same topics,
+    titles, criteria, examples and ids as its Markdown file gives."""
+    import csv
+
+    from tests.conftest import SEED
+
+    framework, _ = load_framework(SEED)
+    rows: list[list[object]] = [["Topic", "Topic title", "Level", "Criterion", "Examples"]]
+    rows += [[t.id, t.title, c.level, c.text, "\n".join(c.examples)]
+             for t in framework.topics for c in t.criteria]
+    path = here / f"backend{suffix}"
+    if suffix == ".xlsx":
+        xlsx(path, rows)
+    else:
+        buffer = io.StringIO(newline="")
+        csv.writer(buffer).writerows(rows)
+        write(path, buffer.getvalue())
+    imported = read_spreadsheet(path, "backend", framework.title)
+    assert imported.framework.topics == framework.topics
+    assert imported.warnings == []
