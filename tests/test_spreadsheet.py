@@ -143,6 +143,17 @@ def test_latin1_csv_names_the_byte_and_line(here: Path) -> None:
     assert snapshot(here / "ws" / "frameworks") == {}
 
 
+def test_utf16_csv_is_refused_with_the_hint(here: Path) -> None:
+    """Excel's "Unicode Text" (UTF-16) is named as such, with the same hint."""
+    path = here / "ladder.csv"
+    path.write_bytes("topic\tlevel\tcriterion\nA\t1\tx\n".encode("utf-16"))
+    with pytest.raises(InvalidInput) as caught:
+        read_spreadsheet(path, "ladder", "Ladder")
+    assert [str(p) for p in caught.value.problems] == [
+        "ladder.csv:1: UTF-16 text (Excel's \"Unicode Text\"), not UTF-8"]
+    assert caught.value.hint is not None and "CSV UTF-8" in caught.value.hint
+
+
 def test_unclosed_quote_is_refused(here: Path) -> None:
     """A quoted cell never closed would swallow every row after it: refused, on its row."""
     path = write(here / "ladder.csv", 'topic,level,criterion\nMastery,1,"Writes tests\n'
@@ -609,3 +620,15 @@ def test_bundled_framework_as_a_sheet_keeps_its_ids(here: Path, suffix: str) -> 
     imported = read_spreadsheet(path, "backend", framework.title)
     assert imported.framework.topics == framework.topics
     assert imported.warnings == []
+
+
+def test_text_the_loader_would_repair_is_refused(here: Path) -> None:
+    """A cell that loading would 'repair' as mojibake is refused on its row, since the
+    written framework must load back exactly as imported (found by the property above)."""
+    path = write(here / "ladder.csv", "topic,level,criterion\nÀº,1,¡\n")
+    with pytest.raises(InvalidInput) as caught:
+        read_spreadsheet(path, "ladder", "Ladder")
+    assert [str(p) for p in caught.value.problems] == [
+        "ladder.csv:2:1: column A (topic): 'Àº' would read back as '˼' (rubrics repairs text "
+        "that looks garbled, and this looks so); reword it"
+    ]

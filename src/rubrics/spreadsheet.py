@@ -138,6 +138,9 @@ def read_spreadsheet(path: Path, framework_id: str, title: str, *, sheet: str | 
         problems += exc.problems
     if problems:
         raise InvalidInput(problems)
+    problems = _reload_problems(name, framework, entries, columns)
+    if problems:
+        raise InvalidInput(problems)
     return Imported(framework, sorted([*warnings, *column_warnings, *build_warnings],
                                       key=lambda p: (p.line or 0, p.column or 0)))
 
@@ -145,11 +148,13 @@ def read_spreadsheet(path: Path, framework_id: str, title: str, *, sheet: str | 
 def _rows_csv(name: str, raw: bytes) -> tuple[list[Row], list[Problem]]:
     """Rows of a CSV: UTF-8 (with or without Excel's BOM), delimiter sniffed from the
     header line; a quoted cell may hold line breaks."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InvalidInput([problem(name, "UTF-16 text (Excel's \"Unicode Text\"), not UTF-8",
+                                    1)], UTF8_HINT)
     try:
         text, warnings = decode_text(name, raw)
     except InvalidInput as exc:
-        hint = UTF8_HINT if any("not UTF-8" in p.message for p in exc.problems) else None
-        raise InvalidInput(exc.problems, hint) from None
+        raise InvalidInput(exc.problems, UTF8_HINT if _not_utf8(raw) else None) from None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text),
                         strict=True)
     rows: list[Row] = []
@@ -162,6 +167,14 @@ def _rows_csv(name: str, raw: bytes) -> tuple[list[Row], list[Problem]]:
             return rows, warnings
         _check_row_count(name, len(rows) + 1)
         rows.append(Row(len(rows) + 1, [c.strip() for c in cells]))
+
+
+def _not_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def _csv_error(exc: csv.Error) -> str:
@@ -503,6 +516,52 @@ def _criteria(at: _Locator, topic_id: str, level: int, entries: list[Entry],
                                f"not a valid id: {why}"))
         out.append({"id": cid, "level": level, "text": text, "examples": examples})
     return out
+
+
+def _reload_problems(name: str, framework: Framework, entries: list[Entry],
+                     columns: dict[str, int]) -> list[Problem]:
+    """Each text that would not read back as written: loading repairs text that looks
+    like mojibake, and a written framework must load back exactly as imported."""
+    from rubrics.frameworks import framework_to_yaml
+    from rubrics.validation import validate_model
+    from rubrics.yamlio import read_document
+
+    data = framework_to_yaml(framework).encode("utf-8")
+    reloaded = validate_model(Framework, read_document(Path(f"{framework.id}.yaml"), raw=data))
+    changed = dict(_changed_strings(framework.model_dump(mode="json"),
+                                    reloaded.model_dump(mode="json")))
+    at = _Locator(name, columns)
+    problems: list[Problem] = []
+    for before, after in changed.items():
+        said = (f"'{shorten(before)}' would read back as '{shorten(after)}' (rubrics repairs "
+                "text that looks garbled, and this looks so); reword it")
+        where = _first_holding(entries, before)
+        problems.append(at(where[0], where[1], said) if where else problem(name, said))
+    return problems
+
+
+def _changed_strings(before: Any, after: Any) -> Iterator[tuple[str, str]]:
+    """The strings of two dumps of one structure that differ, each with what it became."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in before:
+            yield from _changed_strings(before[key], after.get(key))
+    elif isinstance(before, list) and isinstance(after, list):
+        for old, new in zip(before, after, strict=False):
+            yield from _changed_strings(old, new)
+    elif isinstance(before, str) and before != after:
+        yield before, str(after)
+
+
+def _first_holding(entries: list[Entry], text: str) -> tuple[Entry, str] | None:
+    """The first row with a cell holding ``text``, and that cell's field."""
+    for entry in entries:
+        for key, value in (("topic", entry.topic), ("topic_title", entry.topic_title),
+                           ("level_name", entry.level_name), ("criterion", entry.text)):
+            if value == text:
+                return entry, key
+        if text in entry.examples:
+            return entry, "examples"
+    return None
 
 
 # --------------------------------------------------------------------------- writing
