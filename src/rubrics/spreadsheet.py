@@ -14,7 +14,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -413,9 +413,9 @@ def _build(name: str, framework_id: str, title: str, entries: list[Entry],
     level_names = _named_once(at, entries, "level_name", lambda e: str(e.level), problems)
     by_topic: dict[str, list[Entry]] = {}
     for entry in entries:
-        by_topic.setdefault(slugify(entry.topic, max_words=12), []).append(entry)
-    topic_titles = _named_once(at, entries, "topic_title",
-                               lambda e: slugify(e.topic, max_words=12), problems)
+        by_topic.setdefault(_topic_id(entry.topic), []).append(entry)
+    topic_titles = _named_once(at, entries, "topic_title", lambda e: _topic_id(e.topic),
+                               problems)
     topics = [_topic(at, topic_id, rows, topic_titles, problems, warnings)
               for topic_id, rows in by_topic.items()]
     if problems:
@@ -434,6 +434,11 @@ def _build(name: str, framework_id: str, title: str, entries: list[Entry],
                             for e in exc.errors()]) from None
 
 
+def _topic_id(name: str) -> str:
+    """A topic's id, derived as the Markdown import derives it (rubrics.ids)."""
+    return slugify(name, max_words=12)
+
+
 @dataclass(frozen=True)
 class _Locator:
     """Problems about a row's cell, named by the column that holds a field."""
@@ -447,7 +452,7 @@ class _Locator:
                              severity)
 
 
-def _named_once(at: _Locator, entries: list[Entry], key: str, owner: Any,
+def _named_once(at: _Locator, entries: list[Entry], key: str, owner: Callable[[Entry], str],
                 problems: list[Problem]) -> dict[str, str]:
     """The name each owner (a level, a topic) is given in the ``key`` column; an owner
     named two ways is a bad row."""
