@@ -31,7 +31,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-frameworks_app = typer.Typer(help="List and show frameworks.", no_args_is_help=True)
+frameworks_app = typer.Typer(help="List, show, export and import frameworks.",
+                             no_args_is_help=True)
 roles_app = typer.Typer(help="List and show roles and their interview loops.",
                         no_args_is_help=True)
 app.add_typer(frameworks_app, name="frameworks")
@@ -268,6 +269,50 @@ def frameworks_export(
         text = yaml.safe_dump(fw.model_dump(mode="json", exclude_none=True), sort_keys=False,
                               allow_unicode=False, width=100)
     sys.stdout.write(terminal.lines(text))
+
+
+@frameworks_app.command("import", short_help="Import a framework from a spreadsheet matrix.")
+def frameworks_import(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A .csv or .xlsx: one row per "
+                                         "behaviour, columns topic, level, criterion.")],
+    framework_id: Annotated[str, typer.Option("--id", help="Id of the new framework.")],
+    title: Annotated[str, typer.Option("--title", help="Title of the new framework.")],
+    sheet: Annotated[str | None, typer.Option("--sheet", help="Worksheet of an .xlsx "
+                                              "(default: the first).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace frameworks/ID.*.")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Write frameworks/ID.yaml from a spreadsheet with topic, level and criterion columns."""
+    from rubrics.errors import display_path
+    from rubrics.spreadsheet import SUFFIXES, check_names, read_spreadsheet, write_framework
+
+    if file.suffix.lower() not in SUFFIXES:
+        fail(f"{file}: give a .csv or .xlsx file (save an .xls or .ods as .xlsx)", 2)
+    if sheet is not None and file.suffix.lower() != ".xlsx":
+        fail("--sheet is for .xlsx workbooks; a CSV has one sheet", 2)
+    if workspace is None:
+        fail("give --workspace DIR (or set RUBRICS_WORKSPACE): the workspace to import "
+             "into; `rubrics init DIR` starts one", 2)
+    try:
+        check_names(framework_id, title)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    with handled(", nothing written"):
+        frameworks_dir = _workspace(workspace).frameworks_dir
+        imported = read_spreadsheet(file, framework_id, title, sheet=sheet)
+        written = write_framework(frameworks_dir, imported.framework, force=force)
+    for warning in imported.warnings:
+        _err(str(warning))
+    fw = imported.framework
+    counts = _count(len(fw.topics), "topic", "topics"), _count(len(fw.levels), "level", "levels")
+    criteria = _count(sum(len(t.criteria) for t in fw.topics), "criterion", "criteria")
+    _out(f"wrote {display_path(written.path)}: {', '.join(counts)}, {criteria}")
+    for path in written.replaced:
+        _out(f"replaced {display_path(path)}")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 # --------------------------------------------------------------------------- roles

@@ -1,0 +1,630 @@
+"""Importing a framework kept as a spreadsheet matrix: one row per behaviour.
+
+A sheet (CSV or .xlsx) has a header row naming the columns ``topic``, ``level`` and
+``criterion`` (optionally ``examples``, ``level name`` and ``topic title``), in any order;
+every later row is one criterion. :func:`read_spreadsheet` turns it into a
+:class:`Framework` with the same derived ids as the Markdown import (rubrics.ids), and
+:func:`write_framework` puts it into a workspace as native YAML. See docs/formats.md,
+"Spreadsheet matrix (imported)".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from rubrics.errors import (
+    Conflict,
+    InvalidInput,
+    Problem,
+    Severity,
+    display_path,
+    problem,
+    shorten,
+)
+from rubrics.fsutil import atomic_write
+from rubrics.ids import criterion_id, disambiguate, slugify
+from rubrics.model import ID_PATTERN, Framework
+from rubrics.yamlio import MAX_BYTES, decode_text, read_bytes
+
+SUFFIXES = (".csv", ".xlsx")
+MAX_ROWS = 50_000
+MAX_UNPACKED_BYTES = 128 * 1024 * 1024
+MAX_COLUMNS = 200
+MAX_ID_CHARS = 120  # model.Identifier
+MAX_CELL_CHARS = 20_000  # the longest text a framework holds (model.Text)
+UTF8_HINT = ('save the sheet as "CSV UTF-8 (Comma delimited)" (Excel) or choose UTF-8 '
+             "as the character set when exporting")
+
+# Every header, compared after folding case, spacing, '_' and '-' (see _fold).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "topic": ("topic", "area", "competency"),
+    "level": ("level",),
+    "criterion": ("criterion", "criteria", "behaviour", "behavior", "behaviours",
+                  "behaviors", "expectation"),
+    "examples": ("examples", "example"),
+    "level_name": ("level name", "level title"),
+    "topic_title": ("topic title",),
+}
+REQUIRED = ("topic", "level", "criterion")
+_LEVEL = re.compile(r"(?:l|level)?\s*(\d{1,3})(?:\.0+)?", re.IGNORECASE)
+_BULLET = re.compile(r"^(?:[-*•·]|\d+[.)])\s+")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the sheet: its number as the spreadsheet shows it and its cells' text."""
+
+    number: int
+    cells: list[str]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One criterion row, read and checked; blank topic and level cells filled in."""
+
+    row: int
+    topic: str
+    level: int
+    text: str
+    examples: list[str]
+    level_name: str
+    topic_title: str
+
+
+@dataclass
+class Imported:
+    """A framework read from a spreadsheet, with what the user should know about it."""
+
+    framework: Framework
+    warnings: list[Problem] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def check_names(framework_id: str, title: str) -> None:
+    """Raise ValueError unless ``framework_id`` can name a framework (and its file) and
+    ``title`` is a title."""
+    if _id_problem(framework_id):
+        raise ValueError(f"--id: '{shorten(framework_id)}' is not an id: use lower-case "
+                         "letters, digits, '.', '_' or '-', starting with a letter or digit")
+    if not title.strip():
+        raise ValueError("--title: give the framework a title")
+
+
+def _id_problem(value: str) -> str | None:
+    """Why ``value`` is not a valid id (model.Identifier), or None."""
+    if not value:
+        return "it is empty"
+    if len(value) > MAX_ID_CHARS:
+        return f"it is {len(value)} characters long; at most {MAX_ID_CHARS}"
+    if not re.fullmatch(ID_PATTERN, value):
+        return "it holds characters an id may not"
+    return None
+
+
+def read_spreadsheet(path: Path, framework_id: str, title: str, *, sheet: str | None = None
+                     ) -> Imported:
+    """The framework a CSV or .xlsx matrix describes; raise InvalidInput listing every bad
+    row (row numbers as the spreadsheet shows them, the header being row 1)."""
+    name = str(path)
+    raw = read_bytes(path, max_bytes=MAX_BYTES, what="a spreadsheet is at most")
+    warnings: list[Problem] = []
+    if path.suffix.lower() == ".xlsx":
+        rows = _rows_xlsx(name, raw, sheet)
+    else:
+        rows, warnings = _rows_csv(name, raw)
+    header, body = _split_header(name, rows)
+    columns, column_warnings = _columns(name, header)
+    entries, problems = _entries(name, body, columns)
+    if not entries:
+        if not problems:
+            problems.append(problem(name, "no criteria: the sheet has a header row but no "
+                                    "rows", header.number))
+        raise InvalidInput(problems)
+    try:  # names that disagree and ids that cannot be made, among the good rows too
+        framework, build_warnings = _build(name, framework_id, title, entries, columns)
+    except InvalidInput as exc:
+        problems += exc.problems
+    if problems:
+        raise InvalidInput(problems)
+    problems = _reload_problems(name, framework, entries, columns)
+    if problems:
+        raise InvalidInput(problems)
+    return Imported(framework, sorted([*warnings, *column_warnings, *build_warnings],
+                                      key=lambda p: (p.line or 0, p.column or 0)))
+
+
+def _rows_csv(name: str, raw: bytes) -> tuple[list[Row], list[Problem]]:
+    """Rows of a CSV: UTF-8 (with or without Excel's BOM), delimiter sniffed from the
+    header line; a quoted cell may hold line breaks."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InvalidInput([problem(name, "UTF-16 text (Excel's \"Unicode Text\"), not UTF-8",
+                                    1)], UTF8_HINT)
+    try:
+        text, warnings = decode_text(name, raw)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.problems, UTF8_HINT if _not_utf8(raw) else None) from None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text),
+                        strict=True)
+    rows: list[Row] = []
+    while True:
+        try:
+            cells = next(reader, None)
+        except csv.Error as exc:
+            raise InvalidInput([problem(name, _csv_error(exc), len(rows) + 1)]) from None
+        if cells is None:
+            return rows, warnings
+        _check_row_count(name, len(rows) + 1)
+        rows.append(Row(len(rows) + 1, [c.strip() for c in cells]))
+
+
+def _not_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _csv_error(exc: csv.Error) -> str:
+    if "unexpected end of data" in str(exc):
+        return "a quoted cell is never closed (a '\"' missing?)"
+    return f"not a readable CSV: {exc}"
+
+
+def sniff_delimiter(text: str) -> str:
+    """',', ';' or a tab: whichever the header line uses most outside quotes (',' on a tie)."""
+    header = text.split("\n", 1)[0]
+    unquoted = re.sub(r'"[^"]*"', "", header)
+    counts = {d: unquoted.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
+def _rows_xlsx(name: str, raw: bytes, sheet: str | None) -> list[Row]:
+    """Rows of one worksheet, as Excel last saved their values (data_only). A formula
+    whose value was never saved (the file was written by a program, not Excel) is a bad
+    cell: reading it as blank would silently move or drop a criterion."""
+    values, formulas = (_worksheet(name, raw, sheet, data_only=flag) for flag in (True, False))
+    rows: list[Row] = []
+    problems: list[Problem] = []
+    for number, (cached, written) in enumerate(zip(values, formulas, strict=False), 1):
+        _check_row_count(name, number)
+        for column, (value, formula) in enumerate(zip(cached, written, strict=False), 1):
+            if value is None and isinstance(formula, str) and formula.startswith("="):
+                problems.append(_cell_problem(
+                    name, number, column, "", "a formula with no saved value: open the file "
+                    "in Excel (or LibreOffice) and save it, so its values are stored"))
+        rows.append(Row(number, [cell_text(v) for v in cached]))
+    if problems:
+        raise InvalidInput(problems)
+    return rows
+
+
+def _worksheet(name: str, raw: bytes, sheet: str | None, *, data_only: bool
+               ) -> Iterator[tuple[Any, ...]]:
+    """The rows of the named (else the first) worksheet, opened read-only."""
+    import openpyxl
+
+    _check_unpacked_size(name, raw)
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=data_only)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise InvalidInput([problem(name, f"not a readable .xlsx workbook ({exc})")]) from None
+    try:
+        names = [ws.title for ws in book.worksheets]
+        if not names or (sheet is not None and sheet not in names):
+            what = f"no worksheet named '{shorten(sheet)}'" if sheet is not None else "no worksheets"
+            known = ", ".join(f"'{n}'" for n in names) or "none"
+            raise InvalidInput([problem(name, f"{what} (the workbook has: {known})")])
+        ws = book[sheet] if sheet is not None else book.worksheets[0]
+        yield from ws.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+    finally:
+        book.close()
+
+
+def _check_unpacked_size(name: str, raw: bytes) -> None:
+    """Refuse a workbook whose parts unpack to more than MAX_UNPACKED_BYTES (a zip bomb):
+    a part is never read past the size its entry declares."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise InvalidInput([problem(name, f"not a readable .xlsx workbook ({exc})")]) from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise InvalidInput([problem(name, f"the workbook unpacks to {unpacked:,} bytes; at "
+                                    f"most {MAX_UNPACKED_BYTES:,}")])
+
+
+def cell_text(value: Any) -> str:
+    """A cell's value as text: whole numbers without '.0' (a level typed 3 is stored 3.0),
+    dates as YYYY-MM-DD."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _check_row_count(name: str, number: int) -> None:
+    if number > MAX_ROWS:
+        raise InvalidInput([problem(name, f"more than {MAX_ROWS:,} rows: not a framework "
+                                    "(is this the right sheet?)", number)])
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def _fold(header: str) -> str:
+    return re.sub(r"[\s_\-]+", " ", header).strip().lower()
+
+
+def _split_header(name: str, rows: list[Row]) -> tuple[Row, list[Row]]:
+    """The header is the first row with anything in it; rows above it are blank."""
+    for i, row in enumerate(rows):
+        if any(row.cells):
+            return row, rows[i + 1 :]
+    raise InvalidInput([problem(name, "the sheet is empty: it needs a header row naming "
+                                "topic, level and criterion columns")])
+
+
+def _columns(name: str, header: Row) -> tuple[dict[str, int], list[Problem]]:
+    """Which cell of a row holds each field; unknown headers warn and are ignored."""
+    synonyms = {s: key for key, names in COLUMNS.items() for s in names}
+    found: dict[str, int] = {}
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    for index, cell in enumerate(header.cells):
+        if not cell:
+            continue
+        key = synonyms.get(_fold(cell))
+        if key is None:
+            warnings.append(_cell_problem(name, header.number, index + 1, "",
+                                          f"column '{shorten(cell)}' ignored (not one rubrics "
+                                          "reads)", Severity.WARNING))
+        elif key in found:
+            problems.append(_cell_problem(name, header.number, index + 1, "",
+                                          f"a second {_label(key)} column ('{shorten(cell)}')"))
+        else:
+            found[key] = index
+    missing = [k for k in REQUIRED if k not in found]
+    if missing:
+        shown = ", ".join(f"'{shorten(c)}'" for c in header.cells if c) or "nothing"
+        problems.append(problem(name, f"no {' or '.join(missing)} column: the header row "
+                                f"has {shown}; it needs topic, level and criterion", header.number))
+    if problems:
+        raise InvalidInput(problems)
+    return found, warnings
+
+
+def _label(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def column_letter(number: int) -> str:
+    """A column's letter as a spreadsheet shows it: 1 → A, 27 → AA."""
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _cell_problem(name: str, row: int, column: int, key: str, message: str,
+                  severity: Severity = Severity.ERROR) -> Problem:
+    what = f" ({_label(key)})" if key else ""
+    return problem(name, f"column {column_letter(column)}{what}: {message}", row, column,
+                   severity)
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def parse_level(text: str) -> int | None:
+    """A level cell's number: "3", "3.0", "L3" and "Level 3" are 3; None if not a level."""
+    match = _LEVEL.fullmatch(text.strip())
+    return int(match.group(1)) if match else None
+
+
+def split_examples(text: str) -> list[str]:
+    """An examples cell holds one example per line; list bullets are dropped."""
+    lines = (_BULLET.sub("", line.strip()).strip() for line in text.splitlines())
+    return [line for line in lines if line]
+
+
+def _entries(name: str, rows: list[Row], columns: dict[str, int]
+             ) -> tuple[list[Entry], list[Problem]]:
+    """Every criterion row, or a problem for each bad one. A blank topic cell repeats the
+    topic above (merged cells read as blank below their first row); a blank level cell
+    repeats the level above, within the same topic."""
+    entries: list[Entry] = []
+    problems: list[Problem] = []
+    topic, level = "", 0  # 0: no level above in this topic; -1: the one above was bad
+    for row in rows:
+        cell = {key: row.cells[i] if i < len(row.cells) else "" for key, i in columns.items()}
+        if not any(cell.values()):
+            continue
+        if cell["topic"] and cell["topic"] != topic:
+            topic, level = cell["topic"], 0
+        found, number = _row_problems(name, row.number, columns, cell, topic, level)
+        if cell["level"]:
+            level = number if number is not None else -1
+        if found or number is None:
+            problems.extend(found)
+            continue
+        entries.append(Entry(row.number, topic, number, cell["criterion"],
+                             split_examples(cell.get("examples", "")),
+                             cell.get("level_name", ""), cell.get("topic_title", "")))
+    return entries, problems
+
+
+def _row_problems(name: str, row: int, columns: dict[str, int], cell: dict[str, str],
+                  topic: str, above: int) -> tuple[list[Problem], int | None]:
+    """What is wrong with one row's cells, each named by its column, and the row's level
+    (None when it has none; a blank level under a bad one is not reported twice)."""
+    found: list[tuple[str, str]] = []
+    if not topic:
+        found.append(("topic", "empty, and no topic above it to repeat"))
+    number: int | None = above if above > 0 else None
+    if cell["level"]:
+        number = parse_level(cell["level"])
+        if number is None:
+            found.append(("level", f"'{shorten(cell['level'])}' is not a level: write 3, "
+                                   "L3 or Level 3"))
+        elif not 1 <= number <= 20:
+            found.append(("level", f"{number} is outside 1-20"))
+            number = None
+    elif above == 0 and topic:
+        found.append(("level", "empty, and no level above it in this topic to repeat"))
+    if not cell["criterion"]:
+        found.append(("criterion", "empty: each row is one behaviour"))
+    for key, text in cell.items():
+        if len(text) > MAX_CELL_CHARS:
+            found.append((key, f"{len(text):,} characters; at most {MAX_CELL_CHARS:,}"))
+    problems = [_cell_problem(name, row, columns[key] + 1, key, msg) for key, msg in found]
+    return problems, number
+
+
+# --------------------------------------------------------------------------- framework
+
+
+def _build(name: str, framework_id: str, title: str, entries: list[Entry],
+           columns: dict[str, int]) -> tuple[Framework, list[Problem]]:
+    """The framework the rows describe; raise InvalidInput for names that disagree or
+    ids that cannot be derived."""
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    at = _Locator(name, columns)
+    level_names = _named_once(at, entries, "level_name", lambda e: str(e.level), problems)
+    by_topic: dict[str, list[Entry]] = {}
+    for entry in entries:
+        by_topic.setdefault(_topic_id(entry.topic), []).append(entry)
+    topic_titles = _named_once(at, entries, "topic_title", lambda e: _topic_id(e.topic),
+                               problems)
+    topics = [_topic(at, topic_id, rows, topic_titles, problems, warnings)
+              for topic_id, rows in by_topic.items()]
+    if problems:
+        raise InvalidInput(problems)
+    count = max(e.level for e in entries)
+    raw = {
+        "id": framework_id,
+        "title": title,
+        "levels": [{"number": n, "name": level_names.get(str(n))} for n in range(1, count + 1)],
+        "topics": topics,
+    }
+    try:
+        return Framework.model_validate(raw), warnings
+    except ValidationError as exc:  # ids are checked above; this is the last line of defence
+        raise InvalidInput([problem(name, f"cannot build the framework: {e['msg']}")
+                            for e in exc.errors()]) from None
+
+
+def _topic_id(name: str) -> str:
+    """A topic's id, derived as the Markdown import derives it (rubrics.ids)."""
+    return slugify(name, max_words=12)
+
+
+@dataclass(frozen=True)
+class _Locator:
+    """Problems about a row's cell, named by the column that holds a field."""
+
+    name: str
+    columns: dict[str, int]
+
+    def __call__(self, entry: Entry, key: str, message: str,
+                 severity: Severity = Severity.ERROR) -> Problem:
+        return _cell_problem(self.name, entry.row, self.columns[key] + 1, key, message,
+                             severity)
+
+
+def _named_once(at: _Locator, entries: list[Entry], key: str, owner: Callable[[Entry], str],
+                problems: list[Problem]) -> dict[str, str]:
+    """The name each owner (a level, a topic) is given in the ``key`` column; an owner
+    named two ways is a bad row."""
+    names: dict[str, tuple[str, Entry]] = {}
+    for entry in entries:
+        value = getattr(entry, key)
+        if not value:
+            continue
+        first = names.setdefault(owner(entry), (value, entry))
+        if first[0] != value:
+            what = f"level {entry.level}" if key == "level_name" else f"topic '{entry.topic}'"
+            problems.append(at(entry, key, f"{shorten(what)} is named '{shorten(value)}' "
+                               f"here but '{shorten(first[0])}' on row {first[1].row}"))
+    return {owner_key: value for owner_key, (value, _) in names.items()}
+
+
+def _topic(at: _Locator, topic_id: str, entries: list[Entry], titles: dict[str, str],
+           problems: list[Problem], warnings: list[Problem]) -> dict[str, Any]:
+    """One topic: its title and its criteria by level, duplicates merged, ids derived."""
+    first = entries[0]
+    why = _id_problem(topic_id)
+    if why:
+        problems.append(at(first, "topic", f"'{shorten(first.topic)}' gives the topic id "
+                           f"'{shorten(topic_id)}', which is not a valid id: {why}"))
+    spellings = {e.topic: e for e in reversed(entries)}  # each spelling at its first row
+    for spelling, entry in spellings.items():
+        if spelling != first.topic:
+            warnings.append(at(entry, "topic", f"'{shorten(spelling)}' is read as the topic "
+                               f"'{shorten(first.topic)}' of row {first.row} (same id "
+                               f"'{shorten(topic_id)}')", Severity.WARNING))
+    criteria: list[dict[str, Any]] = []
+    criterion_problems: list[Problem] = []
+    for level in sorted({e.level for e in entries}):
+        criteria += _criteria(at, topic_id, level, [e for e in entries if e.level == level],
+                              criterion_problems, warnings)
+    if not why:  # a criterion id is only as valid as its topic's: that problem is enough
+        problems += criterion_problems
+    return {"id": topic_id, "title": titles.get(topic_id) or first.topic, "criteria": criteria}
+
+
+def _criteria(at: _Locator, topic_id: str, level: int, entries: list[Entry],
+              problems: list[Problem], warnings: list[Problem]) -> list[dict[str, Any]]:
+    """The criteria of one topic and level: a repeated row warns and is merged into the
+    first (examples kept), and each gets its derived id."""
+    unique: dict[str, tuple[Entry, list[str]]] = {}
+    for entry in entries:
+        if entry.text in unique:
+            kept, examples = unique[entry.text]
+            warnings.append(at(entry, "criterion", f"repeats row {kept.row} (same topic, level "
+                               "and criterion); merged", Severity.WARNING))
+            examples += [x for x in entry.examples if x not in examples]
+            continue
+        unique[entry.text] = (entry, list(entry.examples))
+    texts = list(unique)
+    ids, collided = disambiguate(topic_id, level, texts)
+    out: list[dict[str, Any]] = []
+    for cid, text in zip(ids, texts, strict=True):
+        entry, examples = unique[text]
+        if criterion_id(topic_id, level, text) in collided:
+            warnings.append(at(entry, "criterion", f"shares its id's words with another "
+                               f"criterion of level {level}; given the id '{cid}' (reword "
+                               "its opening to keep ids readable)", Severity.WARNING))
+        why = _id_problem(cid)
+        if why:
+            problems.append(at(entry, "criterion", f"gives the id '{shorten(cid)}', which is "
+                               f"not a valid id: {why}"))
+        out.append({"id": cid, "level": level, "text": text, "examples": examples})
+    return out
+
+
+def _reload_problems(name: str, framework: Framework, entries: list[Entry],
+                     columns: dict[str, int]) -> list[Problem]:
+    """Each text that would not read back as written: loading repairs text that looks
+    like mojibake, and a written framework must load back exactly as imported."""
+    from rubrics.frameworks import framework_to_yaml
+    from rubrics.validation import validate_model
+    from rubrics.yamlio import read_document
+
+    data = framework_to_yaml(framework).encode("utf-8")
+    reloaded = validate_model(Framework, read_document(Path(f"{framework.id}.yaml"), raw=data))
+    changed = dict(_changed_strings(framework.model_dump(mode="json"),
+                                    reloaded.model_dump(mode="json")))
+    at = _Locator(name, columns)
+    problems: list[Problem] = []
+    for before, after in changed.items():
+        said = (f"'{shorten(before)}' would read back as '{shorten(after)}' (rubrics repairs "
+                "text that looks garbled, and this looks so); reword it")
+        where = _first_holding(entries, before)
+        problems.append(at(where[0], where[1], said) if where else problem(name, said))
+    return problems
+
+
+def _changed_strings(before: Any, after: Any) -> Iterator[tuple[str, str]]:
+    """The strings of two dumps of one structure that differ, each with what it became."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in before:
+            yield from _changed_strings(before[key], after.get(key))
+    elif isinstance(before, list) and isinstance(after, list):
+        for old, new in zip(before, after, strict=False):
+            yield from _changed_strings(old, new)
+    elif isinstance(before, str) and before != after:
+        yield before, str(after)
+
+
+def _first_holding(entries: list[Entry], text: str) -> tuple[Entry, str] | None:
+    """The first row with a cell holding ``text``, and that cell's field."""
+    for entry in entries:
+        for key, value in (("topic", entry.topic), ("topic_title", entry.topic_title),
+                           ("level_name", entry.level_name), ("criterion", entry.text)):
+            if value == text:
+                return entry, key
+        if text in entry.examples:
+            return entry, "examples"
+    return None
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@dataclass(frozen=True)
+class Written:
+    """Where an imported framework went, and the files it replaced (with --force)."""
+
+    path: Path
+    replaced: list[Path]
+
+
+def write_framework(frameworks_dir: Path, framework: Framework, *, force: bool = False
+                    ) -> Written:
+    """Write ``framework`` as ``<frameworks_dir>/<id>.yaml``, atomically. Any existing
+    ``<id>.*`` is refused (Conflict) unless ``force``; then it is replaced. Another file
+    that defines a framework of the same id is always refused."""
+    from rubrics.frameworks import framework_to_yaml
+
+    target = frameworks_dir / f"{framework.id}.yaml"
+    existing = _same_id_files(frameworks_dir, framework.id)
+    for path in _defining(frameworks_dir, framework.id):
+        if path not in existing:  # --force replaces ID.*, never another file
+            raise Conflict(f"{display_path(path)} already defines the framework "
+                           f"'{framework.id}'; choose another --id")
+    if existing and not force:
+        names = ", ".join(display_path(p) for p in existing)
+        raise Conflict(f"{names} exists; give --force to replace it, or choose another --id")
+    data = framework_to_yaml(framework).encode("utf-8")
+    atomic_write(target, data, exclusive=not existing)
+    others = [p for p in existing if p != target]
+    for path in others:  # frameworks/ID.md would otherwise still be the framework ID
+        path.unlink()
+    return Written(target, existing)
+
+
+def _same_id_files(frameworks_dir: Path, framework_id: str) -> list[Path]:
+    """The files in the folder named ``framework_id`` with any extension."""
+    if not frameworks_dir.is_dir():
+        return []
+    return sorted(p for p in frameworks_dir.iterdir()
+                  if p.stem == framework_id and p.is_file())
+
+
+def _defining(frameworks_dir: Path, framework_id: str) -> list[Path]:
+    """The framework files in the folder that load as a framework with this id."""
+    from rubrics.frameworks import FRAMEWORK_SUFFIXES, load_framework
+
+    if not frameworks_dir.is_dir():
+        return []
+    found: list[Path] = []
+    for path in sorted(frameworks_dir.iterdir()):
+        if not path.is_file() or path.suffix.lower() not in FRAMEWORK_SUFFIXES:
+            continue
+        try:
+            if load_framework(path)[0].id == framework_id:
+                found.append(path)
+        except InvalidInput:
+            continue  # a broken framework defines nothing; validate reports it
+    return found
