@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from rubrics.errors import InvalidInput, Problem, Severity
+from rubrics.ftformat import is_ft_job_family, load_ft_job_family
 from rubrics.ids import disambiguate, slugify
 from rubrics.model import Framework
 from rubrics.validation import validate_model
@@ -37,9 +38,13 @@ def is_progression_format(data: Any) -> bool:
     )
 
 
-def load_framework(path: Path, *, base: Framework | None = None) -> tuple[Framework, list[Problem]]:
-    """Load one framework file; return it with its warnings, or raise InvalidInput."""
+def load_framework(path: Path, *, base: Framework | None = None, track: str | None = None
+                   ) -> tuple[Framework, list[Problem]]:
+    """Load one framework file (of a framework with tracks, ``track``: docs/decisions/0011);
+    return it with its warnings, or raise InvalidInput."""
     doc = read_document(path)
+    if path.suffix.lower() in (".yaml", ".yml") and is_ft_job_family(doc.data):
+        return load_ft_job_family(doc, path, track)
     if path.suffix.lower() in (".md", ".markdown") or is_progression_format(doc.data):
         if base is None and path.stem != GENERIC_BASE:
             base = _sibling_base(path)

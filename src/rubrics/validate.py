@@ -7,6 +7,7 @@ from typing import Any
 
 from rubrics.errors import InvalidInput, NotFound, Problem, problem
 from rubrics.frameworks import FRAMEWORK_SUFFIXES, is_progression_format, load_framework
+from rubrics.ftformat import is_ft_job_family
 from rubrics.model import Role
 from rubrics.roles import check_role
 from rubrics.validation import validate_model
@@ -59,6 +60,8 @@ def kind_of(path: Path, data: Any) -> str:
             return "role"
         if "topics" in data and ("levels" in data or is_progression_format(data)):
             return "framework"
+        if is_ft_job_family(data):
+            return "framework"
         if "ratings" in data or "pack_id" in data:
             return "submission"
     return "unknown"
@@ -84,7 +87,7 @@ def validate_file(path: Path, workspace: Workspace) -> list[Problem]:
             role = validate_model(Role, doc)
             ws = _workspace_of(path, workspace)
             try:
-                framework = ws.framework(role.framework)
+                framework = ws.framework(role.framework, role.track)
             except NotFound as exc:
                 return [*doc.warnings, doc.problem(("framework",), f"framework: {exc}")]
             return [*doc.warnings, *check_role(role, framework, doc)]
