@@ -87,6 +87,16 @@ class Workspace:
         raise NotFound(f"framework '{framework_id}' not found in {self.frameworks_dir} "
                        f"(known: {known})")
 
+    def framework_on_track(self, framework_id: str, track: str | None) -> Framework:
+        """:meth:`framework`, refusing a ``track`` the framework does not have."""
+        framework = self.framework(framework_id, track)
+        if track is not None and not framework.tracks:
+            raise NotFound(f"framework '{framework.id}' has no tracks")
+        if track is not None and track != framework.track:
+            raise NotFound(f"framework '{framework.id}' has no track '{track}' "
+                           f"(known: {', '.join(framework.tracks or [])})")
+        return framework
+
     def role_path(self, role_id: str) -> Path:
         direct = Path(role_id)
         if direct.suffix in ROLE_SUFFIXES and direct.is_file():
