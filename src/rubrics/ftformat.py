@@ -75,9 +75,11 @@ def load_ft_job_family(doc: Document, path: Path, track: str | None
     levels = _levels(doc, _entries(doc, "levels", problems, warnings), problems)
     themes = {e.id: e for e in _entries(doc, "themes", problems, warnings)}
     competencies = _entries(doc, "competencies", problems, warnings)
-    _check_competencies(doc, competencies, {lv.id for lv in levels}, set(themes), problems)
+    _check_competencies(doc, competencies, {
+        "level": _known(doc, "levels", [lv.id for lv in levels]),
+        "theme": _known(doc, "themes", list(themes))}, problems)
     if problems:
-        raise InvalidInput(problems)
+        raise InvalidInput(problems + warnings)
     tracks = [t for t in TRACK_MARKS if any(lv.track == t for lv in levels)]
     chosen = (track if track in tracks else tracks[0]) if tracks else None
     numbers = {lv.id: n for n, lv in enumerate(
@@ -165,16 +167,23 @@ def _id(doc: Document, loc: Loc, value: Any, problems: list[Problem]) -> str | N
     return text
 
 
-def _check_competencies(doc: Document, competencies: list[Entry], level_ids: set[str],
-                        theme_ids: set[str], problems: list[Problem]) -> None:
+def _known(doc: Document, key: str, ids: list[str]) -> set[str] | None:
+    """The ids of the list ``key``, or None when one of its entries was malformed (then
+    what a competency refers to cannot be told from a mistake)."""
+    return set(ids) if len(ids) == len(doc.data.get(key) or []) else None
+
+
+def _check_competencies(doc: Document, competencies: list[Entry],
+                        known_ids: dict[str, set[str] | None], problems: list[Problem]
+                        ) -> None:
     for entry in competencies:
         loc: Loc = ("competencies", entry.index)
-        for field, known in (("level", level_ids), ("theme", theme_ids)):
+        for field, known in known_ids.items():
             value = entry.data.get(field)
             if value is None:
                 problems.append(doc.problem(loc, f"{dotted(loc)}.{field}: required field is "
                                             "missing"))
-            elif known and str(value) not in known:
+            elif known is not None and str(value) not in known:
                 problems.append(doc.problem((*loc, field), f"{dotted(loc)}.{field}: unknown "
                                             f"{field} {shorten(repr(value))} (known: "
                                             f"{', '.join(sorted(known))})"))

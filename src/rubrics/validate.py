@@ -36,7 +36,10 @@ def validate_paths(paths: list[Path], workspace: Workspace) -> list[Problem]:
     for path in files:
         found = validate_file(path, workspace)
         problems.extend(sorted(found, key=lambda p: (p.line or 0, p.column or 0)))
-    return problems
+    shown: dict[str, Problem] = {}  # a role reports its broken framework's problems too
+    for p in problems:
+        shown.setdefault(str(p), p)
+    return list(shown.values())
 
 
 def _files_in(folder: Path) -> list[Path]:
