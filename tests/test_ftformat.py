@@ -281,3 +281,14 @@ def fill(pack: Path, stage: str, interviewer: str) -> Path:
     out = pack.parent / f"{stage}-returned.yaml"
     out.write_text(card, encoding="utf-8")
     return out
+
+
+def test_export_of_a_track_is_native_yaml_that_keeps_the_track(ws: Path, tmp_path: Path
+                                                               ) -> None:
+    """`frameworks export --track` prints the track's framework, which loads back as itself."""
+    result = CliRunner().invoke(app, ["frameworks", "export", "product-engineering", "-w",
+                                      str(ws), "--track", PM])
+    assert result.exit_code == 0
+    out = tmp_path / "exported.yaml"
+    out.write_text(result.output, encoding="utf-8")
+    assert load_framework(out)[0] == load_framework(FAMILY, track=PM)[0]

@@ -116,7 +116,8 @@ def _track_of(doc: Document, entry: Entry, name: str, problems: list[Problem]) -
                                     f"levels[{entry.index}].name: says track '{by_name[0]}', "
                                     f"but its id says '{by_id[0]}'"))
         return None
-    return (by_id or by_name or [None])[0]
+    found = by_id or by_name
+    return found[0] if found else None
 
 
 def _entries(doc: Document, key: str, problems: list[Problem], warnings: list[Problem]
