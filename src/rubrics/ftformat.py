@@ -60,6 +60,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class FtLevel:
+    """A level of the job family, with the track it is on (None: shared)."""
+
     id: str
     name: str
     track: str | None
