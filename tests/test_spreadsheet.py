@@ -539,10 +539,6 @@ def test_any_names_import_or_are_refused_by_row(tmp_path: Path, topics: list[str
         assert not frameworks.exists()
 
 
-@pytest.mark.xfail(strict=True, raises=InvalidInput, reason=(
-    "rubrics.ids derives an empty topic id from a name with no ASCII letter or digit, and "
-    "criterion ids over 120 characters from long names; the import refuses those rows. "
-    "Remove this marker once rubrics.ids is fixed (another branch of issue 10)."))
 @example(topics=["日本語"], texts=["Writes tests"], level=1)
 @example(topics=[LONG_TOPIC], texts=[LONG_TEXT], level=20)
 @settings(max_examples=100, deadline=None,

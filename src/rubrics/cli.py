@@ -49,6 +49,8 @@ WorkspaceOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+TrackOpt = Annotated[str | None, typer.Option(
+    "--track", help="Of a framework with tracks, the one to show (default: its first).")]
 
 
 def _version(value: bool) -> None:
@@ -202,6 +204,7 @@ def frameworks_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) ->
             "sub_levels": fw.sub_levels,
             "topics": [t.id for t in fw.topics],
             "criteria": sum(len(t.criteria) for t in fw.topics),
+            "tracks": fw.tracks or [],
             "path": str(path),
         }
         for fw, path, _ in found.values()
@@ -213,11 +216,13 @@ def frameworks_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) ->
 
     table = Table(title=_cell(f"Frameworks in {ws.frameworks_dir}"))
     table.add_column("id", no_wrap=True)
-    for col in ("title", "levels", "topics", "criteria"):
+    tracked = any(r["tracks"] for r in rows)
+    for col in ("title", "levels", "topics", "criteria") + (("tracks",) if tracked else ()):
         table.add_column(col)
     for r in rows:
         table.add_row(_cell(r["id"]), _cell(r["title"]), str(r["levels"]),
-                      _cell(", ".join(r["topics"])), str(r["criteria"]))
+                      _cell(", ".join(r["topics"])), str(r["criteria"]),
+                      *([_cell(", ".join(r["tracks"]))] if tracked else []))
     _console().print(table)
 
 
@@ -226,10 +231,11 @@ def frameworks_show(
     framework_id: Annotated[str, typer.Argument(metavar="ID", help="Framework id.")],
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
+    track: TrackOpt = None,
 ) -> None:
     """Show a framework's topics, levels and criteria (with their ids)."""
     with handled():
-        fw = _workspace(workspace).framework(framework_id)
+        fw = _workspace(workspace).framework_on_track(framework_id, track)
     if as_json:
         _print_json(fw.model_dump(mode="json"))
         return
@@ -240,6 +246,11 @@ def frameworks_show(
     subs = f", sub-levels {fw.sub_levels[0]}–{fw.sub_levels[-1]}" if fw.sub_levels else ""
     console.print(f"[bold]{_cell(fw.title)}[/bold]  ({_cell(fw.id)}: {len(fw.levels)} "
                   f"levels{_cell(subs)})")
+    if fw.tracks:
+        console.print(_cell(f"track {fw.track} (tracks: {', '.join(fw.tracks)}; choose with "
+                            "--track)"))
+        console.print(_cell("levels: " + " · ".join(f"{lv.number} {lv.name or ''}".strip()
+                                                     for lv in fw.levels)))
     for topic in fw.topics:
         table = Table(title=_cell(f"{topic.title} ({topic.id})"), title_justify="left",
                       expand=True)
@@ -256,12 +267,13 @@ def frameworks_show(
 def frameworks_export(
     framework_id: Annotated[str, typer.Argument(metavar="ID", help="Framework id.")],
     workspace: WorkspaceOpt = None,
+    track: TrackOpt = None,
 ) -> None:
     """Print a framework in rubrics' native YAML format (explicit criterion ids)."""
     from rubrics.frameworks import framework_to_yaml
 
     with handled():
-        fw = _workspace(workspace).framework(framework_id)
+        fw = _workspace(workspace).framework_on_track(framework_id, track)
     text = framework_to_yaml(fw)
     if terminal.lines(text) != text:  # a control or direction character in the framework:
         import yaml  # YAML's own escapes ("\\u202E") keep the data and the terminal safe

@@ -76,8 +76,9 @@ def print_role(console: Any, loop: InterviewLoop, summary: dict[str, Any]) -> No
     role = loop.role
     fw = loop.framework
     console.print(f"[bold]{escape(role.title)}[/bold]  ({role.id})")
+    track = f" (track {fw.track})" if fw.track else ""
     console.print(
-        f"framework {fw.id} · target level {role.target_level} · band "
+        f"framework {fw.id}{track} · target level {role.target_level} · band "
         f"{role.band.min}–{role.band.max} · {len(role.stages)} stages, "
         f"{summary['total_minutes']} minutes"
     )

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from rubrics.errors import InvalidInput, Problem, Severity, display_path, shorten
+from rubrics.ftformat import is_ft_job_family, load_ft_job_family
 from rubrics.ids import criterion_id, disambiguate, slugify, topic_id
 from rubrics.model import Framework
 from rubrics.validation import validate_model
@@ -84,9 +85,12 @@ def is_progression_format(data: Any) -> bool:
     )
 
 
-def load_framework(path: Path) -> tuple[Framework, list[Problem]]:
-    """Load one framework file; return it with its warnings, or raise InvalidInput."""
+def load_framework(path: Path, *, track: str | None = None) -> tuple[Framework, list[Problem]]:
+    """Load one framework file (of a framework with tracks, ``track``: docs/decisions/0012);
+    return it with its warnings, or raise InvalidInput."""
     doc = read_document(path)
+    if path.suffix.lower() in (".yaml", ".yml") and is_ft_job_family(doc.data):
+        return load_ft_job_family(doc, path, track)
     if path.suffix.lower() in (".md", ".markdown") or is_progression_format(doc.data):
         read = _read(doc)
         base, notes = (None, []) if path.stem in BASE_NAMES else _base_of(path, doc)

@@ -95,9 +95,20 @@ class Framework(Strict):
         "next level are shown.",
     )
     topics: list[Topic]
+    track: Identifier | None = Field(
+        default=None,
+        description="For a framework with parallel tracks (individual contributor, people "
+        "manager): the track these levels and criteria are.",
+    )
+    tracks: list[Identifier] | None = Field(
+        default=None, description="Every track of the framework this one was chosen from."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Framework:
+        if (self.track is None) != (self.tracks is None) or (
+                self.track is not None and self.track not in (self.tracks or [])):
+            raise ValueError("track must be one of tracks, and tracks given with track")
         numbers = [lv.number for lv in self.levels]
         if numbers != list(range(1, len(numbers) + 1)):
             raise ValueError("levels must be numbered 1, 2, 3, ... in order")
@@ -379,6 +390,11 @@ class Role(Strict):
     id: Identifier
     title: Text
     framework: Identifier
+    track: Identifier | None = Field(
+        default=None,
+        description="The framework's track the role is on (e.g. individual-contributor or "
+        "people-manager), when the framework has parallel tracks; required then.",
+    )
     summary: Text
     candidate_summary: Text = Field(description="The role in words for candidates.")
     target_level: LevelNumber

@@ -365,7 +365,8 @@ def _write_pack(folder: Path, loop: InterviewLoop, role_source: bytes, candidate
                  "version": sha256_bytes(role_source)[:12], "file": "source/role.yaml"},
         "framework": {"id": framework.id, "title": framework.title,
                       "hash": sha256_bytes(framework_yaml)[:12],
-                      "file": "source/framework.yaml"},
+                      "file": "source/framework.yaml",
+                      **({"track": framework.track} if framework.track else {})},
         "candidate": {"name": candidate.name, "id": candidate_id, "email": candidate.email,
                       "notes": candidate.notes, "anonymous": options.anonymous},
         "stages": [{"id": s.id, "title": s.title, "criteria": list(s.assesses)}

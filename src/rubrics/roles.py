@@ -165,9 +165,31 @@ def read_role(path: Path) -> tuple[Role, Document]:
     return validate_model(Role, doc), doc
 
 
+def track_problem(role: Role, framework: Framework, doc: Document) -> Problem | None:
+    """Why the role's ``track`` does not fit its framework's tracks, or None
+    (docs/decisions/0012-framework-tracks.md)."""
+    tracks, fid = framework.tracks or [], framework.id
+    if role.track is None and tracks:
+        return doc.problem(("framework",), f"track: required for framework '{fid}', which "
+                           f"has tracks: {', '.join(tracks)}")
+    if role.track is None or role.track == framework.track:
+        return None
+    if not tracks:
+        return doc.problem(("track",), f"track: framework '{fid}' has no tracks; remove "
+                           f"'track: {role.track}'")
+    if role.track not in tracks:
+        return doc.problem(("track",), f"track: unknown track '{role.track}' of framework "
+                           f"'{fid}' (known: {', '.join(tracks)})")
+    return doc.problem(("track",), f"track: this copy of framework '{fid}' holds only "
+                       f"track '{framework.track}'")
+
+
 def check_role(role: Role, framework: Framework, doc: Document) -> list[Problem]:
     """Every problem of a role against its framework, errors and warnings."""
     problems: list[Problem] = []
+    track = track_problem(role, framework, doc)
+    if track is not None:
+        return [track]  # checked against another track, every criterion would be noise
     loop = InterviewLoop.build(role, framework)
     sizes = size_problems(role, loop, doc)
     if any(p.is_error for p in sizes):

@@ -32,7 +32,7 @@ from rubrics.errors import (
     shorten,
 )
 from rubrics.fsutil import atomic_write
-from rubrics.ids import criterion_id, disambiguate, slugify
+from rubrics.ids import criterion_id, disambiguate, topic_id
 from rubrics.model import ID_PATTERN, Framework
 from rubrics.yamlio import MAX_BYTES, decode_text, read_bytes
 
@@ -436,7 +436,7 @@ def _build(name: str, framework_id: str, title: str, entries: list[Entry],
 
 def _topic_id(name: str) -> str:
     """A topic's id, derived as the Markdown import derives it (rubrics.ids)."""
-    return slugify(name, max_words=12)
+    return topic_id(name)
 
 
 @dataclass(frozen=True)

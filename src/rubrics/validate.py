@@ -7,6 +7,7 @@ from typing import Any
 
 from rubrics.errors import InvalidInput, NotFound, Problem, problem
 from rubrics.frameworks import FRAMEWORK_SUFFIXES, is_progression_format, load_framework
+from rubrics.ftformat import is_ft_job_family
 from rubrics.model import Role
 from rubrics.roles import check_role
 from rubrics.validation import validate_model
@@ -35,7 +36,10 @@ def validate_paths(paths: list[Path], workspace: Workspace) -> list[Problem]:
     for path in files:
         found = validate_file(path, workspace)
         problems.extend(sorted(found, key=lambda p: (p.line or 0, p.column or 0)))
-    return problems
+    shown: dict[str, Problem] = {}  # a role reports its broken framework's problems too
+    for p in problems:
+        shown.setdefault(str(p), p)
+    return list(shown.values())
 
 
 def _files_in(folder: Path) -> list[Path]:
@@ -58,6 +62,8 @@ def kind_of(path: Path, data: Any) -> str:
         if "stages" in data and "framework" in data:
             return "role"
         if "topics" in data and ("levels" in data or is_progression_format(data)):
+            return "framework"
+        if is_ft_job_family(data):
             return "framework"
         if "ratings" in data or "pack_id" in data:
             return "submission"
@@ -84,7 +90,7 @@ def validate_file(path: Path, workspace: Workspace) -> list[Problem]:
             role = validate_model(Role, doc)
             ws = _workspace_of(path, workspace)
             try:
-                framework = ws.framework(role.framework)
+                framework = ws.framework(role.framework, role.track)
             except NotFound as exc:
                 return [*doc.warnings, doc.problem(("framework",), f"framework: {exc}")]
             return [*doc.warnings, *check_role(role, framework, doc)]

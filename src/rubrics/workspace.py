@@ -74,16 +74,28 @@ class Workspace:
             out.setdefault(framework.id, (framework, path, warnings))
         return out
 
-    def framework(self, framework_id: str) -> Framework:
+    def framework(self, framework_id: str, track: str | None = None) -> Framework:
+        """A framework by id; of one with tracks, ``track`` (else its first track)."""
         for path in self.framework_files():
             if path.stem == framework_id:
-                return load_framework(path)[0]
+                return load_framework(path, track=track)[0]
         found = self.frameworks()
         if framework_id in found:
-            return found[framework_id][0]
+            framework, path, _ = found[framework_id]
+            return framework if track is None else load_framework(path, track=track)[0]
         known = ", ".join(sorted(found)) or "none"
         raise NotFound(f"framework '{framework_id}' not found in {self.frameworks_dir} "
                        f"(known: {known})")
+
+    def framework_on_track(self, framework_id: str, track: str | None) -> Framework:
+        """:meth:`framework`, refusing a ``track`` the framework does not have."""
+        framework = self.framework(framework_id, track)
+        if track is not None and not framework.tracks:
+            raise NotFound(f"framework '{framework.id}' has no tracks")
+        if track is not None and track != framework.track:
+            raise NotFound(f"framework '{framework.id}' has no track '{track}' "
+                           f"(known: {', '.join(framework.tracks or [])})")
+        return framework
 
     def role_path(self, role_id: str) -> Path:
         direct = Path(role_id)
@@ -112,7 +124,7 @@ class Workspace:
         must be exactly the role it was made from, even if the file changes meanwhile)."""
         path = self.role_path(role_id)
         role, doc = read_role(path)
-        framework = self.framework(role.framework)
+        framework = self.framework(role.framework, role.track)
         errors = [p for p in check_role(role, framework, doc) if p.is_error]
         if errors:
             raise InvalidInput(errors)
