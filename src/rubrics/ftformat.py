@@ -18,8 +18,8 @@ from typing import Any
 from rubrics.errors import InvalidInput, Problem, Severity, shorten
 from rubrics.ids import slugify
 from rubrics.model import ID_PATTERN, Framework
-from rubrics.validation import dotted, validate_model
-from rubrics.yamlio import Document, Loc
+from rubrics.validation import validate_model
+from rubrics.yamlio import Document, Loc, dotted
 
 INDIVIDUAL_CONTRIBUTOR = "individual-contributor"
 PEOPLE_MANAGER = "people-manager"
