@@ -218,3 +218,47 @@ def test_installed_package_finds_bundled_workspace(tmp_path: Path) -> None:
                          capture_output=True, text=True, env=env, cwd=tmp_path, check=True)
     rows = json.loads(out.stdout)
     assert rows[0]["path"].startswith(str(target))
+
+
+FIXTURE_WS = ROOT / "tests" / "fixtures" / "ws"
+
+
+@pytest.mark.parametrize("args", [
+    ["--workspace", str(FIXTURE_WS), "roles", "list", "--json"],
+    ["-w", str(FIXTURE_WS), "roles", "list", "--json"],
+    ["roles", "list", "--json", "--workspace", str(FIXTURE_WS)],
+])
+def test_workspace_before_or_after_the_subcommand(runner: CliRunner, args: list[str]) -> None:
+    """--workspace works before the subcommand (as git -C) and after it."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert [r["id"] for r in json.loads(result.output)] == ["tiny-engineer"]
+
+
+def test_workspace_before_a_group_reaches_its_commands(runner: CliRunner) -> None:
+    """`rubrics --workspace WS frameworks list` and `roles show` read WS."""
+    result = runner.invoke(app, ["--workspace", str(FIXTURE_WS), "frameworks", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [r["id"] for r in json.loads(result.output)] == ["tiny"]
+    result = runner.invoke(app, ["--workspace", str(FIXTURE_WS), "roles", "show", "tiny-engineer",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["role"]["id"] == "tiny-engineer"
+
+
+def test_workspace_before_the_subcommand_is_checked(runner: CliRunner, tmp_path: Path) -> None:
+    """`rubrics --workspace NOT_A_WS validate` names the folder and exits 1."""
+    result = runner.invoke(app, ["--workspace", str(tmp_path), "validate"])
+    assert result.exit_code == 1
+    assert result.output == f"error: {tmp_path}: not a workspace (no frameworks/ or roles/ " \
+        "folder)\n"
+
+
+def test_subcommand_workspace_wins(runner: CliRunner, tmp_path: Path) -> None:
+    """A subcommand's own --workspace wins over one given before it and over the variable."""
+    args = ["--workspace", str(tmp_path), "roles", "list", "--json", "-w", str(FIXTURE_WS)]
+    result = runner.invoke(app, args, env={"RUBRICS_WORKSPACE": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    assert [r["id"] for r in json.loads(result.output)] == ["tiny-engineer"]
+    result = runner.invoke(app, ["roles", "list", "--json"])  # nothing carried over a run
+    assert "tiny-engineer" not in result.output

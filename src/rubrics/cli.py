@@ -42,8 +42,8 @@ WorkspaceOpt = Annotated[
     typer.Option(
         "--workspace",
         "-w",
-        help="Workspace folder (frameworks/, roles/, templates/). Default: the bundled one.",
-        envvar="RUBRICS_WORKSPACE",
+        help="Workspace folder (frameworks/, roles/, templates/). Default: the one given "
+        "before the command or in RUBRICS_WORKSPACE, else the bundled one.",
         file_okay=False,
     ),
 ]
@@ -63,8 +63,26 @@ def _root(
         typer.Option("--version", callback=_version, is_eager=True,
                      help="Show the version and exit."),
     ] = False,
+    workspace: Annotated[
+        Path | None,
+        typer.Option("--workspace", "-w", envvar="RUBRICS_WORKSPACE", file_okay=False,
+                     help="Workspace folder for every command that reads one (a command's "
+                     "own --workspace wins). Default: the bundled one."),
+    ] = None,
 ) -> None:
     """Structured interview loops from an engineering progression framework."""
+    _given["workspace"] = workspace
+
+
+_given: dict[str, Path | None] = {"workspace": None}
+"""What was given before the subcommand (``rubrics --workspace WS validate``, as with
+``git -C``), set afresh by each run."""
+
+
+def _workspace_path(own: Path | None) -> Path | None:
+    """The workspace a command uses: its own ``--workspace``, else the one given before the
+    subcommand or in ``RUBRICS_WORKSPACE``, else none (the bundled one)."""
+    return own if own is not None else _given["workspace"]
 
 
 def _err(message: str) -> None:
@@ -117,7 +135,7 @@ def handled(after_problems: str = "") -> Iterator[None]:
 def _workspace(path: Path | None) -> Workspace:
     from rubrics.workspace import Workspace
 
-    return Workspace.open(path)
+    return Workspace.open(_workspace_path(path))
 
 
 def _print_json(data: Any) -> None:
@@ -399,7 +417,8 @@ def _pack_batch(workspace: Path | None, role_id: str, csv_path: Path, options: A
 
     try:
         with handled():
-            outcome = build_batch(workspace, role_id, csv_path, options, jobs=jobs,
+            outcome = build_batch(_workspace_path(workspace), role_id, csv_path, options,
+                                  jobs=jobs,
                                   progress=progress)
     finally:
         if bar.live.is_started:
@@ -525,6 +544,7 @@ def _for_terminal(data: bytes, fmt: str) -> bytes:
 def _report_templates(override: Path | None, workspace: Path | None) -> Any:
     from rubrics import panel
 
+    workspace = _workspace_path(workspace)
     ws_templates = _workspace(workspace).templates_dir if workspace is not None else None
     return panel.default_templates(override, ws_templates)
 
