@@ -145,13 +145,26 @@ def test_roles_show_coverage(runner: CliRunner) -> None:
     assert {c["id"] for c in cov["criteria"] if c["key"]} <= set(cov["assessed_twice"])
 
 
-def test_roles_show_text(runner: CliRunner) -> None:
-    """roles show prints the loop and the coverage matrix in a terminal."""
-    result = runner.invoke(app, ["roles", "show", ROLE_ID], env={"COLUMNS": "160"})
-    assert result.exit_code == 0
-    for heading in ("Interview loop", "Coverage by topic", "Coverage matrix",
-                    "every role criterion is assessed by at least one stage"):
-        assert heading in result.output
+@pytest.mark.parametrize("width", [80, 120])
+def test_roles_show_fits_the_terminal(runner: CliRunner, width: int) -> None:
+    """roles show fits an 80- and a 120-column terminal: no line wider, no ★ alone on a line,
+    every row of the matrix as wide as its header (emoji in topic titles do not push the
+    columns out), and the loop's durations as people say them."""
+    from rich.cells import cell_len
+
+    result = runner.invoke(app, ["roles", "show", ROLE_ID], env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(cell_len(line) for line in lines) <= width
+    assert all(line.strip() != "★" for line in lines)
+    assert "7 stages, 5 hours" in lines[1]
+    start = lines.index(next(x for x in lines if x.startswith("   topic / criterion")))
+    matrix = lines[start:lines.index(next(x for x in lines if x.startswith("✓ assessed")))]
+    assert len(matrix) == 1 + 7 + 24  # header, topics, criteria: one line each
+    assert {cell_len(line) for line in matrix} == {cell_len(matrix[0])}
+    assert any(x.startswith("★") and "l5.designs-for-small-blast-radius" in x for x in matrix)
+    assert any(x.startswith("S2 ") and "1 hour " in x for x in lines)
+    assert "every role criterion is assessed by at least one stage" in result.output
 
 
 @pytest.mark.parametrize("kind", ["framework", "role", "submission"])

@@ -260,9 +260,11 @@ def test_frameworks_export_of_a_friendly_framework_is_unchanged(workspace: Path)
     assert "👩‍💼" in result.stdout
 
 
-def test_roles_show_and_list_show_escapes(hostile_ws: Path) -> None:
+def test_roles_show_and_list_show_escapes(hostile_ws: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """roles show and list print a role's title, summary, stage and topic titles with
-    escapes as text."""
+    escapes as text (in a terminal wide enough not to cut the long escaped titles)."""
+    monkeypatch.setenv("COLUMNS", "200")
     shown = cli("roles", "show", "tiny-engineer", "--workspace", hostile_ws)
     listed = cli("roles", "list", "--workspace", hostile_ws)
     assert (shown.exit_code, listed.exit_code) == (0, 0)
