@@ -275,3 +275,23 @@ def test_subcommand_workspace_wins(runner: CliRunner, tmp_path: Path) -> None:
     assert [r["id"] for r in json.loads(result.output)] == ["tiny-engineer"]
     result = runner.invoke(app, ["roles", "list", "--json"])  # nothing carried over a run
     assert "tiny-engineer" not in result.output
+
+
+@pytest.mark.parametrize(("minutes", "said"), [
+    (1, "1 minute"), (45, "45 minutes"), (60, "1 hour"), (61, "1 hour 1 minute"),
+    (270, "4 hours 30 minutes"), (300, "5 hours"), (0, "0 minutes")])
+def test_durations_as_people_say_them(minutes: int, said: str) -> None:
+    """Durations (packet, plan, scorecards, roles show) read as people say them, exactly."""
+    from rubrics.render import duration
+
+    assert duration(minutes) == said
+
+
+def test_packet_and_plan_say_durations_as_people_do() -> None:
+    """The candidate packet says '5 hours in all', not 'about 5.0 hours'; the plan the same."""
+    golden = ROOT / "tests" / "golden" / ROLE_ID
+    packet = (golden / "candidate-packet.html").read_text(encoding="utf-8")
+    plan = (golden / "interview-plan.html").read_text(encoding="utf-8")
+    assert "7 conversations, 5 hours in all" in packet
+    assert '<p class="minutes">1 hour · System design</p>' in packet
+    assert "<dd>5 hours</dd>" in plan and "<td>45 minutes</td>" in plan
