@@ -17,6 +17,7 @@ from rubrics.model import Recommendation, Submission
 from rubrics.roles import InterviewLoop
 from rubrics.workspace import Workspace
 from tests.conftest import ROLE_ID
+from tests.test_debrief import blank_pack, pack  # noqa: F401 - fixtures
 
 RECS = [r.value for r in Recommendation]
 HM, DESIGN, CODING, DEEP_DIVE, LEADERSHIP, STAKEHOLDER = (
@@ -707,3 +708,106 @@ def test_a_fragile_outcome_names_the_rating() -> None:
     first = result["margin"]["changes"][0]
     assert first["interviewer"] in flag["message"] and first["criterion"] in flag["message"]
     assert result["confidence"]["level"] == "low"
+
+
+# --------------------------------------------------------------------------- human text
+
+PYTHON_WORDS = ("None", "True", "False", "strong_yes", "strong_no", "<built-in", "object at 0x")
+
+
+def _json_strings(data: Any) -> list[str]:
+    """Every string value of a JSON document (the text a panel reads), not its nulls."""
+    if isinstance(data, dict):
+        return [s for v in data.values() for s in _json_strings(v)]
+    if isinstance(data, list):
+        return [s for v in data for s in _json_strings(v)]
+    return [data] if isinstance(data, str) else []
+
+
+def _reports(pack: Any) -> dict[str, str]:
+    import json
+
+    from tests.test_debrief import cli
+
+    out = {}
+    for fmt in ("text", "json", "html"):
+        result = cli("aggregate", pack, "--format", fmt)
+        assert result.exit_code == 0, result.output
+        out[fmt] = result.stdout
+    out["json"] = "\n".join(_json_strings(json.loads(out["json"])))
+    return out
+
+
+def _no_python_words(reports: dict[str, str]) -> None:
+    for fmt, text in reports.items():  # JSON keeps its enum values (strong_yes): data
+        found = [w for w in PYTHON_WORDS[:3] if w in text] if fmt == "json" else \
+            [w for w in PYTHON_WORDS if w in text]
+        assert not found, f"{fmt} shows {found}"
+
+
+def test_blank_pack_reads_as_text_for_people(pack: Any) -> None:
+    """A pack with nothing returned: text, JSON strings and HTML say so in words, never None."""
+    reports = _reports(pack)
+    _no_python_words(reports)
+    assert "weighted mean of topic levels no topic level yet" in reports["text"]
+    assert "Weighted mean of topic levels: no topic level yet." in reports["html"]
+
+
+def test_partial_pack_reads_as_text_for_people(pack: Any, tmp_path: Any) -> None:
+    """Two stages returned (one recommends strong yes, one criterion not assessed): no None,
+    no Python spelling of a recommendation, and the level marked provisional."""
+    from tests.test_debrief import cli, returns
+
+    files = returns(pack, tmp_path / "returned", lambda cid: None if "l6" in cid else 3,
+                    recs=["strong_yes", "yes"] + ["yes"] * 5,
+                    stages=["hiring-manager-conversation", "system-design-money-movement"])
+    assert cli("submit", pack, *files).exit_code == 0
+    reports = _reports(pack)
+    _no_python_words(reports)
+    assert "Priya Raman: strong yes" in reports["text"]
+    assert "(provisional)" in reports["text"]
+
+
+def test_an_empty_recommendation_is_named_in_words(tmp_path: Any, pack: Any) -> None:
+    """Submitting the blank YAML says the recommendation is empty ('got nothing'), not None."""
+    from tests.test_debrief import cli
+
+    result = cli("submit", pack, pack / "scorecards" / "stakeholder-partnership.yaml")
+    assert result.exit_code == 1
+    assert "recommendation: must be one of strong_no, no, yes, strong_yes (got nothing)" \
+        in result.output
+    assert "None" not in result.output
+
+
+def test_pipeline_html_and_pdf_show_what_the_text_shows(blank_pack: Any, tmp_path: Any) -> None:
+    """The pipeline's HTML and PDF carry every field of its text table, the '(provisional)'
+    of a partly returned pack included."""
+    import io
+    import json
+    import shutil
+
+    from pypdf import PdfReader
+
+    from tests.test_debrief import cli, returns
+
+    partial = shutil.copytree(blank_pack, tmp_path / "packs" / "partial")
+    blank = shutil.copytree(blank_pack, tmp_path / "packs" / "blank")
+    files = returns(partial, tmp_path / "returned", lambda cid: 3,
+                    stages=["hiring-manager-conversation", "system-design-money-movement"])
+    assert cli("submit", partial, *files).exit_code == 0
+    rows = json.loads(cli("aggregate", partial, blank, "--format", "json").stdout)["pipeline"]
+    text = cli("aggregate", partial, blank).stdout
+    html = cli("aggregate", partial, blank, "--format", "html").stdout
+    pdf_path = tmp_path / "pipeline.pdf"
+    assert cli("aggregate", partial, blank, "--format", "pdf", "--out", pdf_path).exit_code == 0
+    pdf = " ".join(" ".join(page.extract_text().split())
+                   for page in PdfReader(io.BytesIO(pdf_path.read_bytes())).pages)
+    assert rows[0]["level_label"].endswith("(provisional)")
+    for row in rows:
+        fields = [row["candidate"], row["role"], row["level_label"],
+                  row["decision"].replace("_", " "), row["confidence"], row["panel"],
+                  *row["missing"]]
+        for field in fields:
+            assert field in text and field in html, field
+        for field in (row["candidate"], row["level_label"], row["decision"].replace("_", " ")):
+            assert field in pdf, field
