@@ -295,3 +295,76 @@ def test_packet_and_plan_say_durations_as_people_do() -> None:
     assert "7 conversations, 5 hours in all" in packet
     assert '<p class="minutes">1 hour · System design</p>' in packet
     assert "<dd>5 hours</dd>" in plan and "<td>45 minutes</td>" in plan
+
+
+LADDER = """\
+id: ladder
+title: Ladder
+levels:
+  - number: 1
+    name: Junior
+  - number: 2
+  - number: 3
+    name: Senior
+topics:
+  - id: craft
+    title: Craft
+    criteria:
+      - {id: craft.tests, level: 1, text: Writes tests}
+      - {id: craft.review, level: 1, text: Reviews code}
+      - {id: craft.systems, level: 3, text: Designs systems, examples: [A payment ledger]}
+  - id: people
+    title: People
+    criteria:
+      - {id: people.helps, level: 1, text: Helps teammates}
+      - {id: people.mentors, level: 2, text: Mentors others}
+"""
+
+
+@pytest.fixture
+def ladder_ws(tmp_path: Path) -> Path:
+    """A workspace whose one framework has a topic with nothing new at a level."""
+    (tmp_path / "frameworks").mkdir()
+    (tmp_path / "frameworks" / "ladder.yaml").write_text(LADDER, encoding="utf-8")
+    return tmp_path
+
+
+def test_frameworks_show_says_what_each_level_adds(runner: CliRunner, ladder_ws: Path) -> None:
+    """frameworks show prints, per level, each topic's new criteria or 'nothing new'."""
+    result = runner.invoke(app, ["-w", str(ladder_ws), "frameworks", "show", "ladder"],
+                           env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert result.output == """\
+Ladder  (ladder: 3 levels)
+
+Level 1 (Junior)
+  Craft
+    - Writes tests (craft.tests)
+    - Reviews code (craft.review)
+  People
+    - Helps teammates (people.helps)
+
+Level 2 · new since level 1
+  Craft: nothing new
+  People
+    - Mentors others (people.mentors)
+
+Level 3 (Senior) · new since level 2
+  Craft
+    - Designs systems (craft.systems)
+      e.g. A payment ledger
+  People: nothing new
+"""
+
+
+def test_frameworks_show_json_has_the_level_changes(runner: CliRunner, ladder_ws: Path) -> None:
+    """frameworks show --json adds level_changes: per level and topic, the new criterion ids."""
+    result = runner.invoke(app, ["-w", str(ladder_ws), "frameworks", "show", "ladder", "--json"])
+    assert result.exit_code == 0, result.output
+    changes = json.loads(result.output)["level_changes"]
+    assert [(c["level"], c["since"]) for c in changes] == [(1, None), (2, 1), (3, 2)]
+    assert [[t["new"] for t in c["topics"]] for c in changes] == [
+        [["craft.tests", "craft.review"], ["people.helps"]],
+        [[], ["people.mentors"]],
+        [["craft.systems"], []]]
+    assert changes[2]["label"] == "Level 3 (Senior)"

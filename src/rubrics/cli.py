@@ -244,29 +244,19 @@ def frameworks_show(
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show a framework's topics, levels and criteria (with their ids)."""
+    """Show a framework level by level: per topic, what is new since the level below."""
+    from rubrics.coverage import level_changes, print_level_changes
+
     with handled():
         fw = _workspace(workspace).framework(framework_id)
     if as_json:
-        _print_json(fw.model_dump(mode="json"))
+        _print_json({**fw.model_dump(mode="json"), "level_changes": level_changes(fw)})
         return
-    from rich.markup import escape
-    from rich.table import Table
-
     console = _console()
     subs = f", sub-levels {fw.sub_levels[0]}–{fw.sub_levels[-1]}" if fw.sub_levels else ""
     console.print(f"[bold]{_cell(fw.title)}[/bold]  ({_cell(fw.id)}: {len(fw.levels)} "
                   f"levels{_cell(subs)})")
-    for topic in fw.topics:
-        table = Table(title=_cell(f"{topic.title} ({topic.id})"), title_justify="left",
-                      expand=True)
-        table.add_column("level", justify="right", no_wrap=True)
-        table.add_column("criterion")
-        table.add_column("id", style="dim", overflow="fold")
-        for c in topic.criteria:
-            text = c.text + "".join(f"\n  e.g. {e}" for e in c.examples)
-            table.add_row(str(c.level), escape(terminal.lines(text)), _cell(c.id))
-        console.print(table)
+    print_level_changes(console, fw)
 
 
 @frameworks_app.command("export", short_help="Print a framework in the native YAML format.")

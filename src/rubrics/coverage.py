@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rubrics.model import Framework
 from rubrics.roles import InterviewLoop
 
 
@@ -71,6 +72,54 @@ def framework_levels(loop: InterviewLoop) -> list[dict[str, Any]]:
 
 WIDE = 110
 """From this terminal width on, ``roles show`` also names each stage's id."""
+
+
+def level_changes(fw: Framework) -> list[dict[str, Any]]:
+    """Per level of the framework, what changes from the level below: for each topic, the
+    criteria first expected at that level (an empty list: nothing new in that topic there).
+    The lowest level's "changes" are everything expected at it."""
+    return [
+        {"level": lv.number, "name": lv.name, "label": lv.label,
+         "since": fw.levels[n - 1].number if n else None,
+         "topics": [{"id": t.id, "title": t.title, "new": [c.id for c in t.at_level(lv.number)]}
+                    for t in fw.topics]}
+        for n, lv in enumerate(fw.levels)
+    ]
+
+
+def print_level_changes(console: Any, fw: Framework) -> None:
+    """The framework level by level, each level saying what is new since the one below:
+    per topic its new criteria (text, then id; a long one wraps under itself), or that the
+    topic has nothing new there."""
+    from rubrics.terminal import markup
+
+    criteria = {cid: c for cid, (_, c) in fw.criteria().items()}
+    for change in level_changes(fw):
+        since = "" if change["since"] is None else f" · new since level {change['since']}"
+        console.print()
+        console.print(f"[bold]{markup(change['label'])}[/bold]{since}")
+        for topic in change["topics"]:
+            if not topic["new"]:
+                console.print(f"  {markup(topic['title'])}: [dim]nothing new[/dim]")
+                continue
+            console.print(f"  {markup(topic['title'])}")
+            for cid in topic["new"]:
+                c = criteria[cid]
+                console.print(_hanging("-", f"{markup(c.text)} [dim]({markup(cid)})[/dim]"))
+                for example in c.examples:
+                    console.print(_hanging("", f"e.g. {markup(example)}"))
+
+
+def _hanging(mark: str, text: str) -> Any:
+    """One item under a topic: ``mark`` at column 5, and ``text`` wrapping under itself
+    (one grid a line, so no line is padded out with spaces)."""
+    from rich.table import Table
+
+    item = Table.grid(padding=(0, 1))
+    item.add_column(width=5, justify="right")
+    item.add_column(overflow="fold")
+    item.add_row(mark, text)
+    return item
 
 
 def print_role(console: Any, loop: InterviewLoop, summary: dict[str, Any]) -> None:
