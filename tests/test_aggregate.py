@@ -811,3 +811,41 @@ def test_pipeline_html_and_pdf_show_what_the_text_shows(blank_pack: Any, tmp_pat
             assert field in text and field in html, field
         for field in (row["candidate"], row["level_label"], row["decision"].replace("_", " ")):
             assert field in pdf, field
+
+
+# --------------------------------------------------------------------------- the demo's story
+
+
+def test_sample_returns_are_written_per_stage_and_criterion() -> None:
+    """The demo's sample returns cover every focus criterion of every stage with evidence of
+    its own, from seven interviewers with notes of their own."""
+    from rubrics.samples import STORY
+
+    stages = loop().role.stages
+    assert set(STORY) == {s.id for s in stages}
+    for stage in stages:
+        assert set(STORY[stage.id]["ratings"]) == set(stage.assesses), stage.id
+    evidence = [text for told in STORY.values() for _, text in told["ratings"].values()]
+    assert len(set(evidence)) == len(evidence) == sum(len(s.assesses) for s in stages)
+    assert len({told["interviewer"] for told in STORY.values()}) == len(stages)
+    assert len({told["notes"] for told in STORY.values()}) == len(stages)
+
+
+def test_sample_returns_tell_a_coherent_story(pack: Any, tmp_path: Any) -> None:
+    """Submitted, the sample returns recommend hiring at the target level, the one weakness
+    (alerting) is what the flags are about, and blast radius is the one mild disagreement."""
+    import json
+
+    from rubrics.samples import BLAST_RADIUS, write_samples
+    from tests.test_debrief import cli
+
+    files = write_samples(pack, tmp_path / "returned", kinds=("yaml", "json"))
+    assert cli("submit", pack, *files).exit_code == 0
+    r = json.loads(cli("aggregate", pack, "--format", "json").stdout)
+    assert (r["decision"], r["recommended_level"]) == ("hire", 5)
+    assert {f["kind"] for f in r["flags"]} <= {"topic_disagreement", "inconsistent_levels"}
+    assert all("Operational excellence" in f["message"] for f in r["flags"])
+    weak = min(r["topics"], key=lambda t: t["level"])
+    assert weak["id"] == "operational-excellence"
+    blast = [c for t in r["topics"] for c in t["criteria"] if c["id"] == BLAST_RADIUS]
+    assert sorted(x["rating"] for x in blast[0]["ratings"]) == [3, 4]
