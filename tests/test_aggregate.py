@@ -6,8 +6,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +19,9 @@ from rubrics.model import Recommendation, Submission
 from rubrics.roles import InterviewLoop
 from rubrics.workspace import Workspace
 from tests.conftest import ROLE_ID
-from tests.test_debrief import blank_pack, pack  # noqa: F401 - fixtures
+from tests.test_debrief import blank_pack
+
+__all__ = ["blank_pack"]  # the module fixture of tests/test_debrief.py, shared
 
 RECS = [r.value for r in Recommendation]
 HM, DESIGN, CODING, DEEP_DIVE, LEADERSHIP, STAKEHOLDER = (
@@ -712,6 +716,14 @@ def test_a_fragile_outcome_names_the_rating() -> None:
 
 # --------------------------------------------------------------------------- human text
 
+@pytest.fixture
+def ada_pack(blank_pack: Path, tmp_path: Path) -> Path:
+    """This test's own copy of a blank pack of the bundled role (HTML scorecards)."""
+    import shutil
+
+    return Path(shutil.copytree(blank_pack, tmp_path / "ada"))
+
+
 PYTHON_WORDS = ("None", "True", "False", "strong_yes", "strong_no", "<built-in", "object at 0x")
 
 
@@ -724,7 +736,7 @@ def _json_strings(data: Any) -> list[str]:
     return [data] if isinstance(data, str) else []
 
 
-def _reports(pack: Any) -> dict[str, str]:
+def _reports(pack: Path) -> dict[str, str]:
     import json
 
     from tests.test_debrief import cli
@@ -745,41 +757,41 @@ def _no_python_words(reports: dict[str, str]) -> None:
         assert not found, f"{fmt} shows {found}"
 
 
-def test_blank_pack_reads_as_text_for_people(pack: Any) -> None:
+def test_blank_pack_reads_as_text_for_people(ada_pack: Path) -> None:
     """A pack with nothing returned: text, JSON strings and HTML say so in words, never None."""
-    reports = _reports(pack)
+    reports = _reports(ada_pack)
     _no_python_words(reports)
     assert "weighted mean of topic levels no topic level yet" in reports["text"]
     assert "Weighted mean of topic levels: no topic level yet." in reports["html"]
 
 
-def test_partial_pack_reads_as_text_for_people(pack: Any, tmp_path: Any) -> None:
+def test_partial_pack_reads_as_text_for_people(ada_pack: Path, tmp_path: Path) -> None:
     """Two stages returned (one recommends strong yes, one criterion not assessed): no None,
     no Python spelling of a recommendation, and the level marked provisional."""
     from tests.test_debrief import cli, returns
 
-    files = returns(pack, tmp_path / "returned", lambda cid: None if "l6" in cid else 3,
+    files = returns(ada_pack, tmp_path / "returned", lambda cid: None if "l6" in cid else 3,
                     recs=["strong_yes", "yes"] + ["yes"] * 5,
                     stages=["hiring-manager-conversation", "system-design-money-movement"])
-    assert cli("submit", pack, *files).exit_code == 0
-    reports = _reports(pack)
+    assert cli("submit", ada_pack, *files).exit_code == 0
+    reports = _reports(ada_pack)
     _no_python_words(reports)
     assert "Priya Raman: strong yes" in reports["text"]
     assert "(provisional)" in reports["text"]
 
 
-def test_an_empty_recommendation_is_named_in_words(tmp_path: Any, pack: Any) -> None:
+def test_an_empty_recommendation_is_named_in_words(ada_pack: Path) -> None:
     """Submitting the blank YAML says the recommendation is empty ('got nothing'), not None."""
     from tests.test_debrief import cli
 
-    result = cli("submit", pack, pack / "scorecards" / "stakeholder-partnership.yaml")
+    result = cli("submit", ada_pack, ada_pack / "scorecards" / "stakeholder-partnership.yaml")
     assert result.exit_code == 1
     assert "recommendation: must be one of strong_no, no, yes, strong_yes (got nothing)" \
         in result.output
     assert "None" not in result.output
 
 
-def test_pipeline_html_and_pdf_show_what_the_text_shows(blank_pack: Any, tmp_path: Any) -> None:
+def test_pipeline_html_and_pdf_show_what_the_text_shows(blank_pack: Path, tmp_path: Path) -> None:
     """The pipeline's HTML and PDF carry every field of its text table, the '(provisional)'
     of a partly returned pack included."""
     import io
@@ -831,7 +843,7 @@ def test_sample_returns_are_written_per_stage_and_criterion() -> None:
     assert len({told["notes"] for told in STORY.values()}) == len(stages)
 
 
-def test_sample_returns_tell_a_coherent_story(pack: Any, tmp_path: Any) -> None:
+def test_sample_returns_tell_a_coherent_story(ada_pack: Path, tmp_path: Path) -> None:
     """Submitted, the sample returns recommend hiring at the target level, the one weakness
     (alerting) is what the flags are about, and blast radius is the one mild disagreement."""
     import json
@@ -839,9 +851,9 @@ def test_sample_returns_tell_a_coherent_story(pack: Any, tmp_path: Any) -> None:
     from rubrics.samples import BLAST_RADIUS, write_samples
     from tests.test_debrief import cli
 
-    files = write_samples(pack, tmp_path / "returned", kinds=("yaml", "json"))
-    assert cli("submit", pack, *files).exit_code == 0
-    r = json.loads(cli("aggregate", pack, "--format", "json").stdout)
+    files = write_samples(ada_pack, tmp_path / "returned", kinds=("yaml", "json"))
+    assert cli("submit", ada_pack, *files).exit_code == 0
+    r = json.loads(cli("aggregate", ada_pack, "--format", "json").stdout)
     assert (r["decision"], r["recommended_level"]) == ("hire", 5)
     assert {f["kind"] for f in r["flags"]} <= {"topic_disagreement", "inconsistent_levels"}
     assert all("Operational excellence" in f["message"] for f in r["flags"])

@@ -175,9 +175,8 @@ def _fit(table: Any, width: int, flexible: list[int]) -> None:
 
 
 def _loop_table(loop: InterviewLoop, *, width: int) -> Any:
-    from rubrics.terminal import markup as escape
-
     from rubrics.render import duration, kind_label
+    from rubrics.terminal import markup as escape
 
     rows = [{"#": f"S{n}", "stage": escape(s.title), "id": escape(s.id),
              "time": duration(s.duration_minutes), "kind": kind_label(s.kind),
