@@ -6,8 +6,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +19,9 @@ from rubrics.model import Recommendation, Submission
 from rubrics.roles import InterviewLoop
 from rubrics.workspace import Workspace
 from tests.conftest import ROLE_ID
+from tests.test_debrief import blank_pack
+
+__all__ = ["blank_pack"]  # the module fixture of tests/test_debrief.py, shared
 
 RECS = [r.value for r in Recommendation]
 HM, DESIGN, CODING, DEEP_DIVE, LEADERSHIP, STAKEHOLDER = (
@@ -707,3 +712,152 @@ def test_a_fragile_outcome_names_the_rating() -> None:
     first = result["margin"]["changes"][0]
     assert first["interviewer"] in flag["message"] and first["criterion"] in flag["message"]
     assert result["confidence"]["level"] == "low"
+
+
+# --------------------------------------------------------------------------- human text
+
+@pytest.fixture
+def ada_pack(blank_pack: Path, tmp_path: Path) -> Path:
+    """This test's own copy of a blank pack of the bundled role (HTML scorecards)."""
+    import shutil
+
+    return Path(shutil.copytree(blank_pack, tmp_path / "ada"))
+
+
+PYTHON_WORDS = ("None", "True", "False", "strong_yes", "strong_no", "<built-in", "object at 0x")
+
+
+def _json_strings(data: Any) -> list[str]:
+    """Every string value of a JSON document (the text a panel reads), not its nulls."""
+    if isinstance(data, dict):
+        return [s for v in data.values() for s in _json_strings(v)]
+    if isinstance(data, list):
+        return [s for v in data for s in _json_strings(v)]
+    return [data] if isinstance(data, str) else []
+
+
+def _reports(pack: Path) -> dict[str, str]:
+    import json
+
+    from tests.test_debrief import cli
+
+    out = {}
+    for fmt in ("text", "json", "html"):
+        result = cli("aggregate", pack, "--format", fmt)
+        assert result.exit_code == 0, result.output
+        out[fmt] = result.stdout
+    out["json"] = "\n".join(_json_strings(json.loads(out["json"])))
+    return out
+
+
+def _no_python_words(reports: dict[str, str]) -> None:
+    for fmt, text in reports.items():  # JSON keeps its enum values (strong_yes): data
+        found = [w for w in PYTHON_WORDS[:3] if w in text] if fmt == "json" else \
+            [w for w in PYTHON_WORDS if w in text]
+        assert not found, f"{fmt} shows {found}"
+
+
+def test_blank_pack_reads_as_text_for_people(ada_pack: Path) -> None:
+    """A pack with nothing returned: text, JSON strings and HTML say so in words, never None."""
+    reports = _reports(ada_pack)
+    _no_python_words(reports)
+    assert "weighted mean of topic levels no topic level yet" in reports["text"]
+    assert "Weighted mean of topic levels: no topic level yet." in reports["html"]
+
+
+def test_partial_pack_reads_as_text_for_people(ada_pack: Path, tmp_path: Path) -> None:
+    """Two stages returned (one recommends strong yes, one criterion not assessed): no None,
+    no Python spelling of a recommendation, and the level marked provisional."""
+    from tests.test_debrief import cli, returns
+
+    files = returns(ada_pack, tmp_path / "returned", lambda cid: None if "l6" in cid else 3,
+                    recs=["strong_yes", "yes"] + ["yes"] * 5,
+                    stages=["hiring-manager-conversation", "system-design-money-movement"])
+    assert cli("submit", ada_pack, *files).exit_code == 0
+    reports = _reports(ada_pack)
+    _no_python_words(reports)
+    assert "Priya Raman: strong yes" in reports["text"]
+    assert "(provisional)" in reports["text"]
+
+
+def test_an_empty_recommendation_is_named_in_words(ada_pack: Path) -> None:
+    """Submitting the blank YAML says the recommendation is empty ('got nothing'), not None."""
+    from tests.test_debrief import cli
+
+    result = cli("submit", ada_pack, ada_pack / "scorecards" / "stakeholder-partnership.yaml")
+    assert result.exit_code == 1
+    assert "recommendation: must be one of strong_no, no, yes, strong_yes (got nothing)" \
+        in result.output
+    assert "None" not in result.output
+
+
+def test_pipeline_html_and_pdf_show_what_the_text_shows(blank_pack: Path, tmp_path: Path) -> None:
+    """The pipeline's HTML and PDF carry every field of its text table, the '(provisional)'
+    of a partly returned pack included."""
+    import io
+    import json
+    import shutil
+
+    from pypdf import PdfReader
+
+    from tests.test_debrief import cli, returns
+
+    partial = shutil.copytree(blank_pack, tmp_path / "packs" / "partial")
+    blank = shutil.copytree(blank_pack, tmp_path / "packs" / "blank")
+    files = returns(partial, tmp_path / "returned", lambda cid: 3,
+                    stages=["hiring-manager-conversation", "system-design-money-movement"])
+    assert cli("submit", partial, *files).exit_code == 0
+    rows = json.loads(cli("aggregate", partial, blank, "--format", "json").stdout)["pipeline"]
+    text = cli("aggregate", partial, blank).stdout
+    html = cli("aggregate", partial, blank, "--format", "html").stdout
+    pdf_path = tmp_path / "pipeline.pdf"
+    assert cli("aggregate", partial, blank, "--format", "pdf", "--out", pdf_path).exit_code == 0
+    pdf = " ".join(" ".join(page.extract_text().split())
+                   for page in PdfReader(io.BytesIO(pdf_path.read_bytes())).pages)
+    assert rows[0]["level_label"].endswith("(provisional)")
+    for row in rows:
+        fields = [row["candidate"], row["role"], row["level_label"],
+                  row["decision"].replace("_", " "), row["confidence"], row["panel"],
+                  *row["missing"]]
+        for field in fields:
+            assert field in text and field in html, field
+        for field in (row["candidate"], row["level_label"], row["decision"].replace("_", " ")):
+            assert field in pdf, field
+
+
+# --------------------------------------------------------------------------- the demo's story
+
+
+def test_sample_returns_are_written_per_stage_and_criterion() -> None:
+    """The demo's sample returns cover every focus criterion of every stage with evidence of
+    its own, from seven interviewers with notes of their own."""
+    from rubrics.samples import STORY
+
+    stages = loop().role.stages
+    assert set(STORY) == {s.id for s in stages}
+    for stage in stages:
+        assert set(STORY[stage.id]["ratings"]) == set(stage.assesses), stage.id
+    evidence = [text for told in STORY.values() for _, text in told["ratings"].values()]
+    assert len(set(evidence)) == len(evidence) == sum(len(s.assesses) for s in stages)
+    assert len({told["interviewer"] for told in STORY.values()}) == len(stages)
+    assert len({told["notes"] for told in STORY.values()}) == len(stages)
+
+
+def test_sample_returns_tell_a_coherent_story(ada_pack: Path, tmp_path: Path) -> None:
+    """Submitted, the sample returns recommend hiring at the target level, the one weakness
+    (alerting) is what the flags are about, and blast radius is the one mild disagreement."""
+    import json
+
+    from rubrics.samples import BLAST_RADIUS, write_samples
+    from tests.test_debrief import cli
+
+    files = write_samples(ada_pack, tmp_path / "returned", kinds=("yaml", "json"))
+    assert cli("submit", ada_pack, *files).exit_code == 0
+    r = json.loads(cli("aggregate", ada_pack, "--format", "json").stdout)
+    assert (r["decision"], r["recommended_level"]) == ("hire", 5)
+    assert {f["kind"] for f in r["flags"]} <= {"topic_disagreement", "inconsistent_levels"}
+    assert all("Operational excellence" in f["message"] for f in r["flags"])
+    weak = min(r["topics"], key=lambda t: t["level"])
+    assert weak["id"] == "operational-excellence"
+    blast = [c for t in r["topics"] for c in t["criteria"] if c["id"] == BLAST_RADIUS]
+    assert sorted(x["rating"] for x in blast[0]["ratings"]) == [3, 4]

@@ -145,13 +145,26 @@ def test_roles_show_coverage(runner: CliRunner) -> None:
     assert {c["id"] for c in cov["criteria"] if c["key"]} <= set(cov["assessed_twice"])
 
 
-def test_roles_show_text(runner: CliRunner) -> None:
-    """roles show prints the loop and the coverage matrix in a terminal."""
-    result = runner.invoke(app, ["roles", "show", ROLE_ID], env={"COLUMNS": "160"})
-    assert result.exit_code == 0
-    for heading in ("Interview loop", "Coverage by topic", "Coverage matrix",
-                    "every role criterion is assessed by at least one stage"):
-        assert heading in result.output
+@pytest.mark.parametrize("width", [80, 120])
+def test_roles_show_fits_the_terminal(runner: CliRunner, width: int) -> None:
+    """roles show fits an 80- and a 120-column terminal: no line wider, no ★ alone on a line,
+    every row of the matrix as wide as its header (emoji in topic titles do not push the
+    columns out), and the loop's durations as people say them."""
+    from rich.cells import cell_len
+
+    result = runner.invoke(app, ["roles", "show", ROLE_ID], env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(cell_len(line) for line in lines) <= width
+    assert all(line.strip() != "★" for line in lines)
+    assert "7 stages, 5 hours" in lines[1]
+    start = lines.index(next(x for x in lines if x.startswith("   topic / criterion")))
+    matrix = lines[start:lines.index(next(x for x in lines if x.startswith("✓ assessed")))]
+    assert len(matrix) == 1 + 7 + 24  # header, topics, criteria: one line each
+    assert {cell_len(line) for line in matrix} == {cell_len(matrix[0])}
+    assert any(x.startswith("★") and "l5.designs-for-small-blast-radius" in x for x in matrix)
+    assert any(x.startswith("S2 ") and "1 hour " in x for x in lines)
+    assert "every role criterion is assessed by at least one stage" in result.output
 
 
 @pytest.mark.parametrize("kind", ["framework", "role", "submission"])
@@ -218,3 +231,140 @@ def test_installed_package_finds_bundled_workspace(tmp_path: Path) -> None:
                          capture_output=True, text=True, env=env, cwd=tmp_path, check=True)
     rows = json.loads(out.stdout)
     assert rows[0]["path"].startswith(str(target))
+
+
+FIXTURE_WS = ROOT / "tests" / "fixtures" / "ws"
+
+
+@pytest.mark.parametrize("args", [
+    ["--workspace", str(FIXTURE_WS), "roles", "list", "--json"],
+    ["-w", str(FIXTURE_WS), "roles", "list", "--json"],
+    ["roles", "list", "--json", "--workspace", str(FIXTURE_WS)],
+])
+def test_workspace_before_or_after_the_subcommand(runner: CliRunner, args: list[str]) -> None:
+    """--workspace works before the subcommand (as git -C) and after it."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert [r["id"] for r in json.loads(result.output)] == ["tiny-engineer"]
+
+
+def test_workspace_before_a_group_reaches_its_commands(runner: CliRunner) -> None:
+    """`rubrics --workspace WS frameworks list` and `roles show` read WS."""
+    result = runner.invoke(app, ["--workspace", str(FIXTURE_WS), "frameworks", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [r["id"] for r in json.loads(result.output)] == ["tiny"]
+    result = runner.invoke(app, ["--workspace", str(FIXTURE_WS), "roles", "show", "tiny-engineer",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["role"]["id"] == "tiny-engineer"
+
+
+def test_workspace_before_the_subcommand_is_checked(runner: CliRunner, tmp_path: Path) -> None:
+    """`rubrics --workspace NOT_A_WS validate` names the folder and exits 1."""
+    result = runner.invoke(app, ["--workspace", str(tmp_path), "validate"])
+    assert result.exit_code == 1
+    assert result.output == f"error: {tmp_path}: not a workspace (no frameworks/ or roles/ " \
+        "folder)\n"
+
+
+def test_subcommand_workspace_wins(runner: CliRunner, tmp_path: Path) -> None:
+    """A subcommand's own --workspace wins over one given before it and over the variable."""
+    args = ["--workspace", str(tmp_path), "roles", "list", "--json", "-w", str(FIXTURE_WS)]
+    result = runner.invoke(app, args, env={"RUBRICS_WORKSPACE": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    assert [r["id"] for r in json.loads(result.output)] == ["tiny-engineer"]
+    result = runner.invoke(app, ["roles", "list", "--json"])  # nothing carried over a run
+    assert "tiny-engineer" not in result.output
+
+
+@pytest.mark.parametrize(("minutes", "said"), [
+    (1, "1 minute"), (45, "45 minutes"), (60, "1 hour"), (61, "1 hour 1 minute"),
+    (270, "4 hours 30 minutes"), (300, "5 hours"), (0, "0 minutes")])
+def test_durations_as_people_say_them(minutes: int, said: str) -> None:
+    """Durations (packet, plan, scorecards, roles show) read as people say them, exactly."""
+    from rubrics.render import duration
+
+    assert duration(minutes) == said
+
+
+def test_packet_and_plan_say_durations_as_people_do() -> None:
+    """The candidate packet says '5 hours in all', not 'about 5.0 hours'; the plan the same."""
+    golden = ROOT / "tests" / "golden" / ROLE_ID
+    packet = (golden / "candidate-packet.html").read_text(encoding="utf-8")
+    plan = (golden / "interview-plan.html").read_text(encoding="utf-8")
+    assert "7 conversations, 5 hours in all" in packet
+    assert '<p class="minutes">1 hour · System design</p>' in packet
+    assert "<dd>5 hours</dd>" in plan and "<td>45 minutes</td>" in plan
+
+
+LADDER = """\
+id: ladder
+title: Ladder
+levels:
+  - number: 1
+    name: Junior
+  - number: 2
+  - number: 3
+    name: Senior
+topics:
+  - id: craft
+    title: Craft
+    criteria:
+      - {id: craft.tests, level: 1, text: Writes tests}
+      - {id: craft.review, level: 1, text: Reviews code}
+      - {id: craft.systems, level: 3, text: Designs systems, examples: [A payment ledger]}
+  - id: people
+    title: People
+    criteria:
+      - {id: people.helps, level: 1, text: Helps teammates}
+      - {id: people.mentors, level: 2, text: Mentors others}
+"""
+
+
+@pytest.fixture
+def ladder_ws(tmp_path: Path) -> Path:
+    """A workspace whose one framework has a topic with nothing new at a level."""
+    (tmp_path / "frameworks").mkdir()
+    (tmp_path / "frameworks" / "ladder.yaml").write_text(LADDER, encoding="utf-8")
+    return tmp_path
+
+
+def test_frameworks_show_says_what_each_level_adds(runner: CliRunner, ladder_ws: Path) -> None:
+    """frameworks show prints, per level, each topic's new criteria or 'nothing new'."""
+    result = runner.invoke(app, ["-w", str(ladder_ws), "frameworks", "show", "ladder"],
+                           env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert result.output == """\
+Ladder  (ladder: 3 levels)
+
+Level 1 (Junior)
+  Craft
+    - Writes tests (craft.tests)
+    - Reviews code (craft.review)
+  People
+    - Helps teammates (people.helps)
+
+Level 2 · new since level 1
+  Craft: nothing new
+  People
+    - Mentors others (people.mentors)
+
+Level 3 (Senior) · new since level 2
+  Craft
+    - Designs systems (craft.systems)
+      e.g. A payment ledger
+  People: nothing new
+"""
+
+
+def test_frameworks_show_json_has_the_level_changes(runner: CliRunner, ladder_ws: Path) -> None:
+    """frameworks show --json adds level_changes: per level and topic, the new criterion ids."""
+    result = runner.invoke(app, ["-w", str(ladder_ws), "frameworks", "show", "ladder", "--json"])
+    assert result.exit_code == 0, result.output
+    changes = json.loads(result.output)["level_changes"]
+    assert [(c["level"], c["since"]) for c in changes] == [(1, None), (2, 1), (3, 2)]
+    assert [[t["new"] for t in c["topics"]] for c in changes] == [
+        [["craft.tests", "craft.review"], ["people.helps"]],
+        [[], ["people.mentors"]],
+        [["craft.systems"], []]]
+    assert changes[2]["label"] == "Level 3 (Senior)"

@@ -43,8 +43,8 @@ WorkspaceOpt = Annotated[
     typer.Option(
         "--workspace",
         "-w",
-        help="Workspace folder (frameworks/, roles/, templates/). Default: the bundled one.",
-        envvar="RUBRICS_WORKSPACE",
+        help="Workspace folder (frameworks/, roles/, templates/). Default: the one given "
+        "before the command or in RUBRICS_WORKSPACE, else the bundled one.",
         file_okay=False,
     ),
 ]
@@ -66,8 +66,26 @@ def _root(
         typer.Option("--version", callback=_version, is_eager=True,
                      help="Show the version and exit."),
     ] = False,
+    workspace: Annotated[
+        Path | None,
+        typer.Option("--workspace", "-w", envvar="RUBRICS_WORKSPACE", file_okay=False,
+                     help="Workspace folder for every command that reads one (a command's "
+                     "own --workspace wins). Default: the bundled one."),
+    ] = None,
 ) -> None:
     """Structured interview loops from an engineering progression framework."""
+    _given["workspace"] = workspace
+
+
+_given: dict[str, Path | None] = {"workspace": None}
+"""What was given before the subcommand (``rubrics --workspace WS validate``, as with
+``git -C``), set afresh by each run."""
+
+
+def _workspace_path(own: Path | None) -> Path | None:
+    """The workspace a command uses: its own ``--workspace``, else the one given before the
+    subcommand or in ``RUBRICS_WORKSPACE``, else none (the bundled one)."""
+    return own if own is not None else _given["workspace"]
 
 
 def _err(message: str) -> None:
@@ -120,7 +138,7 @@ def handled(after_problems: str = "") -> Iterator[None]:
 def _workspace(path: Path | None) -> Workspace:
     from rubrics.workspace import Workspace
 
-    return Workspace.open(path)
+    return Workspace.open(_workspace_path(path))
 
 
 def _print_json(data: Any) -> None:
@@ -233,15 +251,14 @@ def frameworks_show(
     as_json: JsonOpt = False,
     track: TrackOpt = None,
 ) -> None:
-    """Show a framework's topics, levels and criteria (with their ids)."""
+    """Show a framework level by level: per topic, what is new since the level below."""
+    from rubrics.coverage import level_changes, print_level_changes
+
     with handled():
         fw = _workspace(workspace).framework_on_track(framework_id, track)
     if as_json:
-        _print_json(fw.model_dump(mode="json"))
+        _print_json({**fw.model_dump(mode="json"), "level_changes": level_changes(fw)})
         return
-    from rich.markup import escape
-    from rich.table import Table
-
     console = _console()
     subs = f", sub-levels {fw.sub_levels[0]}–{fw.sub_levels[-1]}" if fw.sub_levels else ""
     console.print(f"[bold]{_cell(fw.title)}[/bold]  ({_cell(fw.id)}: {len(fw.levels)} "
@@ -251,16 +268,7 @@ def frameworks_show(
                             "--track)"))
         console.print(_cell("levels: " + " · ".join(f"{lv.number} {lv.name or ''}".strip()
                                                      for lv in fw.levels)))
-    for topic in fw.topics:
-        table = Table(title=_cell(f"{topic.title} ({topic.id})"), title_justify="left",
-                      expand=True)
-        table.add_column("level", justify="right", no_wrap=True)
-        table.add_column("criterion")
-        table.add_column("id", style="dim", overflow="fold")
-        for c in topic.criteria:
-            text = c.text + "".join(f"\n  e.g. {e}" for e in c.examples)
-            table.add_row(str(c.level), escape(terminal.lines(text)), _cell(c.id))
-        console.print(table)
+    print_level_changes(console, fw)
 
 
 @frameworks_app.command("export", short_help="Print a framework in the native YAML format.")
@@ -302,6 +310,7 @@ def frameworks_import(
         fail(f"{file}: give a .csv or .xlsx file (save an .xls or .ods as .xlsx)", 2)
     if sheet is not None and file.suffix.lower() != ".xlsx":
         fail("--sheet is for .xlsx workbooks; a CSV has one sheet", 2)
+    workspace = _workspace_path(workspace)  # before or after the subcommand, or the env
     if workspace is None:
         fail("give --workspace DIR (or set RUBRICS_WORKSPACE): the workspace to import "
              "into; `rubrics init DIR` starts one", 2)
@@ -456,7 +465,8 @@ def _pack_batch(workspace: Path | None, role_id: str, csv_path: Path, options: A
 
     try:
         with handled():
-            outcome = build_batch(workspace, role_id, csv_path, options, jobs=jobs,
+            outcome = build_batch(_workspace_path(workspace), role_id, csv_path, options,
+                                  jobs=jobs,
                                   progress=progress)
     finally:
         if bar.live.is_started:
@@ -582,6 +592,7 @@ def _for_terminal(data: bytes, fmt: str) -> bytes:
 def _report_templates(override: Path | None, workspace: Path | None) -> Any:
     from rubrics import panel
 
+    workspace = _workspace_path(workspace)
     ws_templates = _workspace(workspace).templates_dir if workspace is not None else None
     return panel.default_templates(override, ws_templates)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rubrics.model import Framework
 from rubrics.roles import InterviewLoop
 
 
@@ -69,54 +70,161 @@ def framework_levels(loop: InterviewLoop) -> list[dict[str, Any]]:
     return out
 
 
-def print_role(console: Any, loop: InterviewLoop, summary: dict[str, Any]) -> None:
-    from rich.markup import escape
+WIDE = 110
+"""From this terminal width on, ``roles show`` also names each stage's id."""
+
+
+def level_changes(fw: Framework) -> list[dict[str, Any]]:
+    """Per level of the framework, what changes from the level below: for each topic, the
+    criteria first expected at that level (an empty list: nothing new in that topic there).
+    The lowest level's "changes" are everything expected at it."""
+    return [
+        {"level": lv.number, "name": lv.name, "label": lv.label,
+         "since": fw.levels[n - 1].number if n else None,
+         "topics": [{"id": t.id, "title": t.title, "new": [c.id for c in t.at_level(lv.number)]}
+                    for t in fw.topics]}
+        for n, lv in enumerate(fw.levels)
+    ]
+
+
+def print_level_changes(console: Any, fw: Framework) -> None:
+    """The framework level by level, each level saying what is new since the one below:
+    per topic its new criteria (text, then id; a long one wraps under itself), or that the
+    topic has nothing new there."""
+    from rubrics.terminal import markup
+
+    criteria = {cid: c for cid, (_, c) in fw.criteria().items()}
+    for change in level_changes(fw):
+        since = "" if change["since"] is None else f" · new since level {change['since']}"
+        console.print()
+        console.print(f"[bold]{markup(change['label'])}[/bold]{since}")
+        for topic in change["topics"]:
+            if not topic["new"]:
+                console.print(f"  {markup(topic['title'])}: [dim]nothing new[/dim]")
+                continue
+            console.print(f"  {markup(topic['title'])}")
+            for cid in topic["new"]:
+                c = criteria[cid]
+                console.print(_hanging("-", f"{markup(c.text)} [dim]({markup(cid)})[/dim]"))
+                for example in c.examples:
+                    console.print(_hanging("", f"e.g. {markup(example)}"))
+
+
+def _hanging(mark: str, text: str) -> Any:
+    """One item under a topic: ``mark`` at column 5, and ``text`` wrapping under itself
+    (one grid a line, so no line is padded out with spaces)."""
     from rich.table import Table
+
+    item = Table.grid(padding=(0, 1))
+    item.add_column(width=5, justify="right")
+    item.add_column(overflow="fold")
+    item.add_row(mark, text)
+    return item
+
+
+def print_role(console: Any, loop: InterviewLoop, summary: dict[str, Any]) -> None:
+    """The role for a terminal at a glance: the loop (stages with their time, kind and focus
+    count), then one matrix of topics and criteria by stage, whose columns stay aligned at
+    any width (long names are cut with an ellipsis, never wrapped)."""
+    from rich.markup import escape
+
+    from rubrics.render import duration
 
     role = loop.role
     fw = loop.framework
-    console.print(f"[bold]{escape(role.title)}[/bold]  ({role.id})")
-    track = f" (track {fw.track})" if fw.track else ""
+    console.print(f"[bold]{escape(role.title)}[/bold]  ({escape(role.id)})")
+    track = f" (track {escape(fw.track)})" if fw.track else ""
     console.print(
-        f"framework {fw.id}{track} · target level {role.target_level} · band "
+        f"framework {escape(fw.id)}{track} · target level {role.target_level} · band "
         f"{role.band.min}–{role.band.max} · {len(role.stages)} stages, "
-        f"{summary['total_minutes']} minutes"
+        f"{duration(summary['total_minutes'])}"
     )
-    console.print(escape(role.summary))
+    console.print(escape(role.summary), style="dim")
     console.print()
+    console.print(_loop_table(loop, width=console.width))
+    console.print()
+    console.print(_matrix(loop, summary, width=console.width))
+    _print_findings(console, summary)
 
-    stages = Table(title="Interview loop", title_justify="left")
-    for col in ("#", "stage", "kind", "minutes", "criteria"):
-        stages.add_column(col)
-    for i, s in enumerate(role.stages, 1):
-        stages.add_row(f"S{i}", f"{escape(s.title)}\n[dim]{s.id}[/dim]", s.kind.value,
-                       str(s.duration_minutes), str(len(s.assesses)))
-    console.print(stages)
 
-    ids = [s.id for s in role.stages]
-    areas = Table(title="Coverage by topic (criteria assessed per stage)", title_justify="left")
-    areas.add_column("topic / competency")
-    areas.add_column("weight", justify="right")
-    for n in range(len(ids)):
-        areas.add_column(f"S{n + 1}", justify="center")
-    for a in summary["areas"]:
-        cells = [str(a["per_stage"][sid]) if a["per_stage"][sid] else "·" for sid in ids]
-        areas.add_row(escape(a["title"]), f"{a['weight']:g}", *cells)
-    console.print(areas)
+def _table(title: str) -> Any:
+    from rich.table import Table
 
-    matrix = Table(title="Coverage matrix (★ key criterion, ✓ assessed)", title_justify="left")
-    matrix.add_column("criterion", overflow="fold")
-    matrix.add_column("L", justify="right")
-    for n in range(len(ids)):
-        matrix.add_column(f"S{n + 1}", justify="center")
-    for c in summary["criteria"]:
-        mark = "★ " if c["key"] else ""
-        cells = ["✓" if sid in c["stages"] else "" for sid in ids]
-        style = "red" if not c["stages"] else None
-        matrix.add_row(f"{mark}{c['id']}", str(c["level"]), *cells, style=style)
-    console.print(matrix)
-    legend = "  ".join(f"S{n + 1}={sid}" for n, sid in enumerate(ids))
-    console.print(f"[dim]{legend}[/dim]")
+    return Table(title=title, title_justify="left", title_style="bold", box=None,
+                 padding=(0, 1), header_style="bold", pad_edge=False)
+
+
+def _column(table: Any, header: str, cells: list[str], **kwargs: Any) -> None:
+    """A column exactly as wide as its widest cell or header, in terminal cells (rich counts
+    an emoji or a CJK character as two), that never wraps: if it is later narrowed (see
+    ``_fit``), a longer cell is cut with an ellipsis."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    widest = max([cell_len(header), *(Text.from_markup(c).cell_len for c in cells)])
+    table.add_column(header, no_wrap=True, overflow="ellipsis", width=widest, **kwargs)
+
+
+def _fit(table: Any, width: int, flexible: list[int]) -> None:
+    """Narrow the ``flexible`` columns (indexes), widest first, until the table fits."""
+    over = sum(c.width for c in table.columns) + 2 * (len(table.columns) - 1) - width
+    while over > 0:
+        col = max((table.columns[n] for n in flexible), key=lambda c: c.width)
+        if col.width <= 8:
+            return
+        col.width -= 1
+        over -= 1
+
+
+def _loop_table(loop: InterviewLoop, *, width: int) -> Any:
+    from rubrics.render import duration, kind_label
+    from rubrics.terminal import markup as escape
+
+    rows = [{"#": f"S{n}", "stage": escape(s.title), "id": escape(s.id),
+             "time": duration(s.duration_minutes), "kind": kind_label(s.kind),
+             "focus": str(len(s.assesses))} for n, s in enumerate(loop.role.stages, 1)]
+    headers = ["#", "stage", "id", "time", "kind", "focus"] if width >= WIDE else \
+        ["#", "stage", "time", "kind", "focus"]
+    table = _table("Interview loop")
+    for h in headers:
+        _column(table, h, [r[h] for r in rows], justify="right" if h == "focus" else "left",
+                style="dim" if h == "id" else None)
+    _fit(table, width, [headers.index("stage")] + ([2] if width >= WIDE else []))
+    for r in rows:
+        table.add_row(*(r[h] for h in headers))
+    return table
+
+
+def _matrix(loop: InterviewLoop, summary: dict[str, Any], *, width: int) -> Any:
+    """Topics (criteria assessed per stage) with their criteria (✓ where assessed) below;
+    the ★ of a key criterion has a column of its own, so it never wraps onto a line alone."""
+    from rubrics.terminal import markup as escape
+
+    ids = [s.id for s in loop.role.stages]
+    rows: list[list[str]] = []
+    styles: list[str | None] = []
+    for area in summary["areas"]:
+        rows.append(["", f"[bold]{escape(area['title'])}[/bold]", f"{area['weight']:g}", "",
+                     *(str(area["per_stage"][sid] or "·") for sid in ids)])
+        styles.append(None)
+        for c in (c for c in summary["criteria"] if c["area"] == area["id"]):
+            name = escape(c["id"].removeprefix(f"{area['id']}."))
+            rows.append(["★" if c["key"] else "", f"  {name}", "", str(c["level"]),
+                         *("✓" if sid in c["stages"] else "" for sid in ids)])
+            styles.append("red" if not c["stages"] else None)
+    headers = ["", "topic / criterion", "wt", "L", *(f"S{n}" for n in range(1, len(ids) + 1))]
+    table = _table("Coverage by topic and criterion")
+    for n, h in enumerate(headers):
+        _column(table, h, [r[n] for r in rows],
+                justify="center" if n > 3 else "right" if n > 1 else "left")
+    _fit(table, width, [1])
+    for row, style in zip(rows, styles, strict=True):
+        table.add_row(*row, style=style)
+    return table
+
+
+def _print_findings(console: Any, summary: dict[str, Any]) -> None:
+    console.print("[dim]✓ assessed · ★ key criterion · wt topic weight · L level[/dim]")
     console.print(f"assessed by two or more stages: {len(summary['assessed_twice'])} "
                   f"of {len(summary['criteria'])} criteria")
     if summary["gaps"]:

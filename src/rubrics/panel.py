@@ -156,6 +156,12 @@ def level_label(r: dict[str, Any]) -> str:
     return f"{text} (provisional)" if r["evidence_outcome"] is None else text
 
 
+def mean_label(r: dict[str, Any]) -> str:
+    """The weighted mean of topic levels, or what stands in for it before any topic has one."""
+    mean = r["weighted_mean_level"]
+    return "no topic level yet" if mean is None else f"{mean:g}"
+
+
 def topic_level_label(t: dict[str, Any]) -> str:
     return f"<{t['level']}" if t["below"] else str(t["level"])
 
@@ -227,7 +233,7 @@ def to_text(r: dict[str, Any]) -> str:
         out.append(f"sub-level: {r['sub_level_meaning']}"
                    + (f" Here: {r['sub_level_basis']}." if r["sub_level_basis"] else ""))
     out += ["", f"target level {r['role']['target_level']}, band {r['role']['band'][0]}-"
-            f"{r['role']['band'][1]}; weighted mean of topic levels {r['weighted_mean_level']}",
+            f"{r['role']['band'][1]}; weighted mean of topic levels {mean_label(r)}",
             "", f"{'topic':<34} {'level':>5} {'weight':>6} {'observations':>12} {'spread':>6}  "
             "confidence"]
     for t in r["topics"]:
@@ -237,7 +243,8 @@ def to_text(r: dict[str, Any]) -> str:
     out += ["", "recommendations:"]
     for x in r["recommendations"]:
         counted = "" if x["counted"] else " (rates nothing: not counted)"
-        out.append(f"  - {x['stage']}: {_line(x['interviewer'])}: {x['recommendation']}{counted}")
+        said = x["recommendation"].replace("_", " ")
+        out.append(f"  - {x['stage']}: {_line(x['interviewer'])}: {said}{counted}")
         if x.get("notes"):
             out.append(f"      notes: {_line(x['notes'])}")
     if not r["recommendations"]:

@@ -106,6 +106,16 @@ def kind_label(value: object) -> str:
     return text[:1].upper() + text[1:]
 
 
+def duration(minutes: int) -> str:
+    """Minutes as people say them, exactly: 45 minutes, 1 hour, 5 hours, 4 hours 30 minutes.
+    Every duration rubrics shows (packet, plan, scorecard, ``roles show``) goes through here."""
+    hours, rest = divmod(int(minutes), 60)
+    parts = [f"{hours} hour{'s' if hours != 1 else ''}"] if hours else []
+    if rest or not hours:
+        parts.append(f"{rest} minute{'s' if rest != 1 else ''}")
+    return " ".join(parts)
+
+
 def shown_text(value: Any) -> Any:
     """Every value a template prints, without terminal controls or direction overrides: a
     name or a reason must not be able to reorder or hide the rest of a report."""
@@ -243,6 +253,7 @@ class Templates:
             env.filters["css_str"] = css_str
             env.filters["oneline"] = oneline
             env.filters["kind_label"] = kind_label
+            env.filters["duration"] = duration
             env.filters["plain"] = plain
             self._env = env
         return self._env

@@ -69,6 +69,14 @@ def json_dumps(data: Any, **kwargs: Any) -> str:
     return json_text(json.dumps(data, **kwargs))
 
 
+def markup(text: str) -> str:
+    """``text`` as rich markup for one line of a table, escapes already shown (so its width
+    can be measured as printed) and ``[`` taken literally."""
+    from rich.markup import escape
+
+    return escape(line(text))
+
+
 def console(**kwargs: Any) -> Any:
     """A rich ``Console`` whose every string (table cells, titles, printed markup) is made
     safe by :func:`lines` before rich reads it: rich's markup escaping keeps ``ESC``."""

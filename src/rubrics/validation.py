@@ -14,6 +14,12 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def _shown(value: Any) -> str:
+    """A value as the user wrote it in YAML or JSON, not as Python spells it: an empty
+    value is "nothing", a boolean true or false."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return shorten(repr(value))
 
 
