@@ -364,7 +364,7 @@ def test_a_line_separator_in_a_name_is_refused_not_a_new_row(tmp_path: Path) -> 
     assert failures(result) == [
         f"{rel(sheet)}:2:1: candidate name contains the line break U+2028; remove it"]
     assert result.stdout.splitlines() == [f"wrote {out / 'g-1'}/ (Grace Hopper)",
-                                          "1 pack written, 1 failed"]
+                                          "1 pack written, 0 unchanged, 1 failed"]
     assert sorted(p.name for p in out.iterdir()) == ["g-1"]
 
 

@@ -348,7 +348,9 @@ def pack(
     templates: Annotated[Path | None, typer.Option(
         "--templates", help="Folder of templates that override the built-in ones by name.",
         file_okay=False)] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing pack.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Remake existing packs (the same pack id for the same candidate and "
+        "role version); never one with submissions.")] = False,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1,
                                              help="Parallel workers for --candidates.")] = None,
     workspace: WorkspaceOpt = None,
@@ -376,7 +378,23 @@ def pack(
         loop, _, role_source = ws.loop_with_source(role_id)
         result = build_pack(loop, role_source, person, options,
                             pack_templates(ws, templates))
-    _out(f"wrote pack {result.pack_id} to {result.path}/ ({len(result.files)} files)")
+    if result.status == "kept":
+        _out(f"kept pack {result.pack_id} in {result.path}/: {_kept_note(result)}")
+    elif result.status == "remade":
+        _out(f"remade pack {result.pack_id} in {result.path}/ ({len(result.files)} files), "
+             "under the same pack id: scorecards already sent still submit")
+    else:
+        _out(f"wrote pack {result.pack_id} to {result.path}/ ({len(result.files)} files)")
+
+
+def _kept_note(result: Any) -> str:
+    """Why a pack was kept as it was, and what --force would do to it."""
+    if not result.differs:
+        return ("unchanged (made for this candidate from this version of the role); "
+                "--force remakes it under the same pack id")
+    remake = ("under the same pack id" if result.same_version else
+              "with a new pack id (scorecards already sent for it are then refused)")
+    return f"{'; '.join(result.differs)}; --force remakes it {remake}"
 
 
 def _pack_batch(workspace: Path | None, role_id: str, csv_path: Path, options: Any,
@@ -404,12 +422,20 @@ def _pack_batch(workspace: Path | None, role_id: str, csv_path: Path, options: A
     finally:
         if bar.live.is_started:
             bar.stop()
-    for result in outcome.written:
-        _out(f"wrote {result.path}/ ({result.candidate.name})")
+    for result in sorted([*outcome.written, *outcome.kept], key=lambda r: r.path.name):
+        name = result.candidate.name
+        if result.status == "kept" and result.differs:
+            _out(f"kept {result.path}/ ({name}): {_kept_note(result)}")
+        elif result.status == "kept":
+            _out(f"unchanged {result.path}/ ({name})")
+        elif result.status == "remade":
+            _out(f"remade {result.path}/ ({name}; same pack id)")
+        else:
+            _out(f"wrote {result.path}/ ({name})")
     for p in outcome.failed:
         _err(f"{p}")
     _out(f"{len(outcome.written)} pack{'s' if len(outcome.written) != 1 else ''} written, "
-         f"{len(outcome.failed)} failed")
+         f"{len(outcome.kept)} unchanged, {len(outcome.failed)} failed")
     if outcome.failed:
         raise typer.Exit(1)
 
