@@ -716,6 +716,33 @@ def test_a_batch_run_again_with_added_rows_keeps_its_packs_and_writes_the_new_on
                                                      "mary-jackson"]
 
 
+def test_an_anonymous_batch_without_ids_run_again_finds_its_packs(tmp_path: Path) -> None:
+    """Anonymous rows without an id get random ids (nothing derives from the name); run
+    again, each finds the pack its candidate already has instead of getting a second one."""
+    rows = [["name", "email"], ["Ada Lovelace", "ada@example.com"], ["Grace Hopper", ""]]
+    sheet, out = _write_csv(tmp_path / "candidates.csv", rows), tmp_path / "out"
+    assert _batch(sheet, out, "--anonymous").exit_code == 0
+    folders = sorted(p.name for p in out.iterdir())
+    assert len(folders) == 2 and all(f.startswith("c-") for f in folders)
+    before = _snapshot(out)
+
+    _write_csv(sheet, [*rows, ["Katherine Johnson", ""]])
+    again = _batch(sheet, out, "--anonymous")
+    assert (again.exit_code, again.stderr) == (0, "")
+    lines = again.stdout.splitlines()
+    assert lines[-1] == "1 pack written, 2 unchanged, 0 failed"
+    assert sorted(lines[:-1]) == sorted(
+        [f"unchanged {out / f}/ ({manifest_name(out / f)})" for f in folders]
+        + [f"wrote {out / new}/ (Katherine Johnson)"
+           for new in {p.name for p in out.iterdir()} - set(folders)])
+    assert {k: v for k, v in _snapshot(out).items() if k.split("/")[0] in folders} == before
+
+
+def manifest_name(folder: Path) -> str:
+    return str(json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+               ["candidate"]["name"])
+
+
 def test_force_remakes_a_batch_under_its_pack_ids_so_sent_scorecards_still_submit(
         tmp_path: Path) -> None:
     """--force over a batch remakes each pack under the pack id it had, so a scorecard

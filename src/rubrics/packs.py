@@ -137,10 +137,7 @@ def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
     ``pack_id`` and ``now`` are for reproducible output (golden-file tests).
     """
     if options.anonymous and candidate.id is None:
-        # Nothing in an anonymous pack may derive from the name: not the folder, not the
-        # pack id that every scorecard carries.
-        candidate = Candidate(candidate.name, "c-" + secrets.token_hex(4), candidate.email,
-                              candidate.notes)
+        candidate = anonymous_id(candidate, anonymous_packs(options.out))
     formats = tuple(dict.fromkeys(options.formats))
     for f in formats:
         if f not in FORMATS:
@@ -202,6 +199,31 @@ def keep_or_remake(target: Path, loop: InterviewLoop, role_source: bytes,
                           same_version=same_version)
     _check_replaceable(target)
     return str(manifest["pack_id"]) if same_version else None
+
+
+def anonymous_packs(out: Path) -> list[tuple[str, dict[str, Any]]]:
+    """The anonymous packs in ``out``: (folder name, the candidate its manifest records)."""
+    found = []
+    for folder in sorted(out.iterdir()) if out.is_dir() else []:
+        manifest = None if folder.name.startswith(".") else _manifest(folder)
+        recorded = manifest.get("candidate") if manifest else None
+        if (isinstance(recorded, dict) and recorded.get("anonymous") is True
+                and isinstance(recorded.get("id"), str) and isinstance(recorded.get("name"), str)):
+            found.append((folder.name, recorded))
+    return found
+
+
+def anonymous_id(candidate: Candidate, packs: list[tuple[str, dict[str, Any]]]) -> Candidate:
+    """An anonymous candidate given no id, with the id they go by: the one of their pack
+    among ``packs`` (so a run again finds it), else a new random one. Nothing in an
+    anonymous pack may derive from the name: not the folder, not the pack id that every
+    scorecard carries."""
+    for folder, recorded in packs:
+        known = Candidate(candidate.name, recorded["id"], candidate.email, candidate.notes)
+        if known.folder_name == folder and _same_candidate(recorded, candidate):
+            return known
+    return Candidate(candidate.name, "c-" + secrets.token_hex(4), candidate.email,
+                     candidate.notes)
 
 
 def _manifest(target: Path) -> dict[str, Any] | None:
@@ -772,6 +794,7 @@ def _rows_to_write(rows: list[tuple[int, Candidate | Problem]], csv_path: Path,
     row's candidate as kept."""
     to_write = []
     folders: dict[str, tuple[int, str | None]] = {}
+    anonymous = anonymous_packs(options.out) if options.anonymous else []
     for line, item in rows:
         if isinstance(item, Problem):
             outcome.failed.append(item)
@@ -785,15 +808,16 @@ def _rows_to_write(rows: list[tuple[int, Candidate | Problem]], csv_path: Path,
                 csv_path, f"{what} as line {first_line}; give each an id of its own", line))
             continue
         folders[item.folder_name] = (line, item.id)
-        if not (options.anonymous and item.id is None):  # (that one gets a folder of its own)
-            try:
-                found = keep_or_remake(options.out / item.folder_name, loop, role_source,
-                                       item, options)
-            except RubricsError as exc:
-                outcome.failed.append(problem(csv_path, str(exc), line))
-                continue
-            if isinstance(found, PackResult):
-                outcome.kept.append(found)
-                continue
+        if options.anonymous and item.id is None:
+            item = anonymous_id(item, anonymous)
+        try:
+            found = keep_or_remake(options.out / item.folder_name, loop, role_source, item,
+                                   options)
+        except RubricsError as exc:
+            outcome.failed.append(problem(csv_path, str(exc), line))
+            continue
+        if isinstance(found, PackResult):
+            outcome.kept.append(found)
+            continue
         to_write.append((item, line))
     return to_write
