@@ -176,8 +176,7 @@ def keep_or_remake(target: Path, loop: InterviewLoop, role_source: bytes,
         return None
     manifest = _manifest(target)
     if manifest is None:
-        raise Conflict(f"{target}: exists and is not a rubrics pack; choose another --out, "
-                       "or give this candidate an id of their own")
+        raise _not_a_pack(target)
     recorded = manifest.get("candidate")
     if not manifest_well_formed(manifest) or not isinstance(recorded, dict) \
             or not isinstance(recorded.get("name"), str):
@@ -224,6 +223,12 @@ def anonymous_id(candidate: Candidate, packs: list[tuple[str, dict[str, Any]]]) 
             return known
     return Candidate(candidate.name, "c-" + secrets.token_hex(4), candidate.email,
                      candidate.notes)
+
+
+def _not_a_pack(target: Path) -> Conflict:
+    return Conflict(f"{target}: exists and is not a rubrics pack (pack, even with --force, "
+                    "replaces only packs); choose another --out, or give this candidate an id "
+                    "of their own")
 
 
 def _manifest(target: Path) -> dict[str, Any] | None:
@@ -289,8 +294,7 @@ def _check_replaceable(target: Path) -> None:
     if not target.exists():
         return
     if _manifest(target) is None:
-        raise Conflict(f"{target}: exists and is not a rubrics pack; --force only replaces "
-                       "packs. Choose another --out, or give this candidate an id of their own")
+        raise _not_a_pack(target)
     if _holds_a_record(target / "submissions"):
         raise Conflict(f"{target}: pack has submitted scorecards or a recorded decision; "
                        "--force would lose them. Move the pack away first if you really "
