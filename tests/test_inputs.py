@@ -418,16 +418,17 @@ def test_an_unclosed_quote_is_refused_not_swallowing_the_rows_after_it(tmp_path:
     assert not out.exists()
 
 
-@pytest.mark.parametrize("delimiter", [";", "\t"], ids=["semicolon", "tab"])
-def test_a_csv_separated_by_semicolons_or_tabs_is_read_by_its_header(
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"], ids=["comma", "semicolon", "tab"])
+def test_a_csv_separated_by_commas_semicolons_or_tabs_is_read_by_its_header(
         tmp_path: Path, delimiter: str) -> None:
-    """Excel's ';' CSV (where ',' is the decimal mark) and a tab-separated sheet make one
-    pack per row, a comma inside a name staying in it, with the BOM Excel writes."""
+    """Excel's "CSV UTF-8" (a BOM, commas), its ';' CSV (where ',' is the decimal mark) and
+    a tab-separated sheet each make one pack per row, a comma inside a name staying in it."""
     rows = [["name", "id", "email"], ["Lovelace, Ada", "a-1", "ada@example.com"],
             ["José Núñez", "j-1", ""]]
     sheet = tmp_path / "c.csv"
-    sheet.write_bytes(("\ufeff" + "".join(delimiter.join(r) + "\r\n" for r in rows))
-                      .encode("utf-8"))
+    with sheet.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh, delimiter=delimiter).writerows(rows)
+    assert sheet.read_bytes().startswith(b"\xef\xbb\xbfname" + delimiter.encode())
     result, out = pack_csv(tmp_path, sheet)
     assert (result.exit_code, failures(result)) == (0, [])
     assert result.stdout.splitlines()[-1] == "2 packs written, 0 unchanged, 0 failed"

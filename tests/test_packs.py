@@ -773,6 +773,26 @@ def test_force_remakes_a_batch_under_its_pack_ids_so_sent_scorecards_still_submi
         "0 packs written, 1 unchanged, 0 failed\n"
 
 
+def test_a_respelt_name_or_new_email_is_the_same_candidate_and_said_so(tmp_path: Path) -> None:
+    """The same id with the name respelt (case, order, accents folded as for interviewers)
+    and another email is the same candidate: the pack is kept, naming what differs, and
+    --force remakes it under its pack id."""
+    out = tmp_path / "out"
+    first = _write_csv(tmp_path / "a.csv", [["name", "id", "email"],
+                                            ["Ada Lovelace", "A-1", "ada@example.com"]])
+    assert _batch(first, out).exit_code == 0
+    pack_id = _pack_id(out / "a-1")
+    sheet = _write_csv(tmp_path / "b.csv", [["name", "id", "email"],
+                                            ["LOVELACE, Adá", "a-1", "ada@lovelace.example"]])
+    again = _batch(sheet, out)
+    assert (again.exit_code, again.stderr) == (0, "")
+    assert again.stdout == (f"kept {out / 'a-1'}/ (LOVELACE, Adá): the pack records another "
+                            "name; the pack records another email; --force remakes it under "
+                            "the same pack id\n0 packs written, 1 unchanged, 0 failed\n")
+    assert _batch(sheet, out, "--force").exit_code == 0
+    assert _pack_id(out / "a-1") == pack_id
+
+
 def test_a_row_whose_folder_holds_another_candidates_pack_fails_alone(tmp_path: Path) -> None:
     """A second CSV giving another person an id already used fails on that row, naming the
     CSV line, the folder and whose pack is there; the other rows are written, exit 1."""

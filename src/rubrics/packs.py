@@ -145,7 +145,7 @@ def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
     if not formats:
         raise InvalidInput([problem("--format", "no format given (use html, pdf or both)")])
     target = options.out / candidate.folder_name
-    existing = keep_or_remake(target, loop, role_source, candidate, options)
+    existing = keep_or_remake(target, pack_versions(loop, role_source), candidate, options)
     if isinstance(existing, PackResult):
         return existing
     options.out.mkdir(parents=True, exist_ok=True)
@@ -164,11 +164,11 @@ def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
                       status="remade" if existing else "written")
 
 
-def keep_or_remake(target: Path, loop: InterviewLoop, role_source: bytes,
-                   candidate: Candidate, options: PackOptions) -> PackResult | str | None:
+def keep_or_remake(target: Path, versions: tuple[str, str], candidate: Candidate,
+                   options: PackOptions) -> PackResult | str | None:
     """What to do with a candidate's folder: the pack in it, kept (without --force); or,
-    to write one, the pack id to keep (--force over this candidate's pack made from this
-    version of the role and framework) or None for a new pack id. Conflict when the folder
+    to write one, the pack id to keep (--force over this candidate's pack made from these
+    ``versions`` of the role and framework) or None for a new pack id. Conflict when the folder
     holds another candidate's pack, something that is not a pack, or (with --force) a pack
     with submissions."""
     _recover(target)
@@ -191,10 +191,10 @@ def keep_or_remake(target: Path, loop: InterviewLoop, role_source: bytes,
         raise Conflict(f"{target}: holds the pack of another candidate, "
                        f"'{shorten(recorded['name'])}'{cid}; give this candidate an id of "
                        "their own")
-    same_version = _versions(manifest) == _versions_of(loop, role_source)
+    same_version = _versions(manifest) == versions
     if not options.force:
         return PackResult(candidate, target, str(manifest["pack_id"]), status="kept",
-                          differs=_differences(manifest, loop, role_source, candidate, options),
+                          differs=_differences(manifest, versions, candidate, options),
                           same_version=same_version)
     _check_replaceable(target)
     return str(manifest["pack_id"]) if same_version else None
@@ -218,7 +218,10 @@ def anonymous_id(candidate: Candidate, packs: list[tuple[str, dict[str, Any]]]) 
     anonymous pack may derive from the name: not the folder, not the pack id that every
     scorecard carries."""
     for folder, recorded in packs:
-        known = Candidate(candidate.name, recorded["id"], candidate.email, candidate.notes)
+        try:
+            known = Candidate(candidate.name, recorded["id"], candidate.email, candidate.notes)
+        except ValueError:  # an id no pack is made with (an edited manifest)
+            continue
         if known.folder_name == folder and _same_candidate(recorded, candidate):
             return known
     return Candidate(candidate.name, "c-" + secrets.token_hex(4), candidate.email,
@@ -264,17 +267,17 @@ def _versions(manifest: dict[str, Any]) -> tuple[object, object]:
     return manifest["role"].get("version"), manifest["framework"].get("hash")
 
 
-def _versions_of(loop: InterviewLoop, role_source: bytes) -> tuple[str, str]:
+def pack_versions(loop: InterviewLoop, role_source: bytes) -> tuple[str, str]:
     """The role and framework versions a pack made now records, as ``_write_pack`` does."""
     framework_yaml = framework_to_yaml(loop.framework).encode("utf-8")
     return sha256_bytes(role_source)[:12], sha256_bytes(framework_yaml)[:12]
 
 
-def _differences(manifest: dict[str, Any], loop: InterviewLoop, role_source: bytes,
-                 candidate: Candidate, options: PackOptions) -> tuple[str, ...]:
+def _differences(manifest: dict[str, Any], versions: tuple[str, str], candidate: Candidate,
+                 options: PackOptions) -> tuple[str, ...]:
     """How the pack a manifest describes differs from what this run would make."""
     role, framework = _versions(manifest)
-    now_role, now_framework = _versions_of(loop, role_source)
+    now_role, now_framework = versions
     recorded = manifest["candidate"]
     made = {str(f["path"]).rsplit(".", 1)[-1] for f in manifest["files"]}
     found = [
@@ -760,8 +763,8 @@ def build_batch(workspace_root: Path | None, role_id: str, csv_path: Path,
     """
     outcome = BatchOutcome()
     loop, _, role_source = Workspace.open(workspace_root).loop_with_source(role_id)  # fail fast
-    to_write = _rows_to_write(list(read_candidates_csv(csv_path)), csv_path, loop, role_source,
-                              options, outcome)
+    to_write = _rows_to_write(list(read_candidates_csv(csv_path)), csv_path,
+                              pack_versions(loop, role_source), options, outcome)
     tasks = [(workspace_root, role_id, candidate, options, line) for candidate, line in to_write]
     total = len(tasks)
     done = 0
@@ -791,7 +794,7 @@ def build_batch(workspace_root: Path | None, role_id: str, csv_path: Path,
 
 
 def _rows_to_write(rows: list[tuple[int, Candidate | Problem]], csv_path: Path,
-                   loop: InterviewLoop, role_source: bytes, options: PackOptions,
+                   versions: tuple[str, str], options: PackOptions,
                    outcome: BatchOutcome) -> list[tuple[Candidate, int]]:
     """The rows whose packs are to be written, each with its line; the others go into
     ``outcome``: a bad row or a taken folder as a failure, a pack already made for the
@@ -815,8 +818,7 @@ def _rows_to_write(rows: list[tuple[int, Candidate | Problem]], csv_path: Path,
         if options.anonymous and item.id is None:
             item = anonymous_id(item, anonymous)
         try:
-            found = keep_or_remake(options.out / item.folder_name, loop, role_source, item,
-                                   options)
+            found = keep_or_remake(options.out / item.folder_name, versions, item, options)
         except RubricsError as exc:
             outcome.failed.append(problem(csv_path, str(exc), line))
             continue
