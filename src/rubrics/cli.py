@@ -19,6 +19,7 @@ from rubrics import __version__, terminal
 
 if TYPE_CHECKING:
     from rubrics.errors import Problem
+    from rubrics.packs import PackResult
     from rubrics.workspace import Workspace
 
 app = typer.Typer(
@@ -387,7 +388,7 @@ def pack(
         _out(f"wrote pack {result.pack_id} to {result.path}/ ({len(result.files)} files)")
 
 
-def _kept_note(result: Any) -> str:
+def _kept_note(result: PackResult) -> str:
     """Why a pack was kept as it was, and what --force would do to it."""
     if not result.differs:
         return ("unchanged (made for this candidate from this version of the role); "
@@ -423,21 +424,25 @@ def _pack_batch(workspace: Path | None, role_id: str, csv_path: Path, options: A
         if bar.live.is_started:
             bar.stop()
     for result in sorted([*outcome.written, *outcome.kept], key=lambda r: r.path.name):
-        name = result.candidate.name
-        if result.status == "kept" and result.differs:
-            _out(f"kept {result.path}/ ({name}): {_kept_note(result)}")
-        elif result.status == "kept":
-            _out(f"unchanged {result.path}/ ({name})")
-        elif result.status == "remade":
-            _out(f"remade {result.path}/ ({name}; same pack id)")
-        else:
-            _out(f"wrote {result.path}/ ({name})")
+        _out(_batch_line(result))
     for p in outcome.failed:
         _err(f"{p}")
     _out(f"{len(outcome.written)} pack{'s' if len(outcome.written) != 1 else ''} written, "
          f"{len(outcome.kept)} unchanged, {len(outcome.failed)} failed")
     if outcome.failed:
         raise typer.Exit(1)
+
+
+def _batch_line(result: PackResult) -> str:
+    """What became of one row's pack: written, remade, unchanged or kept (and why)."""
+    name = result.candidate.name
+    if result.status == "kept" and result.differs:
+        return f"kept {result.path}/ ({name}): {_kept_note(result)}"
+    if result.status == "kept":
+        return f"unchanged {result.path}/ ({name})"
+    if result.status == "remade":
+        return f"remade {result.path}/ ({name}; same pack id)"
+    return f"wrote {result.path}/ ({name})"
 
 
 def _console_err() -> Any:
