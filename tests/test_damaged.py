@@ -254,7 +254,8 @@ def test_pack_force_waits_for_a_submit_in_flight(blank_pack: Path, tmp_path: Pat
         assert json.loads((pack / "manifest.json").read_text(encoding="utf-8"))["pack_id"] == before
     _, stderr = proc.communicate(timeout=120)  # (reads and closes the pipes)
     assert proc.returncode == 0, stderr
-    assert json.loads((pack / "manifest.json").read_text(encoding="utf-8"))["pack_id"] != before
+    remade = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))
+    assert remade["pack_id"] == before and remade != stale.manifest  # the same id, remade
     with pytest.raises(Conflict) as info, locked(stale):
         pass
     assert str(info.value) == (f"{pack}: the pack was replaced while this waited for it "

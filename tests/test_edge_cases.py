@@ -123,8 +123,9 @@ def test_force_never_replaces_a_folder_that_is_not_a_pack(tmp_path: Path) -> Non
                                       "--candidate-id", "documents", "--out", str(out),
                                       "--format", "html", "--force"])
     assert result.exit_code == 1
-    assert result.output == (f"error: {mine}: exists and is not a rubrics pack; --force only "
-                             "replaces packs. Choose another --out or --candidate-id\n")
+    assert result.output == (f"error: {mine}: exists and is not a rubrics pack (pack, even "
+                             "with --force, replaces only packs); choose another --out, or give "
+                             "this candidate an id of their own\n")
     assert (mine / "thesis.txt").read_text(encoding="utf-8") == "years of work"
 
 

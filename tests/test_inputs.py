@@ -364,7 +364,7 @@ def test_a_line_separator_in_a_name_is_refused_not_a_new_row(tmp_path: Path) -> 
     assert failures(result) == [
         f"{rel(sheet)}:2:1: candidate name contains the line break U+2028; remove it"]
     assert result.stdout.splitlines() == [f"wrote {out / 'g-1'}/ (Grace Hopper)",
-                                          "1 pack written, 1 failed"]
+                                          "1 pack written, 0 unchanged, 1 failed"]
     assert sorted(p.name for p in out.iterdir()) == ["g-1"]
 
 
@@ -416,6 +416,58 @@ def test_an_unclosed_quote_is_refused_not_swallowing_the_rows_after_it(tmp_path:
         f"{rel(sheet)}:2: a quoted field is never closed (a '\"' missing?)",
         "1 problem found"])
     assert not out.exists()
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"], ids=["comma", "semicolon", "tab"])
+def test_a_csv_separated_by_commas_semicolons_or_tabs_is_read_by_its_header(
+        tmp_path: Path, delimiter: str) -> None:
+    """Excel's "CSV UTF-8" (a BOM, commas), its ';' CSV (where ',' is the decimal mark) and
+    a tab-separated sheet each make one pack per row, a comma inside a name staying in it."""
+    rows = [["name", "id", "email"], ["Lovelace, Ada", "a-1", "ada@example.com"],
+            ["José Núñez", "j-1", ""]]
+    sheet = tmp_path / "c.csv"
+    with sheet.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh, delimiter=delimiter).writerows(rows)
+    assert sheet.read_bytes().startswith(b"\xef\xbb\xbfname" + delimiter.encode())
+    result, out = pack_csv(tmp_path, sheet)
+    assert (result.exit_code, failures(result)) == (0, [])
+    assert result.stdout.splitlines()[-1] == "2 packs written, 0 unchanged, 0 failed"
+    assert manifest_candidate(out / "a-1") == {"name": "Lovelace, Ada", "id": "a-1",
+                                               "email": "ada@example.com", "notes": None,
+                                               "anonymous": False}
+    assert manifest_candidate(out / "j-1")["name"] == "José Núñez"
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["plain", "after a BOM"])
+def test_a_latin1_csv_names_the_byte_and_line_and_how_to_save_it(tmp_path: Path,
+                                                               bom: bytes) -> None:
+    """A CSV saved as Latin-1 (Excel's plain 'CSV' on Windows) is refused on its first
+    byte that is not UTF-8, that byte named rightly (0xe9, not the one 3 before it when a
+    BOM is there) on its line and column, with a hint to save as CSV UTF-8; no pack made."""
+    sheet = tmp_path / "c.csv"
+    sheet.write_bytes(bom + "name,id\nAna Lima,a-1\nJosé Núñez,j-1\n".encode("latin-1"))
+    result, out = pack_csv(tmp_path, sheet)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert failures(result) == [
+        f"{rel(sheet)}:3:4: not UTF-8 text: byte 0xe9 ('é' in Windows-1252 or Latin-1) is not "
+        "valid UTF-8",
+        "1 problem found",
+        'hint: save it as "CSV UTF-8" (Excel: File > Save As > CSV UTF-8 (Comma delimited)) '
+        "and run again"]
+    assert not out.exists()
+
+
+def test_a_header_without_a_name_column_lists_what_it_has(tmp_path: Path) -> None:
+    """A header row with no 'name' column is refused listing the columns found and the
+    ones expected."""
+    sheet = write_csv(tmp_path / "c.csv", "Full name;E-mail\nAna Lima;ana@example.com\n")
+    result, _ = pack_csv(tmp_path, sheet)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert failures(result) == [
+        f"{rel(sheet)}:1: the header row has no 'name' column: its columns are 'Full name', "
+        "'E-mail'; expected 'name' and 'id', optionally 'email' and 'notes', separated by "
+        "commas, semicolons or tabs",
+        "1 problem found"]
 
 
 def test_a_name_with_a_line_separator_on_the_command_line_is_refused(tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ from rubrics.render import Templates
 from rubrics.roles import InterviewLoop
 from rubrics.workspace import Workspace
 from tests.conftest import FIXTURES, ROLE_ID, ROOT, rel
+from tests.test_debrief import STAGES, returns
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE_GOLDEN = os.environ.get("RUBRICS_UPDATE_GOLDEN") == "1"
@@ -558,27 +559,48 @@ def _pack_id(folder: Path) -> str:
     return str(json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["pack_id"])
 
 
-def test_existing_pack_needs_force(tmp_path: Path) -> None:
-    """An existing pack is kept without --force (exit 1, 'pack exists') and replaced whole with it."""
+def test_a_pack_made_again_is_kept_and_force_remakes_it_under_its_pack_id(tmp_path: Path) -> None:
+    """Run again for the same candidate and role, pack says the pack is unchanged (exit 0)
+    and leaves it alone; --force replaces it whole under the same pack id."""
     out = tmp_path / "out"
-    assert invoke(_pack_args(out)).exit_code == 0
+    made = invoke(_pack_args(out))
+    assert made.exit_code == 0
     folder = out / "a-1"
     first = _pack_id(folder)
+    assert made.stdout.startswith(f"wrote pack {first} to {folder}/ (")
+    files = made.stdout.rsplit("(", 1)[1]
     (folder / "interviewer-notes.txt").write_text("keep me", encoding="utf-8")
 
     again = invoke(_pack_args(out))
-    assert again.exit_code == 1
-    assert again.stdout == ""
-    assert again.stderr == (f"error: {folder}: pack exists; use --force to replace it, or a "
-                            "different --candidate-id\n")
-    assert _pack_id(folder) == first
+    assert (again.exit_code, again.stderr) == (0, "")
+    assert again.stdout == (f"kept pack {first} in {folder}/: unchanged (made for this "
+                            "candidate from this version of the role); --force remakes it "
+                            "under the same pack id\n")
     assert (folder / "interviewer-notes.txt").read_text(encoding="utf-8") == "keep me"
 
     forced = invoke(_pack_args(out, "--force"))
     assert forced.exit_code == 0, forced.output
-    assert _pack_id(folder) != first
+    assert forced.stdout == (f"remade pack {first} in {folder}/ ({files.rstrip()[:-1]}), "
+                             "under the same pack id: scorecards already sent still submit\n")
+    assert _pack_id(folder) == first
     assert not (folder / "interviewer-notes.txt").exists()
     assert [p.name for p in out.iterdir()] == ["a-1"]
+
+
+def test_a_folder_holding_another_candidates_pack_is_refused(tmp_path: Path) -> None:
+    """A candidate whose folder holds someone else's pack (the same id) is refused naming
+    that candidate, with or without --force, and the pack is left as it was."""
+    out = tmp_path / "out"
+    assert invoke(_pack_args(out)).exit_code == 0
+    before = {k: p.read_bytes() for k, p in files_of(out).items()}
+    for extra in ([], ["--force"]):
+        other = invoke(["pack", ROLE_ID, "--candidate", "Grace Hopper", "--candidate-id", "a-1",
+                        "--out", str(out), "--format", "html", *extra])
+        assert (other.exit_code, other.stdout) == (1, "")
+        assert other.stderr == (f"error: {out / 'a-1'}: holds the pack of another candidate, "
+                                "'Ada Lovelace' (id 'A-1'); give this candidate an id of their "
+                                "own\n")
+    assert {k: p.read_bytes() for k, p in files_of(out).items()} == before
 
 
 @pytest.mark.parametrize("force", [False, True])
@@ -645,7 +667,7 @@ def test_batch_reports_bad_rows(tmp_path: Path) -> None:
     assert result.stdout.splitlines() == [
         f"wrote {out / 'a-1'}/ (Ada Lovelace)",
         f"wrote {out / 'g-1'}/ (Grace Hopper)",
-        "2 packs written, 2 failed",
+        "2 packs written, 0 unchanged, 2 failed",
     ]
     failures = [line for line in result.stderr.splitlines() if line.strip()]
     assert failures == [
@@ -656,6 +678,164 @@ def test_batch_reports_bad_rows(tmp_path: Path) -> None:
     manifest = json.loads((out / "a-1" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["candidate"] == {"name": "Ada Lovelace", "id": "A-1",
                                      "email": "ada@example.com", "notes": None, "anonymous": False}
+
+
+def _batch(sheet: Path, out: Path, *extra: str, ws: Path = TINY_WS) -> Result:
+    return invoke(["pack", TINY_ROLE, "-w", str(ws), "--candidates", str(sheet), "--out",
+                   str(out), "--format", "html", "--jobs", "2", *extra])
+
+
+def _snapshot(out: Path) -> dict[str, bytes]:
+    return {k: p.read_bytes() for k, p in files_of(out).items()}
+
+
+def test_a_batch_run_again_with_added_rows_keeps_its_packs_and_writes_the_new_ones(
+        tmp_path: Path) -> None:
+    """Rows added to the CSV and the batch run again: the packs already made are kept byte
+    for byte under their pack ids and reported unchanged, the new rows get packs, exit 0."""
+    rows = [["name", "id", "email"], ["Ada Lovelace", "A-1", "ada@example.com"],
+            ["Grace Hopper", "", ""]]
+    sheet, out = _write_csv(tmp_path / "candidates.csv", rows), tmp_path / "out"
+    assert _batch(sheet, out).exit_code == 0
+    before = _snapshot(out)
+    ids = {name: _pack_id(out / name) for name in ("a-1", "grace-hopper")}
+
+    _write_csv(sheet, [*rows, ["Katherine Johnson", "K-1", ""], ["Mary Jackson", "", ""]])
+    again = _batch(sheet, out)
+    assert (again.exit_code, again.stderr) == (0, "")
+    assert again.stdout.splitlines() == [
+        f"unchanged {out / 'a-1'}/ (Ada Lovelace)",
+        f"unchanged {out / 'grace-hopper'}/ (Grace Hopper)",
+        f"wrote {out / 'k-1'}/ (Katherine Johnson)",
+        f"wrote {out / 'mary-jackson'}/ (Mary Jackson)",
+        "2 packs written, 2 unchanged, 0 failed",
+    ]
+    assert {k: v for k, v in _snapshot(out).items() if k.split("/")[0] in ids} == before
+    assert {name: _pack_id(out / name) for name in ids} == ids
+    assert sorted(p.name for p in out.iterdir()) == ["a-1", "grace-hopper", "k-1",
+                                                     "mary-jackson"]
+
+
+def test_an_anonymous_batch_without_ids_run_again_finds_its_packs(tmp_path: Path) -> None:
+    """Anonymous rows without an id get random ids (nothing derives from the name); run
+    again, each finds the pack its candidate already has instead of getting a second one."""
+    rows = [["name", "email"], ["Ada Lovelace", "ada@example.com"], ["Grace Hopper", ""]]
+    sheet, out = _write_csv(tmp_path / "candidates.csv", rows), tmp_path / "out"
+    assert _batch(sheet, out, "--anonymous").exit_code == 0
+    folders = sorted(p.name for p in out.iterdir())
+    assert len(folders) == 2 and all(f.startswith("c-") for f in folders)
+    before = _snapshot(out)
+
+    _write_csv(sheet, [*rows, ["Katherine Johnson", ""]])
+    again = _batch(sheet, out, "--anonymous")
+    assert (again.exit_code, again.stderr) == (0, "")
+    lines = again.stdout.splitlines()
+    assert lines[-1] == "1 pack written, 2 unchanged, 0 failed"
+    assert sorted(lines[:-1]) == sorted(
+        [f"unchanged {out / f}/ ({manifest_name(out / f)})" for f in folders]
+        + [f"wrote {out / new}/ (Katherine Johnson)"
+           for new in {p.name for p in out.iterdir()} - set(folders)])
+    assert {k: v for k, v in _snapshot(out).items() if k.split("/")[0] in folders} == before
+
+
+def manifest_name(folder: Path) -> str:
+    return str(json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+               ["candidate"]["name"])
+
+
+def test_force_remakes_a_batch_under_its_pack_ids_so_sent_scorecards_still_submit(
+        tmp_path: Path) -> None:
+    """--force over a batch remakes each pack under the pack id it had, so a scorecard
+    filled in before still submits; after that the pack holds a submission and --force
+    refuses to replace it (the row fails, naming why)."""
+    sheet = _write_csv(tmp_path / "candidates.csv", [["name", "id"], ["Ada Lovelace", "ada"]])
+    out = tmp_path / "out"
+    args = ["pack", ROLE_ID, "--candidates", str(sheet), "--out", str(out), "--format", "html"]
+    assert invoke(args).exit_code == 0
+    first = _pack_id(out / "ada")
+    sent = returns(out / "ada", tmp_path / "returned", lambda c: 3, stages=[STAGES[0]])
+
+    forced = invoke([*args, "--force"])
+    assert (forced.exit_code, forced.stderr) == (0, "")
+    assert forced.stdout == (f"remade {out / 'ada'}/ (Ada Lovelace; same pack id)\n"
+                             "1 pack written, 0 unchanged, 0 failed\n")
+    assert _pack_id(out / "ada") == first
+    submitted = invoke(["submit", str(out / "ada"), *map(str, sent)])
+    assert submitted.exit_code == 0, submitted.output
+
+    refused = invoke([*args, "--force"])
+    assert refused.exit_code == 1
+    assert refused.stderr == (f"{rel(sheet)}:2: {out / 'ada'}: pack has submitted scorecards "
+                              "or a recorded decision; --force would lose them. Move the pack "
+                              "away first if you really mean to replace it\n")
+    assert refused.stdout == "0 packs written, 0 unchanged, 1 failed\n"
+    assert invoke(args).stdout == f"unchanged {out / 'ada'}/ (Ada Lovelace)\n" \
+        "0 packs written, 1 unchanged, 0 failed\n"
+
+
+def test_a_respelt_name_or_new_email_is_the_same_candidate_and_said_so(tmp_path: Path) -> None:
+    """The same id with the name respelt (case, order, accents folded as for interviewers)
+    and another email is the same candidate: the pack is kept, naming what differs, and
+    --force remakes it under its pack id."""
+    out = tmp_path / "out"
+    first = _write_csv(tmp_path / "a.csv", [["name", "id", "email"],
+                                            ["Ada Lovelace", "A-1", "ada@example.com"]])
+    assert _batch(first, out).exit_code == 0
+    pack_id = _pack_id(out / "a-1")
+    sheet = _write_csv(tmp_path / "b.csv", [["name", "id", "email"],
+                                            ["LOVELACE, Adá", "a-1", "ada@lovelace.example"]])
+    again = _batch(sheet, out)
+    assert (again.exit_code, again.stderr) == (0, "")
+    assert again.stdout == (f"kept {out / 'a-1'}/ (LOVELACE, Adá): the pack records another "
+                            "name; the pack records another email; --force remakes it under "
+                            "the same pack id\n0 packs written, 1 unchanged, 0 failed\n")
+    assert _batch(sheet, out, "--force").exit_code == 0
+    assert _pack_id(out / "a-1") == pack_id
+
+
+def test_a_row_whose_folder_holds_another_candidates_pack_fails_alone(tmp_path: Path) -> None:
+    """A second CSV giving another person an id already used fails on that row, naming the
+    CSV line, the folder and whose pack is there; the other rows are written, exit 1."""
+    out = tmp_path / "out"
+    assert _batch(_write_csv(tmp_path / "first.csv", [["name", "id"], ["Ada Lovelace", "A-1"]]),
+                  out).exit_code == 0
+    before = _snapshot(out)
+    sheet = _write_csv(tmp_path / "second.csv", [["name", "id"], ["Grace Hopper", "G-1"],
+                                                 ["Ada Byron", "a-1"]])
+    result = _batch(sheet, out)
+    assert result.exit_code == 1
+    assert result.stderr == (f"{rel(sheet)}:3: {out / 'a-1'}: holds the pack of another "
+                             "candidate, 'Ada Lovelace' (id 'A-1'); give this candidate an id "
+                             "of their own\n")
+    assert result.stdout == (f"wrote {out / 'g-1'}/ (Grace Hopper)\n"
+                             "1 pack written, 0 unchanged, 1 failed\n")
+    assert {k: v for k, v in _snapshot(out).items() if k.startswith("a-1/")} == before
+
+
+def test_a_pack_from_an_older_role_version_is_kept_and_reported(tmp_path: Path) -> None:
+    """After the role file changes, a batch run again keeps the packs made from the old
+    version, says so and what --force would do (exit 0); --force remakes them under a new
+    pack id."""
+    ws = Path(shutil.copytree(TINY_WS, tmp_path / "ws"))
+    sheet = _write_csv(tmp_path / "candidates.csv", [["name", "id"], ["Ada Lovelace", "A-1"]])
+    out = tmp_path / "out"
+    assert _batch(sheet, out, ws=ws).exit_code == 0
+    before, first = _snapshot(out), _pack_id(out / "a-1")
+    role = ws / "roles" / f"{TINY_ROLE}.yaml"
+    role.write_text(role.read_text(encoding="utf-8") + "# reviewed again\n", encoding="utf-8")
+
+    again = _batch(sheet, out, ws=ws)
+    assert (again.exit_code, again.stderr) == (0, "")
+    assert again.stdout == (f"kept {out / 'a-1'}/ (Ada Lovelace): made from another version "
+                            "of the role; --force remakes it with a new pack id (scorecards "
+                            "already sent for it are then refused)\n"
+                            "0 packs written, 1 unchanged, 0 failed\n")
+    assert _snapshot(out) == before
+
+    forced = _batch(sheet, out, "--force", ws=ws)
+    assert forced.stdout == (f"wrote {out / 'a-1'}/ (Ada Lovelace)\n"
+                             "1 pack written, 0 unchanged, 0 failed\n")
+    assert _pack_id(out / "a-1") != first
 
 
 def test_topic_emoji_print_in_the_pdf_scorecard(pdf_pack: Callable[[str], Path]) -> None:

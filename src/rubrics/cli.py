@@ -19,6 +19,7 @@ from rubrics import __version__, terminal
 
 if TYPE_CHECKING:
     from rubrics.errors import Problem
+    from rubrics.packs import PackResult
     from rubrics.workspace import Workspace
 
 app = typer.Typer(
@@ -414,7 +415,9 @@ def pack(
     templates: Annotated[Path | None, typer.Option(
         "--templates", help="Folder of templates that override the built-in ones by name.",
         file_okay=False)] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing pack.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Remake existing packs (the same pack id for the same candidate and "
+        "role version); never one with submissions.")] = False,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1,
                                              help="Parallel workers for --candidates.")] = None,
     workspace: WorkspaceOpt = None,
@@ -442,7 +445,23 @@ def pack(
         loop, _, role_source = ws.loop_with_source(role_id)
         result = build_pack(loop, role_source, person, options,
                             pack_templates(ws, templates))
-    _out(f"wrote pack {result.pack_id} to {result.path}/ ({len(result.files)} files)")
+    if result.status == "kept":
+        _out(f"kept pack {result.pack_id} in {result.path}/: {_kept_note(result)}")
+    elif result.status == "remade":
+        _out(f"remade pack {result.pack_id} in {result.path}/ ({len(result.files)} files), "
+             "under the same pack id: scorecards already sent still submit")
+    else:
+        _out(f"wrote pack {result.pack_id} to {result.path}/ ({len(result.files)} files)")
+
+
+def _kept_note(result: PackResult) -> str:
+    """Why a pack was kept as it was, and what --force would do to it."""
+    if not result.differs:
+        return ("unchanged (made for this candidate from this version of the role); "
+                "--force remakes it under the same pack id")
+    remake = ("under the same pack id" if result.same_version else
+              "with a new pack id (scorecards already sent for it are then refused)")
+    return f"{'; '.join(result.differs)}; --force remakes it {remake}"
 
 
 def _pack_batch(workspace: Path | None, role_id: str, csv_path: Path, options: Any,
@@ -471,14 +490,26 @@ def _pack_batch(workspace: Path | None, role_id: str, csv_path: Path, options: A
     finally:
         if bar.live.is_started:
             bar.stop()
-    for result in outcome.written:
-        _out(f"wrote {result.path}/ ({result.candidate.name})")
+    for result in sorted([*outcome.written, *outcome.kept], key=lambda r: r.path.name):
+        _out(_batch_line(result))
     for p in outcome.failed:
         _err(f"{p}")
     _out(f"{len(outcome.written)} pack{'s' if len(outcome.written) != 1 else ''} written, "
-         f"{len(outcome.failed)} failed")
+         f"{len(outcome.kept)} unchanged, {len(outcome.failed)} failed")
     if outcome.failed:
         raise typer.Exit(1)
+
+
+def _batch_line(result: PackResult) -> str:
+    """What became of one row's pack: written, remade, unchanged or kept (and why)."""
+    name = result.candidate.name
+    if result.status == "kept" and result.differs:
+        return f"kept {result.path}/ ({name}): {_kept_note(result)}"
+    if result.status == "kept":
+        return f"unchanged {result.path}/ ({name})"
+    if result.status == "remade":
+        return f"remade {result.path}/ ({name}; same pack id)"
+    return f"wrote {result.path}/ ({name})"
 
 
 def _console_err() -> Any:

@@ -50,7 +50,7 @@ class Pack:
         if not isinstance(manifest, dict) or manifest.get("format") != PACK_FORMAT:
             raise InvalidInput([problem(manifest_path, "not a rubrics pack manifest "
                                         f"(format is not {PACK_FORMAT})")])
-        if not _well_formed(manifest):
+        if not manifest_well_formed(manifest):
             raise InvalidInput([problem(manifest_path, "manifest is damaged: it lacks the role, "
                                         "framework, pack id, candidate or file list of a "
                                         "rubrics pack, or one has the wrong type")])
@@ -108,7 +108,7 @@ def inside(root: Path, rel: str) -> Path | None:
     return path
 
 
-def _well_formed(manifest: dict[str, Any]) -> bool:
+def manifest_well_formed(manifest: dict[str, Any]) -> bool:
     """Has the fields, of the types, that every reader of a manifest relies on."""
     def texts(item: Any, *keys: str) -> bool:
         return isinstance(item, dict) and all(isinstance(item.get(k), str) for k in keys)

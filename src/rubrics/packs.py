@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rubrics import __version__, pdfcache
 from rubrics.errors import Conflict, InvalidInput, Problem, RubricsError, problem, shorten
@@ -28,7 +28,7 @@ from rubrics.fsutil import exchange, fsync_dir, sha256_bytes
 from rubrics.ids import slugify, text_hash
 from rubrics.log import GENESIS_KIND, LogLineError, genesis, read_log, write_genesis
 from rubrics.model import RATING_LABELS, Recommendation, Stage, unsafe_text
-from rubrics.packdir import LOG_PATH, PACK_FORMAT
+from rubrics.packdir import LOG_PATH, PACK_FORMAT, manifest_well_formed
 from rubrics.pdfcache import Job
 from rubrics.render import Templates
 from rubrics.roles import InterviewLoop
@@ -104,10 +104,20 @@ class PackOptions:
 
 @dataclass
 class PackResult:
+    """A candidate's pack after a run: ``written`` anew, ``remade`` by --force under the
+    pack id it had, or ``kept`` as it was (nothing written)."""
+
     candidate: Candidate
     path: Path
     pack_id: str
     files: list[str] = field(default_factory=list)
+    status: Literal["written", "remade", "kept"] = "written"
+    differs: tuple[str, ...] = ()
+    """How a kept pack differs from what this run would make ("made from another version of
+    the role", ...); empty when it is what this run would make."""
+    same_version: bool = True
+    """Whether a kept pack was made from this version of the role and framework: --force
+    then remakes it under the same pack id, else under a new one."""
 
 
 def pack_templates(workspace: Workspace, override: Path | None) -> Templates:
@@ -127,10 +137,7 @@ def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
     ``pack_id`` and ``now`` are for reproducible output (golden-file tests).
     """
     if options.anonymous and candidate.id is None:
-        # Nothing in an anonymous pack may derive from the name: not the folder, not the
-        # pack id that every scorecard carries.
-        candidate = Candidate(candidate.name, "c-" + secrets.token_hex(4), candidate.email,
-                              candidate.notes)
+        candidate = anonymous_id(candidate, anonymous_packs(options.out))
     formats = tuple(dict.fromkeys(options.formats))
     for f in formats:
         if f not in FORMATS:
@@ -138,14 +145,12 @@ def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
     if not formats:
         raise InvalidInput([problem("--format", "no format given (use html, pdf or both)")])
     target = options.out / candidate.folder_name
-    _recover(target)
-    if target.exists() and not options.force:
-        raise Conflict(f"{target}: pack exists; use --force to replace it, or a different "
-                       "--candidate-id")
-    _check_replaceable(target)
+    existing = keep_or_remake(target, pack_versions(loop, role_source), candidate, options)
+    if isinstance(existing, PackResult):
+        return existing
     options.out.mkdir(parents=True, exist_ok=True)
     now = now or datetime.now(UTC).replace(microsecond=0)
-    pack_id = pack_id or new_pack_id(candidate, now)
+    pack_id = pack_id or existing or new_pack_id(candidate, now)
     staging = options.out / f".{candidate.folder_name}.{secrets.token_hex(4)}.partial"
     staging.mkdir()
     try:
@@ -155,21 +160,144 @@ def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return PackResult(candidate, target, pack_id, files)
+    return PackResult(candidate, target, pack_id, files,
+                      status="remade" if existing else "written")
+
+
+def keep_or_remake(target: Path, versions: tuple[str, str], candidate: Candidate,
+                   options: PackOptions) -> PackResult | str | None:
+    """What to do with a candidate's folder: the pack in it, kept (without --force); or,
+    to write one, the pack id to keep (--force over this candidate's pack made from these
+    ``versions`` of the role and framework) or None for a new pack id. Conflict when the folder
+    holds another candidate's pack, something that is not a pack, or (with --force) a pack
+    with submissions."""
+    _recover(target)
+    if not target.exists() and not target.is_symlink():
+        return None
+    manifest = _manifest(target)
+    if manifest is None:
+        raise _not_a_pack(target)
+    recorded = manifest.get("candidate")
+    if not manifest_well_formed(manifest) or not isinstance(recorded, dict) \
+            or not isinstance(recorded.get("name"), str):
+        if not options.force:
+            raise Conflict(f"{target}: holds a pack whose manifest is damaged or does not say "
+                           "whose it is (rubrics verify says more); --force replaces it with "
+                           "a new pack")
+        _check_replaceable(target)
+        return None
+    if not _same_candidate(recorded, candidate):
+        cid = f" (id '{shorten(recorded['id'])}')" if isinstance(recorded.get("id"), str) else ""
+        raise Conflict(f"{target}: holds the pack of another candidate, "
+                       f"'{shorten(recorded['name'])}'{cid}; give this candidate an id of "
+                       "their own")
+    same_version = _versions(manifest) == versions
+    if not options.force:
+        return PackResult(candidate, target, str(manifest["pack_id"]), status="kept",
+                          differs=_differences(manifest, versions, candidate, options),
+                          same_version=same_version)
+    _check_replaceable(target)
+    return str(manifest["pack_id"]) if same_version else None
+
+
+def anonymous_packs(out: Path) -> list[tuple[str, dict[str, Any]]]:
+    """The anonymous packs in ``out``: (folder name, the candidate its manifest records)."""
+    found = []
+    for folder in sorted(out.iterdir()) if out.is_dir() else []:
+        manifest = None if folder.name.startswith(".") else _manifest(folder)
+        recorded = manifest.get("candidate") if manifest else None
+        if (isinstance(recorded, dict) and recorded.get("anonymous") is True
+                and isinstance(recorded.get("id"), str) and isinstance(recorded.get("name"), str)):
+            found.append((folder.name, recorded))
+    return found
+
+
+def anonymous_id(candidate: Candidate, packs: list[tuple[str, dict[str, Any]]]) -> Candidate:
+    """An anonymous candidate given no id, with the id they go by: the one of their pack
+    among ``packs`` (so a run again finds it), else a new random one. Nothing in an
+    anonymous pack may derive from the name: not the folder, not the pack id that every
+    scorecard carries."""
+    for folder, recorded in packs:
+        try:
+            known = Candidate(candidate.name, recorded["id"], candidate.email, candidate.notes)
+        except ValueError:  # an id no pack is made with (an edited manifest)
+            continue
+        if known.folder_name == folder and _same_candidate(recorded, candidate):
+            return known
+    return Candidate(candidate.name, "c-" + secrets.token_hex(4), candidate.email,
+                     candidate.notes)
+
+
+def _not_a_pack(target: Path) -> Conflict:
+    return Conflict(f"{target}: exists and is not a rubrics pack (pack, even with --force, "
+                    "replaces only packs); choose another --out, or give this candidate an id "
+                    "of their own")
+
+
+def _manifest(target: Path) -> dict[str, Any] | None:
+    """The manifest of the rubrics pack in ``target``; None when it holds no rubrics pack."""
+    path = target / "manifest.json"
+    if target.is_symlink() or path.is_symlink():
+        return None
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return found if isinstance(found, dict) and found.get("format") == PACK_FORMAT else None
+
+
+def _same_candidate(recorded: dict[str, Any], candidate: Candidate) -> bool:
+    """Whether a pack's manifest records this candidate: the ids agree (case folded) when
+    the candidate has one, and the names or the emails agree as the identity module folds
+    them (a fixed email or a respelt name is still the same person; another person with
+    the same id is not)."""
+    from rubrics.identity import email_key, name_key
+
+    if candidate.id is not None and email_key(str(recorded.get("id"))) != email_key(candidate.id):
+        return False
+    name, email = recorded.get("name"), recorded.get("email")
+    if isinstance(name, str) and name_key(name) == name_key(candidate.name):
+        return True
+    return bool(isinstance(email, str) and email_key(email)
+                and email_key(email) == email_key(candidate.email))
+
+
+def _versions(manifest: dict[str, Any]) -> tuple[object, object]:
+    """The role and framework versions a pack was made from (their hashes)."""
+    return manifest["role"].get("version"), manifest["framework"].get("hash")
+
+
+def pack_versions(loop: InterviewLoop, role_source: bytes) -> tuple[str, str]:
+    """The role and framework versions a pack made now records, as ``_write_pack`` does."""
+    framework_yaml = framework_to_yaml(loop.framework).encode("utf-8")
+    return sha256_bytes(role_source)[:12], sha256_bytes(framework_yaml)[:12]
+
+
+def _differences(manifest: dict[str, Any], versions: tuple[str, str], candidate: Candidate,
+                 options: PackOptions) -> tuple[str, ...]:
+    """How the pack a manifest describes differs from what this run would make."""
+    role, framework = _versions(manifest)
+    now_role, now_framework = versions
+    recorded = manifest["candidate"]
+    made = {str(f["path"]).rsplit(".", 1)[-1] for f in manifest["files"]}
+    found = [
+        "made from another version of the role" if role != now_role else "",
+        "made from another version of the framework" if framework != now_framework else "",
+        ("made with --anonymous" if recorded.get("anonymous") else "made without --anonymous")
+        if bool(recorded.get("anonymous")) != options.anonymous else "",
+        *(f"made without {f.upper()} files" for f in options.formats if f not in made),
+        *(f"the pack records another {key}" for key in ("name", "email", "notes")
+          if getattr(candidate, key) is not None and recorded.get(key) != getattr(candidate, key)),
+    ]
+    return tuple(f for f in found if f)
 
 
 def _check_replaceable(target: Path) -> None:
     """--force replaces a rubrics pack without submissions, and nothing else."""
     if not target.exists():
         return
-    manifest = target / "manifest.json"
-    try:
-        is_pack = json.loads(manifest.read_text(encoding="utf-8")).get("format") == PACK_FORMAT
-    except (OSError, ValueError, AttributeError):
-        is_pack = False
-    if not is_pack:
-        raise Conflict(f"{target}: exists and is not a rubrics pack; --force only replaces "
-                       "packs. Choose another --out or --candidate-id")
+    if _manifest(target) is None:
+        raise _not_a_pack(target)
     if _holds_a_record(target / "submissions"):
         raise Conflict(f"{target}: pack has submitted scorecards or a recorded decision; "
                        "--force would lose them. Move the pack away first if you really "
@@ -230,16 +358,16 @@ def _glob_escape(name: str) -> str:
 
 def _commit(staging: Path, target: Path, *, force: bool) -> None:
     if target.exists() and not force:
-        raise Conflict(f"{target}: pack exists (made while this one was rendering); use "
-                       "--force to replace it")
+        raise Conflict(f"{target}: another run made this pack while this one was rendering; "
+                       "run again to check whose it is")
     if target.exists():
         _replace(staging, target)
     else:
         try:
             staging.rename(target)  # refuses to replace a non-empty folder made meanwhile
         except OSError:
-            raise Conflict(f"{target}: pack exists (made while this one was rendering); "
-                           "use --force to replace it") from None
+            raise Conflict(f"{target}: another run made this pack while this one was "
+                           "rendering; run again to check whose it is") from None
     fsync_dir(target.parent)
 
 
@@ -478,21 +606,20 @@ def read_candidates_csv(path: Path) -> Iterator[tuple[int, Candidate | Problem]]
     The csv module splits the rows (``newline=""``): a line break inside quotes stays in
     the field, so notes keep theirs, and U+2028 and the like never split a row. A name, id
     or email with a line break or a control or invisible character is refused, on the
-    line and column (the CSV column's number) where that field is.
+    line and column (the CSV column's number) where that field is. Columns are separated
+    by commas, semicolons or tabs, whichever the header row uses.
     """
-    from rubrics.yamlio import read_text
-
-    text, _ = read_text(path)  # a regular file of at most 8 MB, never a device or pipe
-    _check_quotes_closed(path, text)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    text = _csv_text(path)
+    delimiter = _delimiter(text)
+    _check_quotes_closed(path, text, delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader, [])
     except csv.Error as exc:
         raise InvalidInput([problem(path, f"not a readable CSV: {exc}", 1)]) from None
     headers = [h.strip().lower() for h in header]
     if "name" not in headers:
-        raise InvalidInput([problem(path, "CSV needs a header row with a 'name' column "
-                                    "(and 'id'; optional 'email', 'notes')", 1)])
+        raise InvalidInput([problem(path, _no_name_column(header), 1)])
     rows = 0
     while True:
         start = reader.line_num + 1
@@ -531,10 +658,49 @@ def read_candidates_csv(path: Path) -> Iterator[tuple[int, Candidate | Problem]]
                                     "rows", 1)])
 
 
-def _check_quotes_closed(path: Path, text: str) -> None:
+SAVE_AS_UTF8 = ('save it as "CSV UTF-8" (Excel: File > Save As > CSV UTF-8 (Comma '
+                'delimited)) and run again')
+DELIMITERS = (",", ";", "\t")
+"""What separates columns: a comma, or the semicolon Excel uses where the comma is the
+decimal mark (much of Europe), or a tab."""
+
+
+def _csv_text(path: Path) -> str:
+    """The text of a candidates CSV: UTF-8, with or without Excel's byte order mark; any
+    other encoding is refused on the first byte that is not UTF-8."""
+    from rubrics.yamlio import decode_text, not_utf8, read_bytes
+
+    raw = read_bytes(path)  # a regular file of at most 8 MB, never a device or pipe
+    if (bad := not_utf8(str(path), raw)) is not None:
+        raise InvalidInput([bad], hint=SAVE_AS_UTF8)
+    return decode_text(str(path), raw)[0]
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter of the header line: of those that give it a 'name' column (else of
+    all), the one it uses most; a comma when that is a tie."""
+    header = text.split("\n", 1)[0]
+
+    def columns(delimiter: str) -> list[str]:
+        return [h.strip().lower() for h in next(csv.reader([header], delimiter=delimiter), [])]
+
+    named = [d for d in DELIMITERS if "name" in columns(d)]
+    return max(named or DELIMITERS, key=header.count)
+
+
+def _no_name_column(header: list[str]) -> str:
+    """Why a header row will not do, naming the columns it has and those expected."""
+    found = ", ".join(f"'{shorten(h.strip(), 30)}'" for h in header[:12] if h.strip())
+    more = f" and {len(header) - 12} more" if len(header) > 12 else ""
+    has = f"its columns are {found}{more}" if found else "it is empty"
+    return (f"the header row has no 'name' column: {has}; expected 'name' and 'id', "
+            "optionally 'email' and 'notes', separated by commas, semicolons or tabs")
+
+
+def _check_quotes_closed(path: Path, text: str, delimiter: str) -> None:
     """Refuse a quoted field that is never closed: read leniently it would swallow every
     row after it into one note, and those candidates would silently get no pack."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     start = 1
     while True:
         try:
@@ -551,6 +717,9 @@ def _check_quotes_closed(path: Path, text: str) -> None:
 @dataclass
 class BatchOutcome:
     written: list[PackResult] = field(default_factory=list)
+    """Packs written anew or remade (--force), in folder order."""
+    kept: list[PackResult] = field(default_factory=list)
+    """Packs that were there already and were kept as they were, in folder order."""
     failed: list[Problem] = field(default_factory=list)
 
 
@@ -587,12 +756,53 @@ def _batch_worker(args: tuple[Path | None, str, Candidate, PackOptions, int]) ->
 def build_batch(workspace_root: Path | None, role_id: str, csv_path: Path,
                 options: PackOptions, *, jobs: int | None = None,
                 progress: Callable[[int, int], None] | None = None) -> BatchOutcome:
-    """One pack per CSV row, in parallel; a bad row fails alone, with its line number."""
+    """One pack per CSV row, in parallel; a bad row fails alone, with its line number.
+
+    Run again (after adding rows, say), it keeps the packs already made for their
+    candidates and writes only the new ones; with ``force`` it remakes them, under the
+    same pack id when the role and framework are unchanged.
+    """
     outcome = BatchOutcome()
-    Workspace.open(workspace_root).loop(role_id)  # fail fast on a bad role
-    rows = list(read_candidates_csv(csv_path))
-    tasks = []
+    loop, _, role_source = Workspace.open(workspace_root).loop_with_source(role_id)  # fail fast
+    to_write = _rows_to_write(list(read_candidates_csv(csv_path)), csv_path,
+                              pack_versions(loop, role_source), options, outcome)
+    tasks = [(workspace_root, role_id, candidate, options, line) for candidate, line in to_write]
+    total = len(tasks)
+    done = 0
+    if progress:
+        progress(done, total)
+    workers = max(1, min(jobs or os.cpu_count() or 1, total or 1))
+    warmed = _warm(workspace_root, role_id, options) if tasks and "pdf" in options.formats else {}
+    with ProcessPoolExecutor(max_workers=workers, initializer=pdfcache.cache_load,
+                             initargs=(warmed,)) as pool:
+        futures = {pool.submit(_batch_worker, t): t for t in tasks}
+        for future in as_completed(futures):
+            line = futures[future][4]
+            try:
+                result = future.result()
+                (outcome.kept if result.status == "kept" else outcome.written).append(result)
+            except RubricsError as exc:
+                outcome.failed.append(problem(csv_path, str(exc).replace("\n", "; "), line))
+            except OSError as exc:
+                outcome.failed.append(problem(csv_path, f"cannot write the pack: {exc}", line))
+            done += 1
+            if progress:
+                progress(done, total)
+    outcome.written.sort(key=lambda r: r.path.name)
+    outcome.kept.sort(key=lambda r: r.path.name)
+    outcome.failed.sort(key=lambda p: p.line or 0)
+    return outcome
+
+
+def _rows_to_write(rows: list[tuple[int, Candidate | Problem]], csv_path: Path,
+                   versions: tuple[str, str], options: PackOptions,
+                   outcome: BatchOutcome) -> list[tuple[Candidate, int]]:
+    """The rows whose packs are to be written, each with its line; the others go into
+    ``outcome``: a bad row or a taken folder as a failure, a pack already made for the
+    row's candidate as kept."""
+    to_write = []
     folders: dict[str, tuple[int, str | None]] = {}
+    anonymous = anonymous_packs(options.out) if options.anonymous else []
     for line, item in rows:
         if isinstance(item, Problem):
             outcome.failed.append(item)
@@ -606,27 +816,15 @@ def build_batch(workspace_root: Path | None, role_id: str, csv_path: Path,
                 csv_path, f"{what} as line {first_line}; give each an id of its own", line))
             continue
         folders[item.folder_name] = (line, item.id)
-        tasks.append((workspace_root, role_id, item, options, line))
-    total = len(tasks)
-    done = 0
-    if progress:
-        progress(done, total)
-    workers = max(1, min(jobs or os.cpu_count() or 1, total or 1))
-    warmed = _warm(workspace_root, role_id, options) if tasks and "pdf" in options.formats else {}
-    with ProcessPoolExecutor(max_workers=workers, initializer=pdfcache.cache_load,
-                             initargs=(warmed,)) as pool:
-        futures = {pool.submit(_batch_worker, t): t for t in tasks}
-        for future in as_completed(futures):
-            task = futures[future]
-            try:
-                outcome.written.append(future.result())
-            except RubricsError as exc:
-                outcome.failed.append(problem(csv_path, str(exc).replace("\n", "; "), task[4]))
-            except OSError as exc:
-                outcome.failed.append(problem(csv_path, f"cannot write the pack: {exc}", task[4]))
-            done += 1
-            if progress:
-                progress(done, total)
-    outcome.written.sort(key=lambda r: r.path.name)
-    outcome.failed.sort(key=lambda p: p.line or 0)
-    return outcome
+        if options.anonymous and item.id is None:
+            item = anonymous_id(item, anonymous)
+        try:
+            found = keep_or_remake(options.out / item.folder_name, versions, item, options)
+        except RubricsError as exc:
+            outcome.failed.append(problem(csv_path, str(exc), line))
+            continue
+        if isinstance(found, PackResult):
+            outcome.kept.append(found)
+            continue
+        to_write.append((item, line))
+    return to_write

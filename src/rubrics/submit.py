@@ -41,13 +41,14 @@ from rubrics.yamlio import read_bytes
 @contextmanager
 def locked(pack: Pack) -> Iterator[None]:
     """Hold the pack's writer lock, and make sure the pack is still the one opened (a
-    ``pack --force`` may have replaced it while this waited for the lock)."""
+    ``pack --force`` may have replaced it while this waited for the lock, under the same
+    pack id: so the whole manifest is compared, its time and file hashes too)."""
     with writer_lock(pack.path):
         try:
             now = json.loads(read_bytes(pack.path / "manifest.json").decode("utf-8"))
         except (OSError, ValueError, InvalidInput):
             now = None
-        if not isinstance(now, dict) or now.get("pack_id") != pack.pack_id:
+        if not isinstance(now, dict) or now != pack.manifest:
             raise Conflict(f"{pack.path}: the pack was replaced while this waited for it "
                            "(pack --force); nothing was stored: run the command again")
         yield

@@ -176,18 +176,32 @@ def decode_text(name: str, raw: bytes) -> tuple[str, list[Problem]]:
         raise InvalidInput([problem(name, "file is empty")])
     if b"\x00" in raw[:8192]:
         raise InvalidInput([problem(name, "binary file, not text")])
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InvalidInput(
-            [problem(name, f"not UTF-8 text (invalid byte 0x{raw[exc.start]:02x})", line)]
-        ) from None
+    if (bad := not_utf8(name, raw)) is not None:
+        raise InvalidInput([bad])
+    text = raw.decode("utf-8-sig")
     from rubrics.mojibake import repair
 
     repaired, note = repair(text)
     warnings = [problem(name, note, severity=Severity.WARNING)] if note else []
     return repaired.replace("\r\n", "\n").replace("\r", "\n"), warnings
+
+
+def not_utf8(name: str, raw: bytes) -> Problem | None:
+    """The first byte of ``raw`` that is not UTF-8 (after a byte order mark), named with
+    its line and column and what it is in Windows-1252; None when all of it is UTF-8."""
+    body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw  # positions past the mark
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = body.rfind(b"\n", 0, exc.start) + 1
+        line = body.count(b"\n", 0, exc.start) + 1
+        column = len(body[start:exc.start].decode("utf-8")) + 1
+        byte = body[exc.start]
+        seen = bytes([byte]).decode("cp1252", errors="ignore")
+        what = f" ('{seen}' in Windows-1252 or Latin-1)" if seen and seen.isprintable() else ""
+        return problem(name, f"not UTF-8 text: byte 0x{byte:02x}{what} is not valid UTF-8",
+                       line, column)
+    return None
 
 
 def split_front_matter(name: str, text: str) -> tuple[str, str, int]:
