@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import tempfile
+import shutil
 from pathlib import Path
 
 import yaml
@@ -213,8 +214,10 @@ def test_a_broken_base_is_reported_at_its_own_line(runner: CliRunner) -> None:
         "collection, expected <block end>, but found '<scalar>'; hint: a ' inside a "
         "'-quoted text must be doubled ('') or the text quoted with \" instead",
         f"{at('broken-base', 'mobile.md')}:5:1: warning: topics: the base framework "
-        f"{at('broken-base', 'generic.md')} does not load (its problems are reported with "
-        "it); nothing is inherited from it",
+        f"{at('broken-base', 'generic.md')} does not load, so nothing is inherited from it: "
+        f"{at('broken-base', 'generic.md')}:11:20: invalid YAML: while parsing a block "
+        "collection, expected <block end>, but found '<scalar>'; hint: a ' inside a "
+        "'-quoted text must be doubled ('') or the text quoted with \" instead",
         "1 problem found",
     ])
 
@@ -385,3 +388,43 @@ def test_a_native_base_is_inherited(tmp_path: Path) -> None:
     own = loaded.topics[0]
     assert own.title == topic.title
     assert [c.text for c in own.criteria] == ["Own criterion", *(c.text for c in topic.criteria)]
+
+
+def test_a_broken_base_says_one_true_thing_when_the_child_is_validated_alone(
+        tmp_path: Path, runner: CliRunner) -> None:
+    """`rubrics validate web.md` next to a broken base.md names the base's first problem,
+    and an empty topic blames the broken base, not a missing one."""
+    (tmp_path / "base.md").write_text(
+        "---\ntopics:\n  - name: communication\n    content:\n      - level: 1\n"
+        "        criteria:\n          - 'Doesn't work'\n          - 'Nor this'\n---\n",
+        encoding="utf-8")
+    web = tmp_path / "web.md"
+    web.write_text("---\ntopics:\n  - name: communication\n  - name: craft\n    content:\n"
+                   "      - level: 1\n        criteria: [Writes tests]\n---\n", encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(web)])
+    base = rel(tmp_path / "base.md")
+    assert (result.exit_code, result.output.splitlines()) == (0, [
+        f"{rel(web)}:2:1: warning: topics: the base framework {base} does not load, so "
+        f"nothing is inherited from it: {base}:7:20: invalid YAML: while parsing a block "
+        "collection, expected <block end>, but found '<scalar>'; hint: a ' inside a "
+        "'-quoted text must be doubled ('') or the text quoted with \" instead",
+        f"{rel(web)}:3:5: warning: topics[0]: topic 'communication' has no criteria, and "
+        f"its base {base} does not load",
+        "ok: no problems found (2 warnings)",
+    ])
+
+
+def test_an_ft_job_family_is_a_base_too(tmp_path: Path) -> None:
+    """A generic.yml in the FT's shape is loaded as `load_framework` loads it (its first
+    track) and its theme's competencies are inherited."""
+    shutil.copy(FIXTURES / "ft" / "frameworks" / "product-engineering.yml",
+                tmp_path / "generic.yml")
+    family, _ = load_framework(tmp_path / "generic.yml")
+    child = tmp_path / "web.md"
+    child.write_text("---\ntopics:\n  - name: delivery\n---\n", encoding="utf-8")
+    loaded, warnings = load_framework(child)
+    assert warnings == []
+    delivery = family.topic("delivery")
+    assert delivery is not None
+    assert [c.text for c in loaded.topics[0].criteria] == [c.text for c in delivery.criteria]
+    assert loaded.topics[0].title == delivery.title
