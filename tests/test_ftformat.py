@@ -292,3 +292,43 @@ def test_export_of_a_track_is_native_yaml_that_keeps_the_track(ws: Path, tmp_pat
     out = tmp_path / "exported.yaml"
     out.write_text(result.output, encoding="utf-8")
     assert load_framework(out)[0] == load_framework(FAMILY, track=PM)[0]
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    ({"competencies:\n": "competencies:\n\ncompetenciez:\n"},
+     "competencies: must be a non-empty list"),
+    ({"themes:\n": "themes: {}\nthemez:\n"}, "themes: must be a non-empty list"),
+])
+def test_a_malformed_job_family_gets_the_ft_loaders_messages(ws: Path, edit: dict[str, str],
+                                                             message: str) -> None:
+    """An empty `competencies:` or `themes:` as a mapping is still read as a job family, so
+    the message names what is wrong with it, not the native format's fields."""
+    f = rel(broken(ws, edit))
+    code, lines = validate(ws)
+    assert code == 1
+    assert any(line.startswith(f"{f}:") and line.endswith(f": {message}") for line in lines)
+    assert not any("required field is missing" in line or "unknown field" in line
+                   for line in lines)
+
+
+@pytest.mark.parametrize("name", ["Lead (People Manager) (Individual Contributor)",
+                                  "Manager (People Manager) and (Individual Contributor)"])
+def test_a_level_name_naming_both_tracks_is_refused(ws: Path, name: str) -> None:
+    """A level name that says both tracks is an error on its name, whatever its id says."""
+    f = rel(broken(ws, {"name: Team Lead (People Manager)": f"name: {name}"}))
+    code, lines = validate(ws)
+    assert (code, lines[0]) == (1, f"{f}:25:5: levels[4].name: names both tracks ((individual "
+                                   "contributor) and (people manager)); a level is on one "
+                                   "track or shared")
+
+
+def test_an_upper_case_track_suffix_counts(ws: Path) -> None:
+    """`Staff-IC` is on the individual-contributor track, as ADR 12 says case is ignored."""
+    family = broken(ws, {"id: staff-ic\n    name: Staff Engineer (Individual Contributor)":
+                         "id: Staff-IC\n    name: Staff Engineer"})
+    family.write_text(family.read_text(encoding="utf-8").replace(
+        "level: staff-ic", "level: Staff-IC"), encoding="utf-8")
+    ic, _ = load_framework(family, track=IC)
+    pm, _ = load_framework(family, track=PM)
+    assert "Staff Engineer" in [lv.name for lv in ic.levels]
+    assert "Staff Engineer" not in [lv.name for lv in pm.levels]
