@@ -332,3 +332,17 @@ def test_an_upper_case_track_suffix_counts(ws: Path) -> None:
     pm, _ = load_framework(family, track=PM)
     assert "Staff Engineer" in [lv.name for lv in ic.levels]
     assert "Staff Engineer" not in [lv.name for lv in pm.levels]
+
+
+def test_a_criterion_of_the_other_track_is_named_as_such(ws: Path) -> None:
+    """A role on the people-manager track that names individual-contributor competencies is
+    told, one line per reference, which track each is on."""
+    role = ws / "roles" / "staff-platform-engineer.yaml"
+    role.write_text(role.read_text(encoding="utf-8").replace(
+        "track: individual-contributor", "track: people-manager"), encoding="utf-8")
+    code, lines = validate(ws)
+    assert (code, lines[0], lines[-1]) == (1, (
+        f"{rel(role)}:13:20: responsibilities[0].evidenced_by[0]: criterion "
+        "'5164d8e2-7097-4a14-a09e-c8943043ffca' is on the individual-contributor track, not "
+        "people-manager"), "10 problems found")
+    assert not any("unknown criterion" in line for line in lines)
