@@ -8,13 +8,14 @@ import tempfile
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from rubrics.cli import app
-from rubrics.errors import Severity
+from rubrics.errors import InvalidInput, Severity
 from rubrics.frameworks import framework_to_yaml, load_framework
 from rubrics.ids import criterion_id, disambiguate
 from rubrics.model import ID_PATTERN, Framework
@@ -428,3 +429,39 @@ def test_an_ft_job_family_is_a_base_too(tmp_path: Path) -> None:
     assert delivery is not None
     assert [c.text for c in loaded.topics[0].criteria] == [c.text for c in delivery.criteria]
     assert loaded.topics[0].title == delivery.title
+
+
+@pytest.mark.parametrize("value", ['""', "0", "false", "[]"])
+def test_an_empty_criteria_value_is_a_placeholder(tmp_path: Path, value: str) -> None:
+    """`criteria: ""`, `0`, `false` (and `exampleCriteria` so) are skipped with the docs'
+    `empty criterion skipped` warning; `[]` is simply empty."""
+    path = tmp_path / "draft.md"
+    path.write_text("---\ntopics:\n  - name: craft\n    content:\n      - level: 1\n"
+                    f"        criteria: {value}\n        exampleCriteria: {value}\n"
+                    "      - level: 2\n        criteria: [Writes tests]\n---\n", encoding="utf-8")
+    _, warnings = load_framework(path)
+    expected = [] if value == "[]" else [
+        f"{rel(path)}:{line}:9: warning: topics[0].content[0].{key}: empty criterion skipped "
+        "(a placeholder for a level not yet written?)"
+        for line, key in ((6, "criteria"), (7, "exampleCriteria"))]
+    assert [str(w) for w in warnings] == expected
+
+
+def test_a_criteria_text_instead_of_a_list_is_an_error(tmp_path: Path) -> None:
+    """`criteria: "text"` is refused, naming the field: a list was meant."""
+    path = tmp_path / "draft.md"
+    path.write_text("---\ntopics:\n  - name: craft\n    content:\n      - level: 1\n"
+                    "        criteria: Writes tests\n---\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as info:
+        load_framework(path)
+    assert str(info.value) == f"{rel(path)}:6:9: topics[0].content[0].criteria: must be a list"
+
+
+def test_frameworks_show_says_1_level(tmp_path: Path, runner: CliRunner) -> None:
+    """A framework of one level is shown as `1 level`, not `1 levels`."""
+    (tmp_path / "frameworks").mkdir()
+    (tmp_path / "frameworks" / "one.md").write_text(
+        "---\ntitle: One\ntopics:\n  - name: craft\n    content:\n      - level: 1\n"
+        "        criteria: [Writes tests]\n---\n", encoding="utf-8")
+    result = runner.invoke(app, ["frameworks", "show", "one", "-w", str(tmp_path)])
+    assert (result.exit_code, result.output.splitlines()[0]) == (0, "One  (one: 1 level)")

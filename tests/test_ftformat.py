@@ -223,8 +223,8 @@ def test_role_schema_has_track() -> None:
 
 
 def test_frameworks_list_and_show_a_tracked_framework(ws: Path) -> None:
-    """list gives the tracks; show --track shows that track's levels; an unknown track is an
-    error naming the known ones."""
+    """list gives the tracks; show --track shows that track's levels; an unknown track is a
+    usage error (exit 2) naming the known ones."""
     runner = CliRunner()
     listed = runner.invoke(app, ["frameworks", "list", "-w", str(ws), "--json"])
     assert json.loads(listed.output)[0]["tracks"] == [IC, PM]
@@ -236,9 +236,9 @@ def test_frameworks_list_and_show_a_tracked_framework(ws: Path) -> None:
     assert "4 Team Lead (People Manager) · 5 Engineering Manager" in shown.output
     bad = runner.invoke(app, ["frameworks", "show", "product-engineering", "-w", str(ws),
                               "--track", "ic"])
-    assert (bad.exit_code, bad.output) == (1, "error: framework 'product-engineering' has no "
-                                              "track 'ic' (known: individual-contributor, "
-                                              "people-manager)\n")
+    assert (bad.exit_code, bad.output) == (2, "error: --track: framework "
+                                              "'product-engineering' has no track 'ic' (known: "
+                                              "individual-contributor, people-manager)\n")
 
 
 def test_a_role_on_a_track_from_validate_to_aggregate(ws: Path, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from rubrics.errors import InvalidInput, Problem, Severity, display_path, shorte
 from rubrics.ftformat import is_ft_job_family, load_ft_job_family
 from rubrics.ids import criterion_id, disambiguate, slugify, topic_id
 from rubrics.model import Framework
+from rubrics.terminal import BIDI_CONTROLS
 from rubrics.validation import validate_model
 from rubrics.yamlio import Document, Loc, dotted, read_document
 
@@ -254,7 +255,7 @@ def _read_entry(doc: Document, eloc: Loc, entry: Any, topic: _Topic, problems: l
         return
     topic.levels.add(level)
     warnings += _unknown_keys(doc, eloc, entry, {"level", "criteria", "exampleCriteria"})
-    for k, text in enumerate(_list(doc, entry, (*eloc, "criteria"), problems)):
+    for k, text in enumerate(_list(doc, entry, (*eloc, "criteria"), problems, warnings)):
         cloc: Loc = (*eloc, "criteria", k)
         if isinstance(text, int | float) and not isinstance(text, bool):
             text = str(text)
@@ -264,17 +265,23 @@ def _read_entry(doc: Document, eloc: Loc, entry: Any, topic: _Topic, problems: l
             problems.append(doc.problem(cloc, f"{dotted(cloc)}: must be a text"))
         else:
             topic.criteria.append(_Written(level, text.strip(), (), doc, cloc))
-    for k, ex in enumerate(_list(doc, entry, (*eloc, "exampleCriteria"), problems)):
+    for k, ex in enumerate(_list(doc, entry, (*eloc, "exampleCriteria"), problems, warnings)):
         written = _read_example(doc, (*eloc, "exampleCriteria", k), level, ex, problems, warnings)
         if written is not None:
             topic.criteria.append(written)
 
 
-def _list(doc: Document, entry: dict[str, Any], loc: Loc, problems: list[Problem]) -> list[Any]:
-    value = entry.get(str(loc[-1])) or []
-    if isinstance(value, list):
-        return value
-    problems.append(doc.problem(loc, f"{dotted(loc)}: must be a list"))
+def _list(doc: Document, entry: dict[str, Any], loc: Loc, problems: list[Problem],
+          warnings: list[Problem]) -> list[Any]:
+    """The list at ``loc``; an empty value (``""``, ``0``, ``false``) is a placeholder
+    (warned), any other value that is not a list an error."""
+    value = entry.get(str(loc[-1]))
+    if value is None or isinstance(value, list):
+        return value or []
+    if not value or (isinstance(value, str) and not value.strip()):
+        warnings.append(_placeholder(doc, loc))
+    else:
+        problems.append(doc.problem(loc, f"{dotted(loc)}: must be a list"))
     return []
 
 
@@ -437,7 +444,24 @@ def _sub_levels(body: str) -> list[str]:
     return [chr(c) for c in range(ord(first), ord(last) + 1)] if first <= last else []
 
 
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that double-quotes a text holding a direction control (which PyYAML
+    would write as it is), so that the control can be written as an escape."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = '"' if BIDI_CONTROLS.intersection(text) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _represent_text)
+_BIDI = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
+
+
 def framework_to_yaml(framework: Framework) -> str:
-    """Our native format, as rubrics writes it."""
+    """Our native format, as rubrics writes it: readable Unicode, with direction controls
+    (which would reorder the lines a terminal or editor shows) as ``\\u202E`` escapes;
+    PyYAML already escapes the other control characters."""
     data = framework.model_dump(mode="json", exclude_none=True)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return _BIDI.sub(lambda m: f"\\u{ord(m.group()):04X}", text)  # (only in "-quoted texts)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from rubrics.errors import Conflict, InvalidInput, NotFound, Problem
+from rubrics.errors import Conflict, InvalidInput, NotFound, Problem, WrongUsage
 from rubrics.frameworks import FRAMEWORK_SUFFIXES, load_framework
 from rubrics.model import Framework, Role
 from rubrics.roles import InterviewLoop, check_role, read_role
@@ -99,13 +99,13 @@ class Workspace:
         return out
 
     def framework_on_track(self, framework_id: str, track: str | None) -> Framework:
-        """:meth:`framework`, refusing a ``track`` the framework does not have."""
+        """:meth:`framework`, refusing (WrongUsage) a ``track`` the framework does not have."""
         framework = self.framework(framework_id, track)
         if track is not None and not framework.tracks:
-            raise NotFound(f"framework '{framework.id}' has no tracks")
+            raise WrongUsage(f"--track: framework '{framework.id}' has no tracks")
         if track is not None and track != framework.track:
-            raise NotFound(f"framework '{framework.id}' has no track '{track}' "
-                           f"(known: {', '.join(framework.tracks or [])})")
+            raise WrongUsage(f"--track: framework '{framework.id}' has no track '{track}' "
+                             f"(known: {', '.join(framework.tracks or [])})")
         return framework
 
     def role_path(self, role_id: str) -> Path:
