@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 import re
-import tempfile
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest

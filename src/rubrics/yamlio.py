@@ -73,7 +73,7 @@ class _Loader(yaml.SafeLoader):
     def scan_plain(self) -> yaml.ScalarToken:
         """PyYAML's, except that a tab between two words of an unquoted text is kept in it,
         as YAML 1.2 and js-yaml read it (PyYAML forbids tabs in plain scalars)."""
-        token: yaml.ScalarToken = super().scan_plain()  # type: ignore[no-untyped-call]
+        token: yaml.ScalarToken = super().scan_plain()
         if "\t" in token.value:
             start = token.start_mark
             raw = self.buffer[start.pointer : token.end_mark.pointer]
@@ -91,7 +91,7 @@ class _Loader(yaml.SafeLoader):
         while self.peek(length) in " \t":
             length += 1
         if "\t" not in self.prefix(length) or not self._plain_goes_on(length):
-            return super().scan_plain_spaces(indent, start_mark)  # type: ignore[no-any-return,no-untyped-call]
+            return super().scan_plain_spaces(indent, start_mark)
         whitespace = self.prefix(length)
         self.forward(length)
         return [whitespace]
