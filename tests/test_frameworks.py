@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import random
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from rubrics.cli import app
-from rubrics.errors import Severity
+from rubrics.errors import InvalidInput, Severity
 from rubrics.frameworks import framework_to_yaml, load_framework
 from rubrics.ids import criterion_id, disambiguate
 from rubrics.model import ID_PATTERN, Framework
@@ -213,8 +215,10 @@ def test_a_broken_base_is_reported_at_its_own_line(runner: CliRunner) -> None:
         "collection, expected <block end>, but found '<scalar>'; hint: a ' inside a "
         "'-quoted text must be doubled ('') or the text quoted with \" instead",
         f"{at('broken-base', 'mobile.md')}:5:1: warning: topics: the base framework "
-        f"{at('broken-base', 'generic.md')} does not load (its problems are reported with "
-        "it); nothing is inherited from it",
+        f"{at('broken-base', 'generic.md')} does not load, so nothing is inherited from it: "
+        f"{at('broken-base', 'generic.md')}:11:20: invalid YAML: while parsing a block "
+        "collection, expected <block end>, but found '<scalar>'; hint: a ' inside a "
+        "'-quoted text must be doubled ('') or the text quoted with \" instead",
         "1 problem found",
     ])
 
@@ -385,3 +389,79 @@ def test_a_native_base_is_inherited(tmp_path: Path) -> None:
     own = loaded.topics[0]
     assert own.title == topic.title
     assert [c.text for c in own.criteria] == ["Own criterion", *(c.text for c in topic.criteria)]
+
+
+def test_a_broken_base_says_one_true_thing_when_the_child_is_validated_alone(
+        tmp_path: Path, runner: CliRunner) -> None:
+    """`rubrics validate web.md` next to a broken base.md names the base's first problem,
+    and an empty topic blames the broken base, not a missing one."""
+    (tmp_path / "base.md").write_text(
+        "---\ntopics:\n  - name: communication\n    content:\n      - level: 1\n"
+        "        criteria:\n          - 'Doesn't work'\n          - 'Nor this'\n---\n",
+        encoding="utf-8")
+    web = tmp_path / "web.md"
+    web.write_text("---\ntopics:\n  - name: communication\n  - name: craft\n    content:\n"
+                   "      - level: 1\n        criteria: [Writes tests]\n---\n", encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(web)])
+    base = rel(tmp_path / "base.md")
+    assert (result.exit_code, result.output.splitlines()) == (0, [
+        f"{rel(web)}:2:1: warning: topics: the base framework {base} does not load, so "
+        f"nothing is inherited from it: {base}:7:20: invalid YAML: while parsing a block "
+        "collection, expected <block end>, but found '<scalar>'; hint: a ' inside a "
+        "'-quoted text must be doubled ('') or the text quoted with \" instead",
+        f"{rel(web)}:3:5: warning: topics[0]: topic 'communication' has no criteria, and "
+        f"its base {base} does not load",
+        "ok: no problems found (2 warnings)",
+    ])
+
+
+def test_an_ft_job_family_is_a_base_too(tmp_path: Path) -> None:
+    """A generic.yml in the FT's shape is loaded as `load_framework` loads it (its first
+    track) and its theme's competencies are inherited."""
+    shutil.copy(FIXTURES / "ft" / "frameworks" / "product-engineering.yml",
+                tmp_path / "generic.yml")
+    family, _ = load_framework(tmp_path / "generic.yml")
+    child = tmp_path / "web.md"
+    child.write_text("---\ntopics:\n  - name: delivery\n---\n", encoding="utf-8")
+    loaded, warnings = load_framework(child)
+    assert warnings == []
+    delivery = family.topic("delivery")
+    assert delivery is not None
+    assert [c.text for c in loaded.topics[0].criteria] == [c.text for c in delivery.criteria]
+    assert loaded.topics[0].title == delivery.title
+
+
+@pytest.mark.parametrize("value", ['""', "0", "false", "[]"])
+def test_an_empty_criteria_value_is_a_placeholder(tmp_path: Path, value: str) -> None:
+    """`criteria: ""`, `0`, `false` (and `exampleCriteria` so) are skipped with the docs'
+    `empty criterion skipped` warning; `[]` is simply empty."""
+    path = tmp_path / "draft.md"
+    path.write_text("---\ntopics:\n  - name: craft\n    content:\n      - level: 1\n"
+                    f"        criteria: {value}\n        exampleCriteria: {value}\n"
+                    "      - level: 2\n        criteria: [Writes tests]\n---\n", encoding="utf-8")
+    _, warnings = load_framework(path)
+    expected = [] if value == "[]" else [
+        f"{rel(path)}:{line}:9: warning: topics[0].content[0].{key}: empty criterion skipped "
+        "(a placeholder for a level not yet written?)"
+        for line, key in ((6, "criteria"), (7, "exampleCriteria"))]
+    assert [str(w) for w in warnings] == expected
+
+
+def test_a_criteria_text_instead_of_a_list_is_an_error(tmp_path: Path) -> None:
+    """`criteria: "text"` is refused, naming the field: a list was meant."""
+    path = tmp_path / "draft.md"
+    path.write_text("---\ntopics:\n  - name: craft\n    content:\n      - level: 1\n"
+                    "        criteria: Writes tests\n---\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as info:
+        load_framework(path)
+    assert str(info.value) == f"{rel(path)}:6:9: topics[0].content[0].criteria: must be a list"
+
+
+def test_frameworks_show_says_1_level(tmp_path: Path, runner: CliRunner) -> None:
+    """A framework of one level is shown as `1 level`, not `1 levels`."""
+    (tmp_path / "frameworks").mkdir()
+    (tmp_path / "frameworks" / "one.md").write_text(
+        "---\ntitle: One\ntopics:\n  - name: craft\n    content:\n      - level: 1\n"
+        "        criteria: [Writes tests]\n---\n", encoding="utf-8")
+    result = runner.invoke(app, ["frameworks", "show", "one", "-w", str(tmp_path)])
+    assert (result.exit_code, result.output.splitlines()[0]) == (0, "One  (one: 1 level)")

@@ -223,8 +223,8 @@ def test_role_schema_has_track() -> None:
 
 
 def test_frameworks_list_and_show_a_tracked_framework(ws: Path) -> None:
-    """list gives the tracks; show --track shows that track's levels; an unknown track is an
-    error naming the known ones."""
+    """list gives the tracks; show --track shows that track's levels; an unknown track is a
+    usage error (exit 2) naming the known ones."""
     runner = CliRunner()
     listed = runner.invoke(app, ["frameworks", "list", "-w", str(ws), "--json"])
     assert json.loads(listed.output)[0]["tracks"] == [IC, PM]
@@ -236,9 +236,9 @@ def test_frameworks_list_and_show_a_tracked_framework(ws: Path) -> None:
     assert "4 Team Lead (People Manager) · 5 Engineering Manager" in shown.output
     bad = runner.invoke(app, ["frameworks", "show", "product-engineering", "-w", str(ws),
                               "--track", "ic"])
-    assert (bad.exit_code, bad.output) == (1, "error: framework 'product-engineering' has no "
-                                              "track 'ic' (known: individual-contributor, "
-                                              "people-manager)\n")
+    assert (bad.exit_code, bad.output) == (2, "error: --track: framework "
+                                              "'product-engineering' has no track 'ic' (known: "
+                                              "individual-contributor, people-manager)\n")
 
 
 def test_a_role_on_a_track_from_validate_to_aggregate(ws: Path, tmp_path: Path) -> None:
@@ -292,3 +292,57 @@ def test_export_of_a_track_is_native_yaml_that_keeps_the_track(ws: Path, tmp_pat
     out = tmp_path / "exported.yaml"
     out.write_text(result.output, encoding="utf-8")
     assert load_framework(out)[0] == load_framework(FAMILY, track=PM)[0]
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    ({"competencies:\n": "competencies:\n\ncompetenciez:\n"},
+     "competencies: must be a non-empty list"),
+    ({"themes:\n": "themes: {}\nthemez:\n"}, "themes: must be a non-empty list"),
+])
+def test_a_malformed_job_family_gets_the_ft_loaders_messages(ws: Path, edit: dict[str, str],
+                                                             message: str) -> None:
+    """An empty `competencies:` or `themes:` as a mapping is still read as a job family, so
+    the message names what is wrong with it, not the native format's fields."""
+    f = rel(broken(ws, edit))
+    code, lines = validate(ws)
+    assert code == 1
+    assert any(line.startswith(f"{f}:") and line.endswith(f": {message}") for line in lines)
+    assert not any("required field is missing" in line or "unknown field" in line
+                   for line in lines)
+
+
+@pytest.mark.parametrize("name", ["Lead (People Manager) (Individual Contributor)",
+                                  "Manager (People Manager) and (Individual Contributor)"])
+def test_a_level_name_naming_both_tracks_is_refused(ws: Path, name: str) -> None:
+    """A level name that says both tracks is an error on its name, whatever its id says."""
+    f = rel(broken(ws, {"name: Team Lead (People Manager)": f"name: {name}"}))
+    code, lines = validate(ws)
+    assert (code, lines[0]) == (1, f"{f}:25:5: levels[4].name: names both tracks ((individual "
+                                   "contributor) and (people manager)); a level is on one "
+                                   "track or shared")
+
+
+def test_an_upper_case_track_suffix_counts(ws: Path) -> None:
+    """`Staff-IC` is on the individual-contributor track, as ADR 12 says case is ignored."""
+    family = broken(ws, {"id: staff-ic\n    name: Staff Engineer (Individual Contributor)":
+                         "id: Staff-IC\n    name: Staff Engineer"})
+    family.write_text(family.read_text(encoding="utf-8").replace(
+        "level: staff-ic", "level: Staff-IC"), encoding="utf-8")
+    ic, _ = load_framework(family, track=IC)
+    pm, _ = load_framework(family, track=PM)
+    assert "Staff Engineer" in [lv.name for lv in ic.levels]
+    assert "Staff Engineer" not in [lv.name for lv in pm.levels]
+
+
+def test_a_criterion_of_the_other_track_is_named_as_such(ws: Path) -> None:
+    """A role on the people-manager track that names individual-contributor competencies is
+    told, one line per reference, which track each is on."""
+    role = ws / "roles" / "staff-platform-engineer.yaml"
+    role.write_text(role.read_text(encoding="utf-8").replace(
+        "track: individual-contributor", "track: people-manager"), encoding="utf-8")
+    code, lines = validate(ws)
+    assert (code, lines[0], lines[-1]) == (1, (
+        f"{rel(role)}:13:20: responsibilities[0].evidenced_by[0]: criterion "
+        "'5164d8e2-7097-4a14-a09e-c8943043ffca' is on the individual-contributor track, not "
+        "people-manager"), "10 problems found")
+    assert not any("unknown criterion" in line for line in lines)

@@ -251,6 +251,15 @@ def test_frameworks_json_and_export_keep_the_data(hostile_ws: Path) -> None:
     assert "\x1b" in fw.topics[0].title  # (the data itself keeps it)
 
 
+def test_export_escapes_only_the_unsafe_characters(hostile_ws: Path) -> None:
+    """A direction control in one text does not turn every accent and emoji of the export
+    into \\u escapes: only the unsafe characters are escaped."""
+    exported = cli("frameworks", "export", "tiny", "--workspace", hostile_ws)
+    assert exported.exit_code == 0
+    assert f"title: {FRIENDLY}\n" in exported.stdout
+    assert 'title: "Craft\\e]0;PWNED\\a\\e[2J\\u202E"' in exported.stdout
+
+
 def test_frameworks_export_of_a_friendly_framework_is_unchanged(workspace: Path) -> None:
     """Export keeps accents and emoji as they are when nothing in the framework is hostile."""
     from rubrics.frameworks import framework_to_yaml

@@ -160,3 +160,28 @@ def test_separator_tabs_are_spaces_and_scalars_keep_theirs() -> None:
         parse_yaml("x.yaml", "a:\n\t- 1\n")
     assert str(info.value) == ("x.yaml:2:1: tab character in indentation; YAML indents with "
                                "spaces only")
+
+
+def test_a_tab_in_block_scalar_content_does_not_hide_the_real_error() -> None:
+    """A tab-indented line inside a block scalar is legal; the error elsewhere is reported
+    at its own line with its hint, not as a tab in indentation."""
+    text = "c:\n  - |\n    \tcode line\n  - 'Doesn't work'\n"
+    with pytest.raises(InvalidInput) as info:
+        parse_yaml("p.md", text, line_offset=1)
+    assert str(info.value) == (
+        "p.md:5:12: invalid YAML: while parsing a block collection, expected <block end>, "
+        "but found '<scalar>'; hint: a ' inside a '-quoted text must be doubled ('') or the "
+        "text quoted with \" instead")
+
+
+def test_a_tab_between_words_of_an_unquoted_text_is_kept() -> None:
+    """`- Writes tests<TAB>and docs` reads as written (YAML 1.2, js-yaml), one warning at the
+    tab naming the field; a tab before a comment or a `: ` stays a separator."""
+    doc = parse_yaml("x.yaml", "c:\n  - Writes tests\tand docs\nk\t: v\t# note\n")
+    assert doc.data == {"c": ["Writes tests\tand docs"], "k": "v"}
+    assert [str(w) for w in doc.warnings] == [
+        "x.yaml:3:2: warning: k: tab between values read as a space (YAML separates with "
+        "spaces)",
+        "x.yaml:2:17: warning: c[0]: tab inside an unquoted text kept as written (as YAML 1.2 "
+        "reads it)",
+    ]

@@ -262,8 +262,8 @@ def frameworks_show(
         return
     console = _console()
     subs = f", sub-levels {fw.sub_levels[0]}–{fw.sub_levels[-1]}" if fw.sub_levels else ""
-    console.print(f"[bold]{_cell(fw.title)}[/bold]  ({_cell(fw.id)}: {len(fw.levels)} "
-                  f"levels{_cell(subs)})")
+    console.print(f"[bold]{_cell(fw.title)}[/bold]  ({_cell(fw.id)}: "
+                  f"{_count(len(fw.levels), 'level', 'levels')}{_cell(subs)})")
     if fw.tracks:
         console.print(_cell(f"track {fw.track} (tracks: {', '.join(fw.tracks)}; choose with "
                             "--track)"))
@@ -283,13 +283,7 @@ def frameworks_export(
 
     with handled():
         fw = _workspace(workspace).framework_on_track(framework_id, track)
-    text = framework_to_yaml(fw)
-    if terminal.lines(text) != text:  # a control or direction character in the framework:
-        import yaml  # YAML's own escapes ("\\u202E") keep the data and the terminal safe
-
-        text = yaml.safe_dump(fw.model_dump(mode="json", exclude_none=True), sort_keys=False,
-                              allow_unicode=False, width=100)
-    sys.stdout.write(terminal.lines(text))
+    sys.stdout.write(terminal.lines(framework_to_yaml(fw)))  # (controls come escaped)
 
 
 @frameworks_app.command("import", short_help="Import a framework from a spreadsheet matrix.")

@@ -92,6 +92,12 @@ class NotFound(RubricsError):
     """A framework, role, pack or file that was asked for does not exist."""
 
 
+class WrongUsage(RubricsError):
+    """An option whose value cannot be right for what it names (exit 2, as typer's)."""
+
+    exit_code = 2
+
+
 class Conflict(RubricsError):
     """The operation would overwrite or duplicate something that exists."""
 

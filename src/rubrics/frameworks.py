@@ -21,6 +21,7 @@ from rubrics.errors import InvalidInput, Problem, Severity, display_path, shorte
 from rubrics.ftformat import is_ft_job_family, load_ft_job_family
 from rubrics.ids import criterion_id, disambiguate, slugify, topic_id
 from rubrics.model import Framework
+from rubrics.terminal import BIDI_CONTROLS
 from rubrics.validation import validate_model
 from rubrics.yamlio import Document, Loc, dotted, read_document
 
@@ -93,8 +94,9 @@ def load_framework(path: Path, *, track: str | None = None) -> tuple[Framework, 
         return load_ft_job_family(doc, path, track)
     if path.suffix.lower() in (".md", ".markdown") or is_progression_format(doc.data):
         read = _read(doc)
-        base, notes = (None, []) if path.stem in BASE_NAMES else _base_of(path, doc)
-        framework = _build(read, path, base)  # (adds its warnings to read.warnings)
+        base, base_path, notes = (None, None, []) if path.stem in BASE_NAMES else _base_of(
+            path, doc)
+        framework = _build(read, path, base, base_path)  # (adds its warnings to read.warnings)
         return framework, [*read.warnings, *notes]
     framework = validate_model(Framework, doc)
     return framework, doc.warnings
@@ -103,38 +105,58 @@ def load_framework(path: Path, *, track: str | None = None) -> tuple[Framework, 
 # --------------------------------------------------------------------------- the base
 
 
-def _base_of(path: Path, doc: Document) -> tuple[_Read | None, list[Problem]]:
-    """The base next to ``path`` (``generic.*``, else ``base.*``), read; or why not."""
+def _base_of(path: Path, doc: Document) -> tuple[_Read | None, Path | None, list[Problem]]:
+    """The base next to ``path`` (``generic.*``, else ``base.*``): read, its file, and
+    why nothing is inherited from it when it does not load."""
     for stem in BASE_NAMES:
         for suffix in FRAMEWORK_SUFFIXES:
             candidate = path.with_name(stem + suffix)
             if candidate.is_file():
-                return _load_base(candidate, doc)
-    return None, []
+                read, notes = _load_base(candidate, doc)
+                return read, candidate, notes
+    return None, None, []
 
 
 def _load_base(path: Path, child: Document) -> tuple[_Read | None, list[Problem]]:
+    """A base in any framework format, as :func:`load_framework` reads it (a job family
+    with tracks: its first track); or a warning naming its first problem."""
     try:
         doc = read_document(path)
+        if path.suffix.lower() in (".yaml", ".yml") and is_ft_job_family(doc.data):
+            return _native(doc, load_ft_job_family(doc, path, None)[0], ft=True), []
         if path.suffix.lower() in (".md", ".markdown") or is_progression_format(doc.data):
             read = _read(doc)
             _build(read, path, None)  # a base that would not load is no base
             return read, []
         return _native(doc, validate_model(Framework, doc)), []
-    except InvalidInput:
-        note = (f"topics: the base framework {display_path(path)} does not load (its "
-                "problems are reported with it); nothing is inherited from it")
+    except InvalidInput as exc:
+        errors = [p for p in exc.problems if p.severity == Severity.ERROR] or exc.problems
+        more = f" (and {_count(len(errors) - 1, 'more problem')})" if len(errors) > 1 else ""
+        note = (f"topics: the base framework {display_path(path)} does not load, so nothing "
+                f"is inherited from it: {errors[0]}{more}")
         return None, [child.problem(("topics",), note, Severity.WARNING)]
 
 
-def _native(doc: Document, framework: Framework) -> _Read:
-    """A native framework as a base: its topics and criteria, located in its file."""
-    topics = [
-        _Topic(t.id, t.id, t.title, ("topics", ti), set(t.levels),
-               [_Written(c.level, c.text, tuple(c.examples), doc, ("topics", ti, "criteria", ci))
-                for ci, c in enumerate(t.criteria)])
-        for ti, t in enumerate(framework.topics)
-    ]
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def _native(doc: Document, framework: Framework, *, ft: bool = False) -> _Read:
+    """A native framework (or an FT job family's, ``ft``) as a base: its topics and
+    criteria, located in its file."""
+    if ft:
+        themes = {e.get("id"): ("themes", i) for i, e in enumerate(doc.data["themes"])
+                  if isinstance(e, dict)}
+        found = {str(e.get("id")).lower(): ("competencies", i)
+                 for i, e in enumerate(doc.data["competencies"]) if isinstance(e, dict)}
+    topics = []
+    for ti, t in enumerate(framework.topics):
+        tloc: Loc = themes.get(t.id, ("themes",)) if ft else ("topics", ti)
+        criteria = [_Written(c.level, c.text, tuple(c.examples), doc,
+                             found.get(c.id, ("competencies",)) if ft
+                             else ("topics", ti, "criteria", ci))
+                    for ci, c in enumerate(t.criteria)]
+        topics.append(_Topic(t.id, t.id, t.title, tloc, set(t.levels), criteria))
     return _Read(doc, topics, len(framework.levels), [])
 
 
@@ -233,7 +255,7 @@ def _read_entry(doc: Document, eloc: Loc, entry: Any, topic: _Topic, problems: l
         return
     topic.levels.add(level)
     warnings += _unknown_keys(doc, eloc, entry, {"level", "criteria", "exampleCriteria"})
-    for k, text in enumerate(_list(doc, entry, (*eloc, "criteria"), problems)):
+    for k, text in enumerate(_list(doc, entry, (*eloc, "criteria"), problems, warnings)):
         cloc: Loc = (*eloc, "criteria", k)
         if isinstance(text, int | float) and not isinstance(text, bool):
             text = str(text)
@@ -243,17 +265,23 @@ def _read_entry(doc: Document, eloc: Loc, entry: Any, topic: _Topic, problems: l
             problems.append(doc.problem(cloc, f"{dotted(cloc)}: must be a text"))
         else:
             topic.criteria.append(_Written(level, text.strip(), (), doc, cloc))
-    for k, ex in enumerate(_list(doc, entry, (*eloc, "exampleCriteria"), problems)):
+    for k, ex in enumerate(_list(doc, entry, (*eloc, "exampleCriteria"), problems, warnings)):
         written = _read_example(doc, (*eloc, "exampleCriteria", k), level, ex, problems, warnings)
         if written is not None:
             topic.criteria.append(written)
 
 
-def _list(doc: Document, entry: dict[str, Any], loc: Loc, problems: list[Problem]) -> list[Any]:
-    value = entry.get(str(loc[-1])) or []
-    if isinstance(value, list):
-        return value
-    problems.append(doc.problem(loc, f"{dotted(loc)}: must be a list"))
+def _list(doc: Document, entry: dict[str, Any], loc: Loc, problems: list[Problem],
+          warnings: list[Problem]) -> list[Any]:
+    """The list at ``loc``; an empty value (``""``, ``0``, ``false``) is a placeholder
+    (warned), any other value that is not a list an error."""
+    value = entry.get(str(loc[-1]))
+    if value is None or isinstance(value, list):
+        return value or []
+    if not value or (isinstance(value, str) and not value.strip()):
+        warnings.append(_placeholder(doc, loc))
+    else:
+        problems.append(doc.problem(loc, f"{dotted(loc)}: must be a list"))
     return []
 
 
@@ -300,8 +328,10 @@ def _title_from_name(name: str) -> str:
 # --------------------------------------------------------------------------- building
 
 
-def _build(read: _Read, path: Path, base: _Read | None) -> Framework:
-    """The framework a file describes, with what it inherits from ``base``."""
+def _build(read: _Read, path: Path, base: _Read | None, base_path: Path | None = None
+           ) -> Framework:
+    """The framework a file describes, with what it inherits from ``base`` (read from
+    ``base_path``; None with a path: that base does not load)."""
     doc = read.doc
     base_topics = {t.id: t for t in base.topics} if base is not None else {}
     own_top = max((lv for t in read.topics for lv in t.levels), default=0)
@@ -313,7 +343,7 @@ def _build(read: _Read, path: Path, base: _Read | None) -> Framework:
         inherited = [c for c in (base_topic.criteria if base_topic else []) if c.level <= count]
         present = max([present, *(c.level for c in inherited)])
         if not topic.criteria and not inherited:
-            read.warnings.append(_empty_topic(doc, topic, base, base_topic))
+            read.warnings.append(_empty_topic(doc, topic, base, base_topic, base_path))
         criteria = _criteria(topic, [*topic.criteria, *inherited], read.warnings)
         title = _title(doc, topic, base, base_topic, read.warnings)
         topics.append({"id": topic.id, "title": title, "criteria": criteria})
@@ -347,8 +377,10 @@ def _level_count(read: _Read, base_topics: dict[str, _Topic], own_top: int) -> i
 
 
 def _empty_topic(doc: Document, topic: _Topic, base: _Read | None,
-                 base_topic: _Topic | None) -> Problem:
-    if base is None:
+                 base_topic: _Topic | None, base_path: Path | None) -> Problem:
+    if base is None and base_path is not None:
+        why = f"and its base {display_path(base_path)} does not load"
+    elif base is None:
         why = "and no base framework (generic.md or base.md) is next to the file"
     elif base_topic is None:
         why = f"and its base {display_path(base.doc.path)} has no topic of that name"
@@ -412,7 +444,24 @@ def _sub_levels(body: str) -> list[str]:
     return [chr(c) for c in range(ord(first), ord(last) + 1)] if first <= last else []
 
 
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that double-quotes a text holding a direction control (which PyYAML
+    would write as it is), so that the control can be written as an escape."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = '"' if BIDI_CONTROLS.intersection(text) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _represent_text)
+_BIDI = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
+
+
 def framework_to_yaml(framework: Framework) -> str:
-    """Our native format, as rubrics writes it."""
+    """Our native format, as rubrics writes it: readable Unicode, with direction controls
+    (which would reorder the lines a terminal or editor shows) as ``\\u202E`` escapes;
+    PyYAML already escapes the other control characters."""
     data = framework.model_dump(mode="json", exclude_none=True)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return _BIDI.sub(lambda m: f"\\u{ord(m.group()):04X}", text)  # (only in "-quoted texts)

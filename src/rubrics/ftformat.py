@@ -27,7 +27,8 @@ TRACK_MARKS = {
     INDIVIDUAL_CONTRIBUTOR: ("-ic", "(individual contributor)"),
     PEOPLE_MANAGER: ("-pm", "(people manager)"),
 }
-"""How a level says its track: its id ends with the first, or its name holds the second."""
+"""How a level says its track: its id ends with the first, or its name holds the second
+(case ignored in both)."""
 TOP_KEYS = ("name", "summary", "levels", "themes", "competencies")
 FT_IGNORED = {
     "": {"googleSheetId"},  # where the FT keeps the spreadsheet the file is made from
@@ -44,9 +45,11 @@ _ITEM_START = re.compile(r"^\d+[.)]\s")
 
 
 def is_ft_job_family(data: Any) -> bool:
-    """Whether parsed YAML has the shape of an FT job family."""
-    return isinstance(data, dict) and isinstance(data.get("themes"), list) and isinstance(
-        data.get("competencies"), list)
+    """Whether parsed YAML is meant as an FT job family: it has ``themes`` and
+    ``competencies`` (whatever their values: the loader says what is wrong with them) and
+    no ``topics``."""
+    return isinstance(data, dict) and "themes" in data and "competencies" in data and (
+        "topics" not in data)
 
 
 @dataclass(frozen=True)
@@ -111,8 +114,13 @@ def _levels(doc: Document, entries: list[Entry], problems: list[Problem]) -> lis
 
 
 def _track_of(doc: Document, entry: Entry, name: str, problems: list[Problem]) -> str | None:
-    by_id = [t for t, (suffix, _) in TRACK_MARKS.items() if entry.id.endswith(suffix)]
+    by_id = [t for t, (suffix, _) in TRACK_MARKS.items() if entry.id.lower().endswith(suffix)]
     by_name = [t for t, (_, mark) in TRACK_MARKS.items() if mark in name.lower()]
+    if len(by_name) > 1:
+        problems.append(doc.problem(("levels", entry.index, "name"), (
+            f"levels[{entry.index}].name: names both tracks ({TRACK_MARKS[by_name[0]][1]} "
+            f"and {TRACK_MARKS[by_name[1]][1]}); a level is on one track or shared")))
+        return None
     if by_id and by_name and by_id != by_name:
         problems.append(doc.problem(("levels", entry.index, "name"),
                                     f"levels[{entry.index}].name: says track '{by_name[0]}', "

@@ -3,10 +3,12 @@
 Rule (docs/formats.md): ``<topic>.l<level>.<slug>`` where the slug is the first
 eight words of the criterion text, ASCII-folded and lower-cased, joined by
 hyphens, at most 60 characters, and cut at a word so that the whole id fits in
-:data:`MAX_ID` characters. The id depends only on the topic, the level and the
-text, so reordering criteria or adding new ones never changes it. If two
-different texts at the same topic and level share a slug, each of them gets a
-``-`` plus six hex digits of the SHA-256 of its text (validate warns). A text or
+:data:`MAX_ID` characters. If two different texts at the same topic and level share
+a slug, each of them gets a ``-`` plus six hex digits of the SHA-256 of its text
+(validate warns). So an id depends on the topic, the level, the text, and whether
+another text there shares its slug: reordering never changes it, and adding a
+criterion (to the file, or to the base it inherits from) changes an existing id only
+when the new text shares that id's slug, which renames both. A text or
 name with no ASCII letters or digits gets ``c-`` (``topic-`` for a topic) and
 eight hex digits instead, so every derived id is valid.
 """

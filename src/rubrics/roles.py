@@ -184,8 +184,11 @@ def track_problem(role: Role, framework: Framework, doc: Document) -> Problem | 
                        f"track '{framework.track}'")
 
 
-def check_role(role: Role, framework: Framework, doc: Document) -> list[Problem]:
-    """Every problem of a role against its framework, errors and warnings."""
+def check_role(role: Role, framework: Framework, doc: Document, *,
+               other_tracks: dict[str, str] | None = None) -> list[Problem]:
+    """Every problem of a role against its framework, errors and warnings; a criterion id
+    found in ``other_tracks`` (id: the other track of the framework it is on) is named
+    as on that track."""
     problems: list[Problem] = []
     track = track_problem(role, framework, doc)
     if track is not None:
@@ -198,6 +201,10 @@ def check_role(role: Role, framework: Framework, doc: Document) -> list[Problem]
     known = list(loop.criteria)
 
     def unknown(ref: str, loc: tuple[str | int, ...], what: str) -> None:
+        if other_tracks and ref in other_tracks:
+            problems.append(doc.problem(loc, f"{what}: criterion '{ref}' is on the "
+                                        f"{other_tracks[ref]} track, not {framework.track}"))
+            return
         hint = difflib.get_close_matches(ref, known + list(loop.areas), n=1, cutoff=0.6)
         extra = f" (did you mean '{hint[0]}'?)" if hint else ""
         problems.append(doc.problem(loc, f"{what}: unknown criterion '{ref}'{extra}"))

@@ -93,7 +93,8 @@ def validate_file(path: Path, workspace: Workspace) -> list[Problem]:
                 framework = ws.framework(role.framework, role.track)
             except NotFound as exc:
                 return [*doc.warnings, doc.problem(("framework",), f"framework: {exc}")]
-            return [*doc.warnings, *check_role(role, framework, doc)]
+            return [*doc.warnings, *check_role(role, framework, doc,
+                                               other_tracks=ws.other_tracks(framework))]
         if kind == "submission":
             from rubrics.submissions import validate_submission_file
 

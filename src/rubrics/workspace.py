@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from rubrics.errors import Conflict, InvalidInput, NotFound, Problem
+from rubrics.errors import Conflict, InvalidInput, NotFound, Problem, WrongUsage
 from rubrics.frameworks import FRAMEWORK_SUFFIXES, load_framework
 from rubrics.model import Framework, Role
 from rubrics.roles import InterviewLoop, check_role, read_role
@@ -87,14 +87,25 @@ class Workspace:
         raise NotFound(f"framework '{framework_id}' not found in {self.frameworks_dir} "
                        f"(known: {known})")
 
+    def other_tracks(self, framework: Framework) -> dict[str, str]:
+        """The criteria of the framework's other tracks (id: track), as a role on one track
+        that names another's is told."""
+        out: dict[str, str] = {}
+        for track in framework.tracks or []:
+            if track != framework.track:
+                other = self.framework(framework.id, track)
+                out.update({cid: track for cid in other.criteria()
+                            if cid not in framework.criteria()})
+        return out
+
     def framework_on_track(self, framework_id: str, track: str | None) -> Framework:
-        """:meth:`framework`, refusing a ``track`` the framework does not have."""
+        """:meth:`framework`, refusing (WrongUsage) a ``track`` the framework does not have."""
         framework = self.framework(framework_id, track)
         if track is not None and not framework.tracks:
-            raise NotFound(f"framework '{framework.id}' has no tracks")
+            raise WrongUsage(f"--track: framework '{framework.id}' has no tracks")
         if track is not None and track != framework.track:
-            raise NotFound(f"framework '{framework.id}' has no track '{track}' "
-                           f"(known: {', '.join(framework.tracks or [])})")
+            raise WrongUsage(f"--track: framework '{framework.id}' has no track '{track}' "
+                             f"(known: {', '.join(framework.tracks or [])})")
         return framework
 
     def role_path(self, role_id: str) -> Path:
@@ -125,7 +136,8 @@ class Workspace:
         path = self.role_path(role_id)
         role, doc = read_role(path)
         framework = self.framework(role.framework, role.track)
-        errors = [p for p in check_role(role, framework, doc) if p.is_error]
+        errors = [p for p in check_role(role, framework, doc,
+                                        other_tracks=self.other_tracks(framework)) if p.is_error]
         if errors:
             raise InvalidInput(errors)
         return InterviewLoop.build(role, framework), path, doc.raw

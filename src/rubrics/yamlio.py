@@ -41,12 +41,14 @@ SAFE_TAGS = {
 class _Loader(yaml.SafeLoader):
     """SafeLoader whose booleans are only true/false (YAML 1.2 core schema), whose
     dates stay text (the models parse them, with clear messages), and which reads a tab
-    between two tokens of a line as a space."""
+    between two tokens of a line as a space and keeps one between two words of a text."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.separator_tabs: list[tuple[int, int]] = []
         """(line, column), 0-based, of each tab read as a space."""
+        self.inner_tabs: list[tuple[int, int]] = []
+        """(line, column), 0-based, of the first tab kept inside each unquoted text."""
 
     def scan_to_next_token(self) -> None:
         """PyYAML's, except that a tab after text on its line ('-\t"text"', 'key:\tvalue')
@@ -67,6 +69,40 @@ class _Loader(yaml.SafeLoader):
                 return
             if not self.flow_level:
                 self.allow_simple_key = True
+
+    def scan_plain(self) -> yaml.ScalarToken:
+        """PyYAML's, except that a tab between two words of an unquoted text is kept in it,
+        as YAML 1.2 and js-yaml read it (PyYAML forbids tabs in plain scalars)."""
+        token: yaml.ScalarToken = super().scan_plain()
+        if "\t" in token.value:
+            start = token.start_mark
+            raw = self.buffer[start.pointer : token.end_mark.pointer]
+            before = raw[: raw.index("\t")]
+            line = start.line + before.count("\n")
+            column = len(before) - before.rfind("\n") - 1 if "\n" in before else (
+                start.column + len(before))
+            self.inner_tabs.append((line, column))
+        return token
+
+    def scan_plain_spaces(self, indent: int, start_mark: yaml.Mark) -> list[str] | None:
+        """Spaces and tabs between two words of a plain scalar; at the end of a line or
+        before a comment, PyYAML's (the tab is then a separator)."""
+        length = 0
+        while self.peek(length) in " \t":
+            length += 1
+        if "\t" not in self.prefix(length) or not self._plain_goes_on(length):
+            return super().scan_plain_spaces(indent, start_mark)
+        whitespace = self.prefix(length)
+        self.forward(length)
+        return [whitespace]
+
+    def _plain_goes_on(self, at: int) -> bool:
+        """Whether the character ``at`` ahead continues a plain scalar (as scan_plain asks)."""
+        ch = self.peek(at)
+        if ch in "\0\r\n\x85\u2028\u2029#" or (self.flow_level and ch in ",?[]{}"):
+            return False
+        ends = "\0 \t\r\n\x85\u2028\u2029" + (",[]{}" if self.flow_level else "")
+        return not (ch == ":" and self.peek(at + 1) in ends)
 
     def _after_text(self) -> bool:
         start = self.pointer - self.column
@@ -223,7 +259,7 @@ def parse_yaml(name: str, text: str, *, line_offset: int = 0) -> Document:
     try:
         loader = _Loader(text)
         node = loader.get_single_node()
-        tabs = loader.separator_tabs
+        tabs, inner = loader.separator_tabs, loader.inner_tabs
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1 + line_offset
         raise InvalidInput(
@@ -253,6 +289,7 @@ def parse_yaml(name: str, text: str, *, line_offset: int = 0) -> Document:
     except (ValueError, OverflowError) as exc:  # e.g. an integer of 5,000 digits
         raise InvalidInput([problem(name, f"invalid value: {exc}")]) from None
     warnings = _tab_warnings(name, text, tabs, positions, line_offset)
+    warnings += _inner_tab_warnings(name, inner, positions, line_offset)
     return Document(path=name, data=data, positions=positions, warnings=warnings, text=text)
 
 
@@ -283,6 +320,20 @@ def _tab_warnings(name: str, text: str, tabs: list[tuple[int, int]],
     return out
 
 
+def _inner_tab_warnings(name: str, tabs: list[tuple[int, int]],
+                        positions: dict[Loc, tuple[int, int]], line_offset: int
+                        ) -> list[Problem]:
+    """One warning per unquoted text that keeps a tab, at its first tab."""
+    out = []
+    for line, column in tabs:
+        where = _loc_near(positions, line + 1 + line_offset, column + 1, False)
+        field = f"{dotted(where)}: " if where else ""
+        out.append(problem(name, f"{field}tab inside an unquoted text kept as written (as "
+                           "YAML 1.2 reads it)",
+                           line + 1 + line_offset, column + 1, Severity.WARNING))
+    return out
+
+
 def _loc_near(positions: dict[Loc, tuple[int, int]], line: int, column: int,
               key_first: bool) -> Loc:
     """The value a tab on ``line`` separates: the key before it (``key_first``), else the
@@ -298,21 +349,10 @@ def _loc_near(positions: dict[Loc, tuple[int, int]], line: int, column: int,
 def _yaml_error_problems(
     name: str, text: str, exc: yaml.MarkedYAMLError, line_offset: int
 ) -> list[Problem]:
-    tab_lines = [
-        i + 1
-        for i, line in enumerate(text.split("\n"))
-        if "\t" in line[: len(line) - len(line.lstrip(" \t"))]
-    ]
-    if tab_lines:
-        return [
-            problem(
-                name,
-                "tab character in indentation; YAML indents with spaces only",
-                n + line_offset,
-                1,
-            )
-            for n in tab_lines
-        ]
+    if _at_indenting_tab(text, exc):
+        assert exc.problem_mark is not None
+        return [problem(name, "tab character in indentation; YAML indents with spaces only",
+                        exc.problem_mark.line + 1 + line_offset, 1)]
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 + line_offset if mark else None
     col = mark.column + 1 if mark else None
@@ -322,6 +362,17 @@ def _yaml_error_problems(
     hint = _hint(text, exc)
     return [problem(name, f"invalid YAML: {what}" + (f"; hint: {hint}" if hint else ""),
                     line, col)]
+
+
+def _at_indenting_tab(text: str, exc: yaml.MarkedYAMLError) -> bool:
+    """Whether the parser stopped at a tab in the indentation of its line."""
+    mark = exc.problem_mark
+    lines = text.split("\n")
+    if mark is None or mark.line >= len(lines):
+        return False
+    line = lines[mark.line]
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    return "\t" in indent[: mark.column + 1]
 
 
 def _hint(text: str, exc: yaml.MarkedYAMLError) -> str | None:
