@@ -130,12 +130,14 @@ def test_latin1_csv_names_the_byte_and_line(here: Path) -> None:
     with pytest.raises(InvalidInput) as caught:
         read_spreadsheet(path, "ladder", "Ladder")
     assert [str(p) for p in caught.value.problems] == [
-        "ladder.csv:4: not UTF-8 text (invalid byte 0xe9)"
+        "ladder.csv:4:21: not UTF-8 text: byte 0xe9 ('é' in Windows-1252 or Latin-1) is "
+        "not valid UTF-8"
     ]
     code, out, err = import_cli("ladder.csv", "--id", "ladder", "--title", "L", "-w", "ws")
     assert (code, out) == (1, "")
     assert err.splitlines() == [
-        "ladder.csv:4: not UTF-8 text (invalid byte 0xe9)",
+        "ladder.csv:4:21: not UTF-8 text: byte 0xe9 ('é' in Windows-1252 or Latin-1) is "
+        "not valid UTF-8",
         "1 problem found, nothing written",
         'hint: save the sheet as "CSV UTF-8 (Comma delimited)" (Excel) or choose UTF-8 '
         "as the character set when exporting",
@@ -264,7 +266,7 @@ def test_too_many_rows_refused(here: Path) -> None:
     with pytest.raises(InvalidInput) as caught:
         read_spreadsheet(path, "ladder", "Ladder")
     assert [str(p) for p in caught.value.problems] == [
-        f"ladder.csv:{MAX_ROWS + 1}: more than 50,000 rows: not a framework (is this the "
+        f"ladder.csv:{MAX_ROWS + 1}: more than 10,000 rows: not a framework (is this the "
         "right sheet?)"
     ]
 
