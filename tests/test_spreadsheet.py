@@ -6,6 +6,7 @@ import io
 import re
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -17,7 +18,7 @@ from typer.testing import CliRunner
 from rubrics.cli import app
 from rubrics.errors import Conflict, InvalidInput
 from rubrics.frameworks import load_framework
-from rubrics.model import ID_PATTERN
+from rubrics.model import ID_PATTERN, unsafe_text
 from rubrics.spreadsheet import (
     MAX_ROWS,
     cell_text,
@@ -499,6 +500,10 @@ LONG_TOPIC = "abcd " * 11 + "abcde"  # a 60-character topic id
 LONG_TEXT = "abcdefg " * 7 + "abcd"  # a 60-character slug: 125 characters in all
 NAMES = {"topics": st.lists(TEXT, min_size=1, max_size=3),
          "texts": st.lists(TEXT, min_size=1, max_size=4), "level": st.integers(1, 20)}
+PLAIN = TEXT.filter(lambda t: unsafe_text(t.strip(), single_line=True) is None)
+"""Text a name may be: no invisible or line-breaking character (those are bad cells)."""
+PLAIN_NAMES = {**NAMES, "topics": st.lists(PLAIN, min_size=1, max_size=3),
+               "texts": st.lists(PLAIN, min_size=1, max_size=4)}
 
 
 def import_matrix(folder: Path, topics: list[str], texts: list[str], level: int
@@ -545,11 +550,11 @@ def test_any_names_import_or_are_refused_by_row(tmp_path: Path, topics: list[str
 @example(topics=[LONG_TOPIC], texts=[LONG_TEXT], level=20)
 @settings(max_examples=100, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(**NAMES)
+@given(**PLAIN_NAMES)
 def test_any_topic_and_criterion_text_import_to_valid_ids(
         tmp_path: Path, topics: list[str], texts: list[str], level: int) -> None:
-    """Any topic names and criterion texts import to valid ids, and the written
-    framework loads back unchanged."""
+    """Any topic names and criterion texts without invisible characters import to valid
+    ids, and the written framework loads back unchanged."""
     _, refusal = import_matrix(Path(tempfile.mkdtemp(dir=tmp_path)), topics, texts, level)
     if refusal is not None:
         raise refusal
@@ -630,3 +635,117 @@ def test_text_the_loader_would_repair_is_refused(here: Path) -> None:
         "ladder.csv:2:1: column A (topic): 'Àº' would read back as '˼' (rubrics repairs text "
         "that looks garbled, and this looks so); reword it"
     ]
+
+
+# --------------------------------------------------------------------------- red-team fixes
+
+
+def test_force_never_deletes_the_sheet_or_other_files_of_that_name(here: Path) -> None:
+    """--force replaces only framework files named ID: the sheet being imported from
+    frameworks/ (and any other non-framework ID.*) stays."""
+    frameworks = here / "ws" / "frameworks"
+    write(frameworks / "ladder.csv", LADDER)
+    write(frameworks / "ladder.txt", "notes")
+    code, out, err = import_cli("ws/frameworks/ladder.csv", "--id", "ladder", "--title", "L",
+                                "-w", "ws", "--force")
+    assert (code, out, err) == (0, "wrote ws/frameworks/ladder.yaml: 2 topics, 2 levels, "
+                                   "4 criteria\n", "")
+    assert sorted(snapshot(frameworks)) == ["ladder.csv", "ladder.txt", "ladder.yaml"]
+
+
+def test_the_sheet_itself_is_never_replaced(here: Path) -> None:
+    """A sheet that the written file would replace (a link named ID.yaml to it) is refused."""
+    frameworks = here / "ws" / "frameworks"
+    sheet = write(here / "ladder.csv", LADDER)
+    (frameworks / "ladder.yaml").symlink_to(sheet)
+    imported = read_spreadsheet(sheet, "ladder", "Ladder")
+    with pytest.raises(Conflict) as caught:
+        write_framework(frameworks, imported.framework, force=True, source=sheet)
+    assert str(caught.value) == ("ladder.csv is the file being imported and --id 'ladder' "
+                                 "would replace it; choose another --id")
+    assert sheet.read_text() == LADDER
+
+
+def _rewrite_part(path: Path, part: str, change: Callable[[str], str]) -> None:
+    """Rewrite one part of a workbook in place (as another program might have saved it)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == part:
+                data = change(data.decode()).encode()
+            dst.writestr(info, data)
+    path.write_bytes(out.getvalue())
+
+
+@pytest.mark.parametrize("ref", ["A1:B4", "A1"])
+def test_xlsx_with_a_stale_dimension_is_read_whole(here: Path, ref: str) -> None:
+    """A workbook whose stored size is wrong still gives every row."""
+    rows: list[list[object]] = [["Topic", "Level", "Criterion"]]
+    rows += [["Mastery", 1, f"Does thing {n}"] for n in range(9)]
+    path = xlsx(here / "ladder.xlsx", rows)
+    _rewrite_part(path, "xl/worksheets/sheet1.xml",
+                  lambda xml: re.sub(r'<dimension ref="[^"]*"', f'<dimension ref="{ref}"', xml))
+    assert len(criteria(path)) == 9
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    (lambda xml: xml[: len(xml) // 2], "unclosed token: line 1, column"),
+    (lambda xml: xml.replace("<v>1</v>", "<v>zz</v>", 1), "invalid literal for int() with base 10: 'zz')"),
+])
+def test_damaged_xlsx_is_one_line_not_a_traceback(here: Path, change: Callable[[str], str],
+                                                  reason: str) -> None:
+    """Sheet XML cut short or a number cell holding letters is one problem, exit 1."""
+    path = xlsx(here / "ladder.xlsx", [["Topic", "Level", "Criterion"], ["A", 1, "x"]])
+    _rewrite_part(path, "xl/worksheets/sheet1.xml", change)
+    code, out, err = import_cli("ladder.xlsx", "--id", "ladder", "--title", "L", "-w", "ws")
+    assert (code, out) == (1, "")
+    first, second = err.splitlines()
+    assert first.startswith(f"ladder.xlsx: not a readable .xlsx workbook ({reason}")
+    assert second == "1 problem found, nothing written"
+
+
+def test_damaged_xlsx_reason_has_no_python_quoting(here: Path) -> None:
+    """A workbook missing a part names it without a KeyError's quotes."""
+    path = xlsx(here / "ladder.xlsx", [["Topic", "Level", "Criterion"], ["A", 1, "x"]])
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            if info.filename != "[Content_Types].xml":
+                dst.writestr(info, src.read(info))
+    path.write_bytes(out.getvalue())
+    with pytest.raises(InvalidInput) as caught:
+        read_spreadsheet(path, "ladder", "Ladder")
+    assert [str(p) for p in caught.value.problems] == [
+        "ladder.xlsx: not a readable .xlsx workbook (There is no item named "
+        "'[Content_Types].xml' in the archive)"]
+
+
+def test_a_sheet_at_the_row_limit_imports_and_loads_back(here: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """At the row limit, with the YAML value limit scaled down in proportion (20 values a
+    row), a sheet of one topic per row with an example each imports and loads back."""
+    monkeypatch.setattr("rubrics.spreadsheet.MAX_ROWS", 200)
+    assert MAX_ROWS * 20 == 200_000  # the real limits: 10,000 rows, 200,000 values
+    monkeypatch.setattr("rubrics.yamlio.MAX_NODES", 200 * 20)
+    body = "".join(f"Topic {n},{n % 20 + 1},Does thing {n},Example {n}\n" for n in range(199))
+    path = write(here / "big.csv", "topic,level,criterion,examples\n" + body)
+    imported = read_spreadsheet(path, "big", "Big")
+    written = write_framework(here / "ws" / "frameworks", imported.framework, data=imported.data)
+    assert load_framework(written.path)[0] == imported.framework
+
+
+def test_a_framework_too_big_to_load_is_refused_in_words(here: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """More values than a document may hold is said as such, naming the sheet: never an
+    alias bomb in a file that does not exist."""
+    monkeypatch.setattr("rubrics.yamlio.MAX_NODES", 100)
+    examples = "\n".join(f"Example {n}" for n in range(100))
+    path = write(here / "big.csv", f'topic,level,criterion,examples\nA,1,x,"{examples}"\n')
+    with pytest.raises(InvalidInput) as caught:
+        read_spreadsheet(path, "big", "Big")
+    assert [str(p) for p in caught.value.problems] == [
+        "big.csv: the framework would hold 130 values (ids, texts, examples); rubrics loads "
+        "at most 100: split the sheet into smaller frameworks or keep fewer examples"]
