@@ -25,6 +25,7 @@ from rubrics.spreadsheet import (
     parse_level,
     read_spreadsheet,
     sniff_delimiter,
+    split_examples,
     write_framework,
 )
 
@@ -749,3 +750,130 @@ def test_a_framework_too_big_to_load_is_refused_in_words(here: Path,
     assert [str(p) for p in caught.value.problems] == [
         "big.csv: the framework would hold 130 values (ids, texts, examples); rubrics loads "
         "at most 100: split the sheet into smaller frameworks or keep fewer examples"]
+
+
+def test_validate_reports_two_files_defining_one_framework_id(here: Path) -> None:
+    """`rubrics validate` names both files that define one framework id; exit 1."""
+    frameworks = here / "ws" / "frameworks"
+    imported = read_spreadsheet(write(here / "ladder.csv", LADDER), "my-ladder", "Ladder")
+    write_framework(frameworks, imported.framework)
+    (frameworks / "team.yaml").write_bytes((frameworks / "my-ladder.yaml").read_bytes())
+    result = CliRunner().invoke(app, ["validate", "-w", "ws"])
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.splitlines()[0] == (
+        "ws/frameworks/team.yaml: defines the framework 'my-ladder', which "
+        "ws/frameworks/my-ladder.yaml already defines: give each framework its own id (or "
+        "remove one file)")
+
+
+def test_force_over_a_framework_roles_use_warns_per_broken_role(workspace: Path,
+                                                                tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    """Replacing the framework a role rates against warns, once per role that no longer
+    validates, with its problem count; the import itself succeeds."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "ladder.csv", LADDER)
+    code, out, err = import_cli("ladder.csv", "--id", "backend", "--title", "B", "-w", "ws",
+                                "--force")
+    assert code == 0 and out.startswith("wrote ws/frameworks/backend.yaml")
+    assert re.fullmatch(r"ws/roles/senior-backend-money-movement\.yaml: warning: uses the "
+                        r"framework 'backend' and does not validate against it \(\d+ problems; "
+                        r"run `rubrics validate`\)\n", err), err
+
+
+@pytest.mark.parametrize("framework_id", ["generic", "base"])
+def test_importing_a_base_id_warns(here: Path, framework_id: str) -> None:
+    """An import named generic or base becomes the base of the progression files next to
+    it: one warning line says so."""
+    write(here / "ladder.csv", LADDER)
+    code, out, err = import_cli("ladder.csv", "--id", framework_id, "--title", "B", "-w", "ws")
+    assert code == 0
+    assert err == (f"ws/frameworks/{framework_id}.yaml: warning: is now the base framework: "
+                   "the progression-format (.md) files next to it inherit its criteria for the "
+                   "topics they share; choose another --id if that is not meant\n")
+
+
+@pytest.mark.parametrize("cell", ["\u200b", "\u200b \u2060", "\xad"])
+def test_a_cell_of_invisible_characters_is_blank(here: Path, cell: str) -> None:
+    """A criterion cell holding only invisible characters is an empty cell, not an
+    invisible criterion."""
+    path = write(here / "ladder.csv", f"topic,level,criterion\nMastery,1,{cell}\n")
+    with pytest.raises(InvalidInput) as caught:
+        read_spreadsheet(path, "ladder", "Ladder")
+    assert [str(p) for p in caught.value.problems] == [
+        "ladder.csv:2:3: column C (criterion): empty: each row is one behaviour"]
+
+
+def test_an_invisible_character_in_a_topic_is_a_bad_cell(here: Path) -> None:
+    """A topic holding a zero-width space would look like another topic: a bad cell."""
+    path = write(here / "ladder.csv", "topic,level,criterion\nMas\u200btery,1,Writes tests\n")
+    with pytest.raises(InvalidInput) as caught:
+        read_spreadsheet(path, "ladder", "Ladder")
+    assert [str(p) for p in caught.value.problems] == [
+        "ladder.csv:2:1: column A (topic): contains the invisible character U+200B; remove it"]
+
+
+def test_losing_a_concurrent_import_is_a_clear_conflict(here: Path,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """When another import writes ID.yaml first, the message names ID.yaml, not a temp file."""
+    import rubrics.spreadsheet as spreadsheet
+
+    frameworks = here / "ws" / "frameworks"
+    imported = read_spreadsheet(write(here / "ladder.csv", LADDER), "ladder", "Ladder")
+    real = spreadsheet.atomic_write
+
+    def other_import_first(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+        path.write_bytes(b"id: ladder\n")
+        real(path, data, exclusive=exclusive)
+
+    monkeypatch.setattr(spreadsheet, "atomic_write", other_import_first)
+    with pytest.raises(Conflict) as caught:
+        write_framework(frameworks, imported.framework)
+    assert str(caught.value) == ("ws/frameworks/ladder.yaml appeared while importing (another "
+                                 "import at the same time?); nothing written: run the import "
+                                 "again")
+
+
+def test_rows_using_another_delimiter_than_the_header_get_a_hint(here: Path) -> None:
+    """A `,` header over `;` rows reads each row as one cell: the hint says why."""
+    path = write(here / "ladder.csv", "topic,level,criterion\nMastery;1;Writes tests\n"
+                 "Mastery;2;Designs\n")
+    with pytest.raises(InvalidInput) as caught:
+        read_spreadsheet(path, "ladder", "Ladder")
+    assert caught.value.hint == ("the header row is separated by commas but most rows by "
+                                 "semicolons: use one delimiter throughout")
+
+
+def test_excel_sep_line_sets_the_delimiter(here: Path) -> None:
+    """Excel's `sep=;` first line chooses the delimiter and is not a row."""
+    path = write(here / "ladder.csv", "sep=;\r\n" + LADDER.replace(",", ";"))
+    assert criteria(path) == EXPECTED
+
+
+def test_a_title_row_above_the_header_gets_a_hint(here: Path) -> None:
+    """A title row above the header is refused with a hint naming the header's row."""
+    path = write(here / "ladder.csv", "Engineering ladder 2024,,\n" + LADDER)
+    with pytest.raises(InvalidInput) as caught:
+        read_spreadsheet(path, "ladder", "Ladder")
+    assert caught.value.hint == ("the first non-empty row must be the header: row 2 looks "
+                                 "like it; delete the rows above it")
+
+
+def test_xlsx_date_in_the_level_column_is_shown_as_a_date(here: Path) -> None:
+    """A date where a level belongs is shown as YYYY-MM-DD in the problem."""
+    from datetime import datetime
+
+    path = xlsx(here / "ladder.xlsx", [["Topic", "Level", "Criterion"],
+                                       ["A", datetime(2024, 1, 3), "x"]])
+    with pytest.raises(InvalidInput) as caught:
+        read_spreadsheet(path, "ladder", "Ladder")
+    assert [str(p) for p in caught.value.problems] == [
+        "ladder.xlsx:2:2: column B (level): '2024-01-03' is not a level: write 3, L3 or Level 3"]
+
+
+def test_only_short_numbers_are_bullets() -> None:
+    """`1.` and `12)` bullets are dropped; a year starting an example is kept."""
+    assert split_examples("1. First\n12) Twelfth\n2024. year of the rewrite\n3.5 days") == [
+        "First", "Twelfth", "2024. year of the rewrite", "3.5 days"]
