@@ -29,7 +29,7 @@ from rubrics.spreadsheet import read_spreadsheet, write_framework
 t1 = time.perf_counter()
 imported = read_spreadsheet(Path(sys.argv[1]), "big", "Big ladder")
 t2 = time.perf_counter()
-written = write_framework(Path(sys.argv[2]), imported.framework)
+written = write_framework(Path(sys.argv[2]), imported.framework, data=imported.data)
 t3 = time.perf_counter()
 from rubrics.frameworks import load_framework
 load_framework(written.path)

@@ -788,7 +788,8 @@ def test_importing_a_base_id_warns(here: Path, framework_id: str) -> None:
     it: one warning line says so."""
     write(here / "ladder.csv", LADDER)
     code, out, err = import_cli("ladder.csv", "--id", framework_id, "--title", "B", "-w", "ws")
-    assert code == 0
+    assert (code, out) == (0, f"wrote ws/frameworks/{framework_id}.yaml: 2 topics, 2 levels, "
+                              "4 criteria\n")
     assert err == (f"ws/frameworks/{framework_id}.yaml: warning: is now the base framework: "
                    "the progression-format (.md) files next to it inherit its criteria for the "
                    "topics they share; choose another --id if that is not meant\n")
