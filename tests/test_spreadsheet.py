@@ -6,6 +6,7 @@ import io
 import re
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -17,13 +18,14 @@ from typer.testing import CliRunner
 from rubrics.cli import app
 from rubrics.errors import Conflict, InvalidInput
 from rubrics.frameworks import load_framework
-from rubrics.model import ID_PATTERN
+from rubrics.model import ID_PATTERN, unsafe_text
 from rubrics.spreadsheet import (
     MAX_ROWS,
     cell_text,
     parse_level,
     read_spreadsheet,
     sniff_delimiter,
+    split_examples,
     write_framework,
 )
 
@@ -130,14 +132,14 @@ def test_latin1_csv_names_the_byte_and_line(here: Path) -> None:
     with pytest.raises(InvalidInput) as caught:
         read_spreadsheet(path, "ladder", "Ladder")
     assert [str(p) for p in caught.value.problems] == [
-        "ladder.csv:4:21: not UTF-8 text: byte 0xe9 ('é' in Windows-1252 or Latin-1) is not "
-        "valid UTF-8"
+        "ladder.csv:4:21: not UTF-8 text: byte 0xe9 ('é' in Windows-1252 or Latin-1) is "
+        "not valid UTF-8"
     ]
     code, out, err = import_cli("ladder.csv", "--id", "ladder", "--title", "L", "-w", "ws")
     assert (code, out) == (1, "")
     assert err.splitlines() == [
-        "ladder.csv:4:21: not UTF-8 text: byte 0xe9 ('é' in Windows-1252 or Latin-1) is not "
-        "valid UTF-8",
+        "ladder.csv:4:21: not UTF-8 text: byte 0xe9 ('é' in Windows-1252 or Latin-1) is "
+        "not valid UTF-8",
         "1 problem found, nothing written",
         'hint: save the sheet as "CSV UTF-8 (Comma delimited)" (Excel) or choose UTF-8 '
         "as the character set when exporting",
@@ -266,7 +268,7 @@ def test_too_many_rows_refused(here: Path) -> None:
     with pytest.raises(InvalidInput) as caught:
         read_spreadsheet(path, "ladder", "Ladder")
     assert [str(p) for p in caught.value.problems] == [
-        f"ladder.csv:{MAX_ROWS + 1}: more than 50,000 rows: not a framework (is this the "
+        f"ladder.csv:{MAX_ROWS + 1}: more than 10,000 rows: not a framework (is this the "
         "right sheet?)"
     ]
 
@@ -499,6 +501,10 @@ LONG_TOPIC = "abcd " * 11 + "abcde"  # a 60-character topic id
 LONG_TEXT = "abcdefg " * 7 + "abcd"  # a 60-character slug: 125 characters in all
 NAMES = {"topics": st.lists(TEXT, min_size=1, max_size=3),
          "texts": st.lists(TEXT, min_size=1, max_size=4), "level": st.integers(1, 20)}
+PLAIN = TEXT.filter(lambda t: unsafe_text(t.strip(), single_line=True) is None)
+"""Text a name may be: no invisible or line-breaking character (those are bad cells)."""
+PLAIN_NAMES = {**NAMES, "topics": st.lists(PLAIN, min_size=1, max_size=3),
+               "texts": st.lists(PLAIN, min_size=1, max_size=4)}
 
 
 def import_matrix(folder: Path, topics: list[str], texts: list[str], level: int
@@ -545,11 +551,11 @@ def test_any_names_import_or_are_refused_by_row(tmp_path: Path, topics: list[str
 @example(topics=[LONG_TOPIC], texts=[LONG_TEXT], level=20)
 @settings(max_examples=100, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(**NAMES)
+@given(**PLAIN_NAMES)
 def test_any_topic_and_criterion_text_import_to_valid_ids(
         tmp_path: Path, topics: list[str], texts: list[str], level: int) -> None:
-    """Any topic names and criterion texts import to valid ids, and the written
-    framework loads back unchanged."""
+    """Any topic names and criterion texts without invisible characters import to valid
+    ids, and the written framework loads back unchanged."""
     _, refusal = import_matrix(Path(tempfile.mkdtemp(dir=tmp_path)), topics, texts, level)
     if refusal is not None:
         raise refusal
@@ -630,3 +636,245 @@ def test_text_the_loader_would_repair_is_refused(here: Path) -> None:
         "ladder.csv:2:1: column A (topic): 'Àº' would read back as '˼' (rubrics repairs text "
         "that looks garbled, and this looks so); reword it"
     ]
+
+
+# --------------------------------------------------------------------------- red-team fixes
+
+
+def test_force_never_deletes_the_sheet_or_other_files_of_that_name(here: Path) -> None:
+    """--force replaces only framework files named ID: the sheet being imported from
+    frameworks/ (and any other non-framework ID.*) stays."""
+    frameworks = here / "ws" / "frameworks"
+    write(frameworks / "ladder.csv", LADDER)
+    write(frameworks / "ladder.txt", "notes")
+    code, out, err = import_cli("ws/frameworks/ladder.csv", "--id", "ladder", "--title", "L",
+                                "-w", "ws", "--force")
+    assert (code, out, err) == (0, "wrote ws/frameworks/ladder.yaml: 2 topics, 2 levels, "
+                                   "4 criteria\n", "")
+    assert sorted(snapshot(frameworks)) == ["ladder.csv", "ladder.txt", "ladder.yaml"]
+
+
+def test_the_sheet_itself_is_never_replaced(here: Path) -> None:
+    """A sheet that the written file would replace (a link named ID.yaml to it) is refused."""
+    frameworks = here / "ws" / "frameworks"
+    sheet = write(here / "ladder.csv", LADDER)
+    (frameworks / "ladder.yaml").symlink_to(sheet)
+    imported = read_spreadsheet(sheet, "ladder", "Ladder")
+    with pytest.raises(Conflict) as caught:
+        write_framework(frameworks, imported.framework, force=True, source=sheet)
+    assert str(caught.value) == ("ladder.csv is the file being imported and --id 'ladder' "
+                                 "would replace it; choose another --id")
+    assert sheet.read_text() == LADDER
+
+
+def _rewrite_part(path: Path, part: str, change: Callable[[str], str]) -> None:
+    """Rewrite one part of a workbook in place (as another program might have saved it)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == part:
+                data = change(data.decode()).encode()
+            dst.writestr(info, data)
+    path.write_bytes(out.getvalue())
+
+
+@pytest.mark.parametrize("ref", ["A1:B4", "A1"])
+def test_xlsx_with_a_stale_dimension_is_read_whole(here: Path, ref: str) -> None:
+    """A workbook whose stored size is wrong still gives every row."""
+    rows: list[list[object]] = [["Topic", "Level", "Criterion"]]
+    rows += [["Mastery", 1, f"Does thing {n}"] for n in range(9)]
+    path = xlsx(here / "ladder.xlsx", rows)
+    _rewrite_part(path, "xl/worksheets/sheet1.xml",
+                  lambda xml: re.sub(r'<dimension ref="[^"]*"', f'<dimension ref="{ref}"', xml))
+    assert len(criteria(path)) == 9
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    (lambda xml: xml[: len(xml) // 2], "unclosed token: line 1, column"),
+    (lambda xml: xml.replace("<v>1</v>", "<v>zz</v>", 1), "invalid literal for int() with base 10: 'zz')"),
+])
+def test_damaged_xlsx_is_one_line_not_a_traceback(here: Path, change: Callable[[str], str],
+                                                  reason: str) -> None:
+    """Sheet XML cut short or a number cell holding letters is one problem, exit 1."""
+    path = xlsx(here / "ladder.xlsx", [["Topic", "Level", "Criterion"], ["A", 1, "x"]])
+    _rewrite_part(path, "xl/worksheets/sheet1.xml", change)
+    code, out, err = import_cli("ladder.xlsx", "--id", "ladder", "--title", "L", "-w", "ws")
+    assert (code, out) == (1, "")
+    first, second = err.splitlines()
+    assert first.startswith(f"ladder.xlsx: not a readable .xlsx workbook ({reason}")
+    assert second == "1 problem found, nothing written"
+
+
+def test_damaged_xlsx_reason_has_no_python_quoting(here: Path) -> None:
+    """A workbook missing a part names it without a KeyError's quotes."""
+    path = xlsx(here / "ladder.xlsx", [["Topic", "Level", "Criterion"], ["A", 1, "x"]])
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            if info.filename != "[Content_Types].xml":
+                dst.writestr(info, src.read(info))
+    path.write_bytes(out.getvalue())
+    with pytest.raises(InvalidInput) as caught:
+        read_spreadsheet(path, "ladder", "Ladder")
+    assert [str(p) for p in caught.value.problems] == [
+        "ladder.xlsx: not a readable .xlsx workbook (There is no item named "
+        "'[Content_Types].xml' in the archive)"]
+
+
+def test_a_sheet_at_the_row_limit_imports_and_loads_back(here: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """At the row limit, with the YAML value limit scaled down in proportion (20 values a
+    row), a sheet of one topic per row with an example each imports and loads back."""
+    monkeypatch.setattr("rubrics.spreadsheet.MAX_ROWS", 200)
+    assert MAX_ROWS * 20 == 200_000  # the real limits: 10,000 rows, 200,000 values
+    monkeypatch.setattr("rubrics.yamlio.MAX_NODES", 200 * 20)
+    body = "".join(f"Topic {n},{n % 20 + 1},Does thing {n},Example {n}\n" for n in range(199))
+    path = write(here / "big.csv", "topic,level,criterion,examples\n" + body)
+    imported = read_spreadsheet(path, "big", "Big")
+    written = write_framework(here / "ws" / "frameworks", imported.framework, data=imported.data)
+    assert load_framework(written.path)[0] == imported.framework
+
+
+def test_a_framework_too_big_to_load_is_refused_in_words(here: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """More values than a document may hold is said as such, naming the sheet: never an
+    alias bomb in a file that does not exist."""
+    monkeypatch.setattr("rubrics.yamlio.MAX_NODES", 100)
+    examples = "\n".join(f"Example {n}" for n in range(100))
+    path = write(here / "big.csv", f'topic,level,criterion,examples\nA,1,x,"{examples}"\n')
+    with pytest.raises(InvalidInput) as caught:
+        read_spreadsheet(path, "big", "Big")
+    assert [str(p) for p in caught.value.problems] == [
+        "big.csv: the framework would hold 130 values (ids, texts, examples); rubrics loads "
+        "at most 100: split the sheet into smaller frameworks or keep fewer examples"]
+
+
+def test_validate_reports_two_files_defining_one_framework_id(here: Path) -> None:
+    """`rubrics validate` names both files that define one framework id; exit 1."""
+    frameworks = here / "ws" / "frameworks"
+    imported = read_spreadsheet(write(here / "ladder.csv", LADDER), "my-ladder", "Ladder")
+    write_framework(frameworks, imported.framework)
+    (frameworks / "team.yaml").write_bytes((frameworks / "my-ladder.yaml").read_bytes())
+    result = CliRunner().invoke(app, ["validate", "-w", "ws"])
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.splitlines()[0] == (
+        "ws/frameworks/team.yaml: defines the framework 'my-ladder', which "
+        "ws/frameworks/my-ladder.yaml already defines: give each framework its own id (or "
+        "remove one file)")
+
+
+def test_force_over_a_framework_roles_use_warns_per_broken_role(workspace: Path,
+                                                                tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    """Replacing the framework a role rates against warns, once per role that no longer
+    validates, with its problem count; the import itself succeeds."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "ladder.csv", LADDER)
+    code, out, err = import_cli("ladder.csv", "--id", "backend", "--title", "B", "-w", "ws",
+                                "--force")
+    assert code == 0 and out.startswith("wrote ws/frameworks/backend.yaml")
+    assert re.fullmatch(r"ws/roles/senior-backend-money-movement\.yaml: warning: uses the "
+                        r"framework 'backend' and does not validate against it \(\d+ problems; "
+                        r"run `rubrics validate`\)\n", err), err
+
+
+@pytest.mark.parametrize("framework_id", ["generic", "base"])
+def test_importing_a_base_id_warns(here: Path, framework_id: str) -> None:
+    """An import named generic or base becomes the base of the progression files next to
+    it: one warning line says so."""
+    write(here / "ladder.csv", LADDER)
+    code, out, err = import_cli("ladder.csv", "--id", framework_id, "--title", "B", "-w", "ws")
+    assert (code, out) == (0, f"wrote ws/frameworks/{framework_id}.yaml: 2 topics, 2 levels, "
+                              "4 criteria\n")
+    assert err == (f"ws/frameworks/{framework_id}.yaml: warning: is now the base framework: "
+                   "the progression-format (.md) files next to it inherit its criteria for the "
+                   "topics they share; choose another --id if that is not meant\n")
+
+
+@pytest.mark.parametrize("cell", ["\u200b", "\u200b \u2060", "\xad"])
+def test_a_cell_of_invisible_characters_is_blank(here: Path, cell: str) -> None:
+    """A criterion cell holding only invisible characters is an empty cell, not an
+    invisible criterion."""
+    path = write(here / "ladder.csv", f"topic,level,criterion\nMastery,1,{cell}\n")
+    with pytest.raises(InvalidInput) as caught:
+        read_spreadsheet(path, "ladder", "Ladder")
+    assert [str(p) for p in caught.value.problems] == [
+        "ladder.csv:2:3: column C (criterion): empty: each row is one behaviour"]
+
+
+def test_an_invisible_character_in_a_topic_is_a_bad_cell(here: Path) -> None:
+    """A topic holding a zero-width space would look like another topic: a bad cell."""
+    path = write(here / "ladder.csv", "topic,level,criterion\nMas\u200btery,1,Writes tests\n")
+    with pytest.raises(InvalidInput) as caught:
+        read_spreadsheet(path, "ladder", "Ladder")
+    assert [str(p) for p in caught.value.problems] == [
+        "ladder.csv:2:1: column A (topic): contains the invisible character U+200B; remove it"]
+
+
+def test_losing_a_concurrent_import_is_a_clear_conflict(here: Path,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """When another import writes ID.yaml first, the message names ID.yaml, not a temp file."""
+    import rubrics.spreadsheet as spreadsheet
+
+    frameworks = here / "ws" / "frameworks"
+    imported = read_spreadsheet(write(here / "ladder.csv", LADDER), "ladder", "Ladder")
+    real = spreadsheet.atomic_write
+
+    def other_import_first(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+        path.write_bytes(b"id: ladder\n")
+        real(path, data, exclusive=exclusive)
+
+    monkeypatch.setattr(spreadsheet, "atomic_write", other_import_first)
+    with pytest.raises(Conflict) as caught:
+        write_framework(frameworks, imported.framework)
+    assert str(caught.value) == ("ws/frameworks/ladder.yaml appeared while importing (another "
+                                 "import at the same time?); nothing written: run the import "
+                                 "again")
+
+
+def test_rows_using_another_delimiter_than_the_header_get_a_hint(here: Path) -> None:
+    """A `,` header over `;` rows reads each row as one cell: the hint says why."""
+    path = write(here / "ladder.csv", "topic,level,criterion\nMastery;1;Writes tests\n"
+                 "Mastery;2;Designs\n")
+    with pytest.raises(InvalidInput) as caught:
+        read_spreadsheet(path, "ladder", "Ladder")
+    assert caught.value.hint == ("the header row is separated by commas but most rows by "
+                                 "semicolons: use one delimiter throughout")
+
+
+def test_excel_sep_line_sets_the_delimiter(here: Path) -> None:
+    """Excel's `sep=;` first line chooses the delimiter and is not a row."""
+    path = write(here / "ladder.csv", "sep=;\r\n" + LADDER.replace(",", ";"))
+    assert criteria(path) == EXPECTED
+
+
+def test_a_title_row_above_the_header_gets_a_hint(here: Path) -> None:
+    """A title row above the header is refused with a hint naming the header's row."""
+    path = write(here / "ladder.csv", "Engineering ladder 2024,,\n" + LADDER)
+    with pytest.raises(InvalidInput) as caught:
+        read_spreadsheet(path, "ladder", "Ladder")
+    assert caught.value.hint == ("the first non-empty row must be the header: row 2 looks "
+                                 "like it; delete the rows above it")
+
+
+def test_xlsx_date_in_the_level_column_is_shown_as_a_date(here: Path) -> None:
+    """A date where a level belongs is shown as YYYY-MM-DD in the problem."""
+    from datetime import datetime
+
+    path = xlsx(here / "ladder.xlsx", [["Topic", "Level", "Criterion"],
+                                       ["A", datetime(2024, 1, 3), "x"]])
+    with pytest.raises(InvalidInput) as caught:
+        read_spreadsheet(path, "ladder", "Ladder")
+    assert [str(p) for p in caught.value.problems] == [
+        "ladder.xlsx:2:2: column B (level): '2024-01-03' is not a level: write 3, L3 or Level 3"]
+
+
+def test_only_short_numbers_are_bullets() -> None:
+    """`1.` and `12)` bullets are dropped; a year starting an example is kept."""
+    assert split_examples("1. First\n12) Twelfth\n2024. year of the rewrite\n3.5 days") == [
+        "First", "Twelfth", "2024. year of the rewrite", "3.5 days"]

@@ -299,7 +299,13 @@ def frameworks_import(
 ) -> None:
     """Write frameworks/ID.yaml from a spreadsheet with topic, level and criterion columns."""
     from rubrics.errors import display_path
-    from rubrics.spreadsheet import SUFFIXES, check_names, read_spreadsheet, write_framework
+    from rubrics.spreadsheet import (
+        SUFFIXES,
+        check_names,
+        import_notes,
+        read_spreadsheet,
+        write_framework,
+    )
 
     if file.suffix.lower() not in SUFFIXES:
         fail(f"{file}: give a .csv or .xlsx file (save an .xls or .ods as .xlsx)", 2)
@@ -314,17 +320,22 @@ def frameworks_import(
     except ValueError as exc:
         fail(str(exc), 2)
     with handled(", nothing written"):
-        frameworks_dir = _workspace(workspace).frameworks_dir
+        ws = _workspace(workspace)
         imported = read_spreadsheet(file, framework_id, title, sheet=sheet)
-        written = write_framework(frameworks_dir, imported.framework, force=force)
+        written = write_framework(ws.frameworks_dir, imported.framework, force=force,
+                                  source=file, data=imported.data)
     for warning in imported.warnings:
         _err(str(warning))
+    with handled():
+        notes = import_notes(ws, framework_id)
     fw = imported.framework
     counts = _count(len(fw.topics), "topic", "topics"), _count(len(fw.levels), "level", "levels")
     criteria = _count(sum(len(t.criteria) for t in fw.topics), "criterion", "criteria")
     _out(f"wrote {display_path(written.path)}: {', '.join(counts)}, {criteria}")
     for path in written.replaced:
         _out(f"replaced {display_path(path)}")
+    for note in notes:
+        _err(str(note))
 
 
 def _count(n: int, one: str, many: str) -> str:

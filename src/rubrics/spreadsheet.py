@@ -13,12 +13,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -33,11 +35,14 @@ from rubrics.errors import (
 )
 from rubrics.fsutil import atomic_write
 from rubrics.ids import criterion_id, disambiguate, topic_id
-from rubrics.model import ID_PATTERN, Framework
+from rubrics.model import ID_PATTERN, Framework, unsafe_text
 from rubrics.yamlio import MAX_BYTES, decode_text, read_bytes
 
+if TYPE_CHECKING:
+    from rubrics.workspace import Workspace
+
 SUFFIXES = (".csv", ".xlsx")
-MAX_ROWS = 50_000
+MAX_ROWS = 10_000  # far beyond any real ladder; imports in seconds (BENCHMARKS.md)
 MAX_UNPACKED_BYTES = 128 * 1024 * 1024
 MAX_COLUMNS = 200
 MAX_ID_CHARS = 120  # model.Identifier
@@ -56,8 +61,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "topic_title": ("topic title",),
 }
 REQUIRED = ("topic", "level", "criterion")
+_NAMES = ("topic", "level", "level_name", "topic_title")  # one line, nothing invisible
 _LEVEL = re.compile(r"(?:l|level)?\s*(\d{1,3})(?:\.0+)?", re.IGNORECASE)
-_BULLET = re.compile(r"^(?:[-*•·]|\d+[.)])\s+")
+_BULLET = re.compile(r"^(?:[-*•·]|\d{1,2}[.)])\s+")  # "2024. year" is no bullet
+_SEP_LINE = re.compile(r"sep=(.)\r?\n", re.IGNORECASE)  # Excel's delimiter line
+# What a damaged workbook raises while openpyxl reads it (XML errors are SyntaxErrors).
+_DAMAGED = (zipfile.BadZipFile, zlib.error, KeyError, ValueError, TypeError, IndexError,
+            AttributeError, EOFError, OSError, SyntaxError)
 
 
 @dataclass(frozen=True)
@@ -83,10 +93,12 @@ class Entry:
 
 @dataclass
 class Imported:
-    """A framework read from a spreadsheet, with what the user should know about it."""
+    """A framework read from a spreadsheet, with what the user should know about it, and
+    the native YAML it is written as (checked to load back exactly; None: not made yet)."""
 
     framework: Framework
     warnings: list[Problem] = field(default_factory=list)
+    data: bytes | None = None
 
 
 # --------------------------------------------------------------------------- reading
@@ -120,34 +132,38 @@ def read_spreadsheet(path: Path, framework_id: str, title: str, *, sheet: str | 
     name = str(path)
     raw = read_bytes(path, max_bytes=MAX_BYTES, what="a spreadsheet is at most")
     warnings: list[Problem] = []
+    delimiter = None
     if path.suffix.lower() == ".xlsx":
         rows = _rows_xlsx(name, raw, sheet)
     else:
-        rows, warnings = _rows_csv(name, raw)
+        rows, warnings, delimiter = _rows_csv(name, raw)
     header, body = _split_header(name, rows)
-    columns, column_warnings = _columns(name, header)
+    columns, column_warnings = _columns(name, header, body)
     entries, problems = _entries(name, body, columns)
+    hint = _delimiter_hint(body, delimiter) if problems else None
     if not entries:
         if not problems:
             problems.append(problem(name, "no criteria: the sheet has a header row but no "
                                     "rows", header.number))
-        raise InvalidInput(problems)
+        raise InvalidInput(problems, hint)
     try:  # names that disagree and ids that cannot be made, among the good rows too
         framework, build_warnings = _build(name, framework_id, title, entries, columns)
     except InvalidInput as exc:
         problems += exc.problems
     if problems:
-        raise InvalidInput(problems)
-    problems = _reload_problems(name, framework, entries, columns)
+        raise InvalidInput(problems, hint)
+    _check_values(name, framework)
+    data, problems = _reload_problems(name, framework, entries, columns)
     if problems:
         raise InvalidInput(problems)
     return Imported(framework, sorted([*warnings, *column_warnings, *build_warnings],
-                                      key=lambda p: (p.line or 0, p.column or 0)))
+                                      key=lambda p: (p.line or 0, p.column or 0)), data)
 
 
-def _rows_csv(name: str, raw: bytes) -> tuple[list[Row], list[Problem]]:
-    """Rows of a CSV: UTF-8 (with or without Excel's BOM), delimiter sniffed from the
-    header line; a quoted cell may hold line breaks."""
+def _rows_csv(name: str, raw: bytes) -> tuple[list[Row], list[Problem], str]:
+    """Rows of a CSV and its delimiter: UTF-8 (with or without Excel's BOM), delimiter
+    from Excel's ``sep=;`` first line (which Excel does not show as a row), else sniffed
+    from the header line; a quoted cell may hold line breaks."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InvalidInput([problem(name, "UTF-16 text (Excel's \"Unicode Text\"), not UTF-8",
                                     1)], UTF8_HINT)
@@ -155,8 +171,11 @@ def _rows_csv(name: str, raw: bytes) -> tuple[list[Row], list[Problem]]:
         text, warnings = decode_text(name, raw)
     except InvalidInput as exc:
         raise InvalidInput(exc.problems, UTF8_HINT if _not_utf8(raw) else None) from None
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text),
-                        strict=True)
+    sep = _SEP_LINE.match(text)
+    if sep:
+        text = text[sep.end():]
+    delimiter = sep.group(1) if sep else sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[Row] = []
     while True:
         try:
@@ -164,9 +183,36 @@ def _rows_csv(name: str, raw: bytes) -> tuple[list[Row], list[Problem]]:
         except csv.Error as exc:
             raise InvalidInput([problem(name, _csv_error(exc), len(rows) + 1)]) from None
         if cells is None:
-            return rows, warnings
+            return rows, warnings, delimiter
         _check_row_count(name, len(rows) + 1)
-        rows.append(Row(len(rows) + 1, [c.strip() for c in cells]))
+        rows.append(Row(len(rows) + 1, [_clean(c) for c in cells]))
+
+
+def _clean(cell: str) -> str:
+    """A cell's text stripped; a cell of nothing but spaces and invisible characters
+    (a zero-width space, say) is blank, not an invisible topic or criterion."""
+    text = cell.strip()
+    if all(ch.isspace() or unicodedata.category(ch) in ("Cf", "Cc") for ch in text):
+        return ""
+    return text
+
+
+def _delimiter_hint(rows: list[Row], delimiter: str | None) -> str | None:
+    """Why most rows read as one cell, when each holds the delimiter another one uses."""
+    filled = [[c for c in r.cells if c] for r in rows]
+    filled = [cells for cells in filled if cells]
+    if delimiter is None or not filled:
+        return None
+    for other in (d for d in (",", ";", "\t") if d != delimiter):
+        one_cell = [cells for cells in filled if len(cells) == 1 and other in cells[0]]
+        if len(one_cell) * 2 > len(filled):
+            return (f"the header row is separated by {_delimiter_name(delimiter)} but most "
+                    f"rows by {_delimiter_name(other)}: use one delimiter throughout")
+    return None
+
+
+def _delimiter_name(delimiter: str) -> str:
+    return {",": "commas", ";": "semicolons", "\t": "tabs"}.get(delimiter, f"'{delimiter}'")
 
 
 def _not_utf8(raw: bytes) -> bool:
@@ -206,7 +252,7 @@ def _rows_xlsx(name: str, raw: bytes, sheet: str | None) -> list[Row]:
                 problems.append(_cell_problem(
                     name, number, column, "", "a formula with no saved value: open the file "
                     "in Excel (or LibreOffice) and save it, so its values are stored"))
-        rows.append(Row(number, [cell_text(v) for v in cached]))
+        rows.append(Row(number, [_clean(cell_text(v)) for v in cached]))
     if problems:
         raise InvalidInput(problems)
     return rows
@@ -220,8 +266,8 @@ def _worksheet(name: str, raw: bytes, sheet: str | None, *, data_only: bool
     _check_unpacked_size(name, raw)
     try:
         book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=data_only)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise InvalidInput([problem(name, f"not a readable .xlsx workbook ({exc})")]) from None
+    except _DAMAGED as exc:
+        raise _unreadable(name, exc) from None
     try:
         names = [ws.title for ws in book.worksheets]
         if not names or (sheet is not None and sheet not in names):
@@ -229,9 +275,21 @@ def _worksheet(name: str, raw: bytes, sheet: str | None, *, data_only: bool
             known = ", ".join(f"'{n}'" for n in names) or "none"
             raise InvalidInput([problem(name, f"{what} (the workbook has: {known})")])
         ws = book[sheet] if sheet is not None else book.worksheets[0]
+        if hasattr(ws, "reset_dimensions"):  # read-only: the stored size may be stale
+            ws.reset_dimensions()
         yield from ws.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+    except _DAMAGED as exc:  # a damaged part shows only when its rows are read
+        raise _unreadable(name, exc) from None
     finally:
         book.close()
+
+
+def _unreadable(name: str, exc: BaseException) -> InvalidInput:
+    """One problem for a damaged workbook, its reason in words (a KeyError's message is
+    shown without Python's quotes)."""
+    reason = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
+    reason = shorten(reason.strip() or type(exc).__name__, 120)
+    return InvalidInput([problem(name, f"not a readable .xlsx workbook ({reason})")])
 
 
 def _check_unpacked_size(name: str, raw: bytes) -> None:
@@ -240,8 +298,8 @@ def _check_unpacked_size(name: str, raw: bytes) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile as exc:
-        raise InvalidInput([problem(name, f"not a readable .xlsx workbook ({exc})")]) from None
+    except _DAMAGED as exc:
+        raise _unreadable(name, exc) from None
     if unpacked > MAX_UNPACKED_BYTES:
         raise InvalidInput([problem(name, f"the workbook unpacks to {unpacked:,} bytes; at "
                                     f"most {MAX_UNPACKED_BYTES:,}")])
@@ -256,7 +314,11 @@ def cell_text(value: Any) -> str:
         return "TRUE" if value else "FALSE"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, datetime | date | time):
+    if isinstance(value, datetime) and value.time() == time():
+        return value.date().isoformat()  # Excel stores every date as a date and time
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, date | time):
         return value.isoformat()
     return str(value).strip()
 
@@ -283,7 +345,7 @@ def _split_header(name: str, rows: list[Row]) -> tuple[Row, list[Row]]:
                                 "topic, level and criterion columns")])
 
 
-def _columns(name: str, header: Row) -> tuple[dict[str, int], list[Problem]]:
+def _columns(name: str, header: Row, body: list[Row]) -> tuple[dict[str, int], list[Problem]]:
     """Which cell of a row holds each field; unknown headers warn and are ignored."""
     synonyms = {s: key for key, names in COLUMNS.items() for s in names}
     found: dict[str, int] = {}
@@ -308,8 +370,18 @@ def _columns(name: str, header: Row) -> tuple[dict[str, int], list[Problem]]:
         problems.append(problem(name, f"no {' or '.join(missing)} column: the header row "
                                 f"has {shown}; it needs topic, level and criterion", header.number))
     if problems:
-        raise InvalidInput(problems)
+        raise InvalidInput(problems, _header_below(body, synonyms) if missing else None)
     return found, warnings
+
+
+def _header_below(body: list[Row], synonyms: dict[str, str]) -> str | None:
+    """A hint when a row a little further down names every required column (a title
+    row above the header, say)."""
+    for row in body[:10]:
+        if set(REQUIRED) <= {synonyms.get(_fold(c)) for c in row.cells}:
+            return (f"the first non-empty row must be the header: row {row.number} looks "
+                    "like it; delete the rows above it")
+    return None
 
 
 def _label(key: str) -> str:
@@ -396,6 +468,8 @@ def _row_problems(name: str, row: int, columns: dict[str, int], cell: dict[str, 
     for key, text in cell.items():
         if len(text) > MAX_CELL_CHARS:
             found.append((key, f"{len(text):,} characters; at most {MAX_CELL_CHARS:,}"))
+        elif why := unsafe_text(text, single_line=key in _NAMES):
+            found.append((key, why))
     problems = [_cell_problem(name, row, columns[key] + 1, key, msg) for key, msg in found]
     return problems, number
 
@@ -523,15 +597,41 @@ def _criteria(at: _Locator, topic_id: str, level: int, entries: list[Entry],
     return out
 
 
+def _check_values(name: str, framework: Framework) -> None:
+    """Refuse a framework too big for rubrics to load back: its YAML would hold more
+    values than a document may (yamlio.MAX_NODES, counted as yamlio counts them)."""
+    from rubrics import yamlio
+
+    count = _values(framework.model_dump(mode="json", exclude_none=True))
+    if count > yamlio.MAX_NODES:
+        raise InvalidInput([problem(name, f"the framework would hold {count:,} values (ids, "
+                                    f"texts, examples); rubrics loads at most "
+                                    f"{yamlio.MAX_NODES:,}: split the sheet into smaller "
+                                    "frameworks or keep fewer examples")])
+
+
+def _values(data: Any) -> int:
+    """How many YAML nodes ``data`` is: itself, and each key and value inside it."""
+    if isinstance(data, dict):
+        return 1 + sum(1 + _values(v) for v in data.values())
+    if isinstance(data, list):
+        return 1 + sum(_values(v) for v in data)
+    return 1
+
+
 def _reload_problems(name: str, framework: Framework, entries: list[Entry],
-                     columns: dict[str, int]) -> list[Problem]:
-    """Each text that would not read back as written: loading repairs text that looks
-    like mojibake, and a written framework must load back exactly as imported."""
+                     columns: dict[str, int]) -> tuple[bytes, list[Problem]]:
+    """The framework's YAML, and each text that would not read back as written: loading
+    repairs text that looks like mojibake, and a written framework must load back exactly
+    as imported. The YAML is parsed again only when repairing would change it."""
     from rubrics.frameworks import framework_to_yaml
     from rubrics.validation import validate_model
     from rubrics.yamlio import read_document
 
-    data = framework_to_yaml(framework).encode("utf-8")
+    text = framework_to_yaml(framework)
+    data = text.encode("utf-8")
+    if decode_text(name, data)[0] == text:  # what loading reads is what was written
+        return data, []
     reloaded = validate_model(Framework, read_document(Path(f"{framework.id}.yaml"), raw=data))
     changed = dict(_changed_strings(framework.model_dump(mode="json"),
                                     reloaded.model_dump(mode="json")))
@@ -542,7 +642,7 @@ def _reload_problems(name: str, framework: Framework, entries: list[Entry],
                 "text that looks garbled, and this looks so); reword it")
         where = _first_holding(entries, before)
         problems.append(at(where[0], where[1], said) if where else problem(name, said))
-    return problems
+    return data, problems
 
 
 def _changed_strings(before: Any, after: Any) -> Iterator[tuple[str, str]]:
@@ -580,15 +680,19 @@ class Written:
     replaced: list[Path]
 
 
-def write_framework(frameworks_dir: Path, framework: Framework, *, force: bool = False
-                    ) -> Written:
-    """Write ``framework`` as ``<frameworks_dir>/<id>.yaml``, atomically. Any existing
-    ``<id>.*`` is refused (Conflict) unless ``force``; then it is replaced. Another file
-    that defines a framework of the same id is always refused."""
+def write_framework(frameworks_dir: Path, framework: Framework, *, force: bool = False,
+                    source: Path | None = None, data: bytes | None = None) -> Written:
+    """Write ``framework`` (as ``data``, when already made) to ``<frameworks_dir>/<id>.yaml``,
+    atomically. An existing framework file ``<id>.*`` is refused (Conflict) unless
+    ``force``; then it is replaced. Another file that defines a framework of the same id,
+    or replacing the ``source`` being imported, is always refused."""
     from rubrics.frameworks import framework_to_yaml
 
     target = frameworks_dir / f"{framework.id}.yaml"
     existing = _same_id_files(frameworks_dir, framework.id)
+    if source is not None and any(_same_file(source, p) for p in [target, *existing]):
+        raise Conflict(f"{display_path(source)} is the file being imported and --id "
+                       f"'{framework.id}' would replace it; choose another --id")
     for path in _defining(frameworks_dir, framework.id):
         if path not in existing:  # --force replaces ID.*, never another file
             raise Conflict(f"{display_path(path)} already defines the framework "
@@ -596,8 +700,13 @@ def write_framework(frameworks_dir: Path, framework: Framework, *, force: bool =
     if existing and not force:
         names = ", ".join(display_path(p) for p in existing)
         raise Conflict(f"{names} exists; give --force to replace it, or choose another --id")
-    data = framework_to_yaml(framework).encode("utf-8")
-    atomic_write(target, data, exclusive=not existing)
+    if data is None:
+        data = framework_to_yaml(framework).encode("utf-8")
+    try:
+        atomic_write(target, data, exclusive=not existing)
+    except FileExistsError:
+        raise Conflict(f"{display_path(target)} appeared while importing (another import at "
+                       "the same time?); nothing written: run the import again") from None
     others = [p for p in existing if p != target]
     for path in others:  # frameworks/ID.md would otherwise still be the framework ID
         path.unlink()
@@ -605,11 +714,21 @@ def write_framework(frameworks_dir: Path, framework: Framework, *, force: bool =
 
 
 def _same_id_files(frameworks_dir: Path, framework_id: str) -> list[Path]:
-    """The files in the folder named ``framework_id`` with any extension."""
+    """The framework files in the folder named ``framework_id`` (``ID.md``, ``ID.yaml``...):
+    a spreadsheet or any other file of that name is no framework and is left alone."""
+    from rubrics.frameworks import FRAMEWORK_SUFFIXES
+
     if not frameworks_dir.is_dir():
         return []
-    return sorted(p for p in frameworks_dir.iterdir()
-                  if p.stem == framework_id and p.is_file())
+    return sorted(p for p in frameworks_dir.iterdir() if p.stem == framework_id
+                  and p.suffix.lower() in FRAMEWORK_SUFFIXES and p.is_file())
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
+    except OSError:
+        return False
 
 
 def _defining(frameworks_dir: Path, framework_id: str) -> list[Path]:
@@ -628,3 +747,33 @@ def _defining(frameworks_dir: Path, framework_id: str) -> list[Path]:
         except InvalidInput:
             continue  # a broken framework defines nothing; validate reports it
     return found
+
+
+# --------------------------------------------------------------------------- after writing
+
+
+def import_notes(workspace: Workspace, framework_id: str) -> list[Problem]:
+    """Warnings about what the framework just written changes in ``workspace``: it is the
+    base the progression files next to it inherit from (``generic``, or ``base`` with no
+    ``generic``), and each role naming it that no longer validates, with its problem count."""
+    from rubrics.frameworks import BASE_NAMES, FRAMEWORK_SUFFIXES
+    from rubrics.validate import validate_file
+
+    notes: list[Problem] = []
+    folder = workspace.frameworks_dir
+    generic = [folder / f"generic{s}" for s in FRAMEWORK_SUFFIXES]
+    if framework_id in BASE_NAMES and (framework_id == "generic"
+                                       or not any(p.is_file() for p in generic)):
+        notes.append(problem(folder / f"{framework_id}.yaml", "is now the base framework: the "
+                             "progression-format (.md) files next to it inherit its criteria "
+                             "for the topics they share; choose another --id if that is not "
+                             "meant", severity=Severity.WARNING))
+    for role, path in workspace.roles():
+        if role.framework != framework_id:
+            continue
+        errors = [p for p in validate_file(path, workspace) if p.is_error]
+        if errors:
+            notes.append(problem(path, f"uses the framework '{framework_id}' and does not "
+                                 f"validate against it ({len(errors)} problem{'s' * (len(errors) != 1)}; "
+                                 "run `rubrics validate`)", severity=Severity.WARNING))
+    return notes

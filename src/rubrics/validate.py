@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rubrics.errors import InvalidInput, NotFound, Problem, problem
+from rubrics.errors import InvalidInput, NotFound, Problem, display_path, problem
 from rubrics.frameworks import FRAMEWORK_SUFFIXES, is_progression_format, load_framework
 from rubrics.ftformat import is_ft_job_family
 from rubrics.model import Role
@@ -36,10 +36,31 @@ def validate_paths(paths: list[Path], workspace: Workspace) -> list[Problem]:
     for path in files:
         found = validate_file(path, workspace)
         problems.extend(sorted(found, key=lambda p: (p.line or 0, p.column or 0)))
+    problems.extend(duplicate_framework_ids(files))
     shown: dict[str, Problem] = {}  # a role reports its broken framework's problems too
     for p in problems:
         shown.setdefault(str(p), p)
     return list(shown.values())
+
+
+def duplicate_framework_ids(files: list[Path]) -> list[Problem]:
+    """A problem for each framework file in a frameworks/ folder that defines an id an
+    earlier file of that folder already defines: a role would get one or the other."""
+    first: dict[tuple[Path, str], Path] = {}
+    problems: list[Problem] = []
+    for path in files:
+        if path.parent.name != "frameworks" or path.suffix.lower() not in FRAMEWORK_SUFFIXES:
+            continue
+        try:
+            framework_id = load_framework(path)[0].id
+        except InvalidInput:
+            continue  # reported with the file itself
+        earlier = first.setdefault((path.parent.resolve(), framework_id), path)
+        if earlier != path:
+            problems.append(problem(path, f"defines the framework '{framework_id}', which "
+                                    f"{display_path(earlier)} already defines: give each "
+                                    "framework its own id (or remove one file)"))
+    return problems
 
 
 def _files_in(folder: Path) -> list[Path]:
