@@ -460,14 +460,76 @@ def test_a_latin1_csv_names_the_byte_and_line_and_how_to_save_it(tmp_path: Path,
 def test_a_header_without_a_name_column_lists_what_it_has(tmp_path: Path) -> None:
     """A header row with no 'name' column is refused listing the columns found and the
     ones expected."""
-    sheet = write_csv(tmp_path / "c.csv", "Full name;E-mail\nAna Lima;ana@example.com\n")
+    sheet = write_csv(tmp_path / "c.csv", "Candidate;E-mail\nAna Lima;ana@example.com\n")
     result, _ = pack_csv(tmp_path, sheet)
     assert (result.exit_code, result.stdout) == (1, "")
     assert failures(result) == [
-        f"{rel(sheet)}:1: the header row has no 'name' column: its columns are 'Full name', "
+        f"{rel(sheet)}:1: the header row has no 'name' column: its columns are 'Candidate', "
         "'E-mail'; expected 'name' and 'id', optionally 'email' and 'notes', separated by "
         "commas, semicolons or tabs",
         "1 problem found"]
+
+
+@pytest.mark.parametrize(("encoding", "saved_as"), [
+    ("utf-16", "UTF-16 (Excel's \"Unicode Text\")"), ("utf-16-be", None),
+    ("utf-32", "UTF-32")], ids=["utf-16", "utf-16-be", "utf-32"])
+def test_a_utf16_or_utf32_csv_is_named_as_such(tmp_path: Path, encoding: str,
+                                               saved_as: str | None) -> None:
+    """Excel's "Unicode Text" (UTF-16, little- or big-endian) and UTF-32 are known by their
+    byte order mark and named, not reported as a stray byte 0xff; no pack is made."""
+    sheet = tmp_path / "u16.csv"
+    text = "name\tid\nAda Lovelace\tada\n"
+    body = text.encode(encoding)
+    sheet.write_bytes(body if encoding != "utf-16-be" else b"\xfe\xff" + body)
+    result, out = pack_csv(tmp_path, sheet)
+    saved_as = saved_as or "UTF-16 (Excel's \"Unicode Text\")"
+    assert (result.exit_code, failures(result)) == (1, [
+        f"{rel(sheet)}:1:1: not UTF-8 text: saved as {saved_as}; save it as UTF-8 "
+        "(\"CSV UTF-8\" in Excel)",
+        "1 problem found",
+        'hint: save it as "CSV UTF-8" (Excel: File > Save As > CSV UTF-8 (Comma delimited)) '
+        "and run again"])
+    assert not out.exists()
+
+
+def test_other_spellings_of_the_columns_are_read_and_unknown_columns_warned(
+        tmp_path: Path) -> None:
+    """'Full Name', 'Candidate ID' and 'E-Mail' are read as name, id and email; a column
+    rubrics does not read ('emial') is warned about, naming the columns it knows."""
+    sheet = write_csv(tmp_path / "c.csv", "Full Name,Candidate ID,E-Mail,emial\n"
+                      "Ada Lovelace,ada,ada@example.com,x\n")
+    result, out = pack_csv(tmp_path, sheet)
+    assert (result.exit_code, failures(result)) == (0, [
+        f"{rel(sheet)}:1:4: warning: column 'emial' is not one rubrics reads and is ignored "
+        "(the columns are name, id, email, notes)"])
+    assert manifest_candidate(out / "ada") == {"name": "Ada Lovelace", "id": "ada",
+                                               "email": "ada@example.com", "notes": None,
+                                               "anonymous": False}
+
+
+@pytest.mark.parametrize("header", ["email", "e-mail", "E-Mail", "Email address", "e_mail"])
+def test_email_column_spellings(tmp_path: Path, header: str) -> None:
+    """Each documented spelling of the email column fills the candidate's email, silently."""
+    sheet = write_csv(tmp_path / "c.csv", f"name,id,{header}\nAda,ada,ada@example.com\n")
+    result, out = pack_csv(tmp_path, sheet)
+    assert (result.exit_code, failures(result)) == (0, [])
+    assert manifest_candidate(out / "ada")["email"] == "ada@example.com"
+
+
+def test_a_row_split_by_another_delimiter_is_a_bad_row(tmp_path: Path) -> None:
+    """Under a 'name;id' header, 'Mallory,mal' (one field) and 'Eve;eve;extra' (three) are
+    refused on their lines with what the header expects, the comma row with a hint; the
+    rows that line up, and one leaving off an optional trailing column, make packs."""
+    sheet = write_csv(tmp_path / "c.csv", "name;id;notes\nMallory,mal\nEve;eve;;extra\n"
+                      "Grace Hopper;g-1;\nAda Lovelace;ada\n")
+    result, out = pack_csv(tmp_path, sheet)
+    assert (result.exit_code, failures(result)) == (1, [
+        f"{rel(sheet)}:2: 1 field where the header has 3 (name, id, notes), separated by "
+        "semicolons; this row holds commas: separate it by semicolons too",
+        f"{rel(sheet)}:3: 4 fields where the header has 3 (name, id, notes), separated by "
+        "semicolons"])
+    assert sorted(p.name for p in out.iterdir()) == ["ada", "g-1"]
+    assert result.stdout.splitlines()[-1] == "2 packs written, 0 unchanged, 2 failed"
 
 
 def test_a_name_with_a_line_separator_on_the_command_line_is_refused(tmp_path: Path) -> None:

@@ -154,7 +154,8 @@ def test_utf16_csv_is_refused_with_the_hint(here: Path) -> None:
     with pytest.raises(InvalidInput) as caught:
         read_spreadsheet(path, "ladder", "Ladder")
     assert [str(p) for p in caught.value.problems] == [
-        "ladder.csv:1: UTF-16 text (Excel's \"Unicode Text\"), not UTF-8"]
+        "ladder.csv:1:1: not UTF-8 text: saved as UTF-16 (Excel's \"Unicode Text\"); save it "
+        "as UTF-8 (\"CSV UTF-8\" in Excel)"]
     assert caught.value.hint is not None and "CSV UTF-8" in caught.value.hint
 
 

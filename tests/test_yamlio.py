@@ -47,6 +47,14 @@ def test_binary_file() -> None:
     assert messages(BAD / "binary.yaml") == [f"{rel(BAD / 'binary.yaml')}: binary file, not text"]
 
 
+def test_utf16_yaml_is_named_as_such(tmp_path: Path) -> None:
+    """A YAML file saved as UTF-16 is named as such, not as a binary file or a stray byte."""
+    path = tmp_path / "role.yaml"
+    path.write_bytes("id: x\n".encode("utf-16"))
+    assert messages(path) == [f"{rel(path)}:1:1: not UTF-8 text: saved as UTF-16 (Excel's "
+                              "\"Unicode Text\"); save it as UTF-8 (\"CSV UTF-8\" in Excel)"]
+
+
 def test_missing_file(tmp_path: Path) -> None:
     """A missing file is one clear line."""
     assert messages(tmp_path / "nope.yaml") == [f"{rel(tmp_path / 'nope.yaml')}: file not found"]

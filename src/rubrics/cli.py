@@ -473,8 +473,11 @@ def _pack_batch(workspace: Path | None, role_id: str, csv_path: Path, options: A
                 jobs: int | None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from rubrics.packs import build_batch
+    from rubrics.packs import build_batch, candidates_csv_warnings
 
+    with handled():
+        for warning in candidates_csv_warnings(csv_path):
+            _err(str(warning))
     console = _console_err()
     bar = Progress(TextColumn("packs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=console, transient=True)

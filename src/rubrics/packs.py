@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rubrics import __version__, pdfcache
-from rubrics.errors import Conflict, InvalidInput, Problem, RubricsError, problem, shorten
+from rubrics.errors import (Conflict, InvalidInput, Problem, RubricsError, Severity, problem,
+                            shorten)
 from rubrics.frameworks import framework_to_yaml
 from rubrics.fsutil import exchange, fsync_dir, sha256_bytes
 from rubrics.ids import slugify, text_hash
@@ -607,7 +608,8 @@ def read_candidates_csv(path: Path) -> Iterator[tuple[int, Candidate | Problem]]
     the field, so notes keep theirs, and U+2028 and the like never split a row. A name, id
     or email with a line break or a control or invisible character is refused, on the
     line and column (the CSV column's number) where that field is. Columns are separated
-    by commas, semicolons or tabs, whichever the header row uses.
+    by commas, semicolons or tabs, whichever the header row uses; a row split otherwise
+    (more fields than the header, or too few to reach its name and id) is refused.
     """
     text = _csv_text(path)
     delimiter = _delimiter(text)
@@ -617,8 +619,8 @@ def read_candidates_csv(path: Path) -> Iterator[tuple[int, Candidate | Problem]]
         header = next(reader, [])
     except csv.Error as exc:
         raise InvalidInput([problem(path, f"not a readable CSV: {exc}", 1)]) from None
-    headers = [h.strip().lower() for h in header]
-    if "name" not in headers:
+    keys = [column_key(h) for h in header]
+    if "name" not in keys:
         raise InvalidInput([problem(path, _no_name_column(header), 1)])
     rows = 0
     while True:
@@ -633,29 +635,89 @@ def read_candidates_csv(path: Path) -> Iterator[tuple[int, Candidate | Problem]]
         if not row:  # a blank line
             continue
         rows += 1
-        clean: dict[str, str] = {}
-        where: dict[str, tuple[int, int]] = {}  # field -> (line, CSV column) it starts on
-        line = start
-        for column, (key, value) in enumerate(zip(headers, row, strict=False), 1):
-            if key and key not in clean:
-                clean[key] = value.strip()
-                where[key] = (line, column)
-            line += value.count("\n")
-        details = (clean.get("name", ""), clean.get("id") or None, clean.get("email") or None,
-                   clean.get("notes") or None)
-        found = candidate_problems(*details)
-        if not found:
-            yield start, Candidate(*details)
+        if (misfit := _misfit_row(header, keys, row, delimiter)) is not None:
+            yield start, problem(path, misfit, start)
             continue
-        for field_name, message in found:
-            if field_name is None:
-                yield start, problem(path, message, start)
-            else:
-                at, column = where[field_name]
-                yield at, problem(path, message, at, column)
+        yield from _candidate_row(path, start, keys, row)
     if rows == 0:
         raise InvalidInput([problem(path, "no candidates: the CSV has a header row but no "
                                     "rows", 1)])
+
+
+def _candidate_row(path: Path, start: int, keys: list[str], row: list[str]
+                   ) -> Iterator[tuple[int, Candidate | Problem]]:
+    """The candidate of one row starting on line ``start``, or its problems, each on the
+    line and CSV column where its field is."""
+    clean: dict[str, str] = {}
+    where: dict[str, tuple[int, int]] = {}  # field -> (line, CSV column) it starts on
+    line = start
+    for column, (key, value) in enumerate(zip(keys, row, strict=False), 1):
+        if key and key not in clean:
+            clean[key] = value.strip()
+            where[key] = (line, column)
+        line += value.count("\n")
+    details = (clean.get("name", ""), clean.get("id") or None, clean.get("email") or None,
+               clean.get("notes") or None)
+    found = candidate_problems(*details)
+    if not found:
+        yield start, Candidate(*details)
+    for field_name, message in found:
+        if field_name is None:
+            yield start, problem(path, message, start)
+        else:
+            at, column = where[field_name]
+            yield at, problem(path, message, at, column)
+
+
+CANDIDATE_COLUMNS = ("name", "id", "email", "notes")
+COLUMN_SPELLINGS = {"full name": "name", "candidate name": "name", "candidate id": "id",
+                    "e-mail": "email", "e mail": "email", "email address": "email",
+                    "e-mail address": "email", "note": "notes"}
+"""Other headers read as a candidates CSV's columns, compared after folding case, spaces
+and '_' (``column_key``): ``Full name``, ``Candidate ID``, ``E-Mail``, ``Email address``."""
+
+
+def column_key(header: str) -> str:
+    """The column a candidates CSV header names: ``E-Mail`` and ``email`` are 'email'."""
+    folded = " ".join(header.strip().lower().replace("_", " ").split())
+    return COLUMN_SPELLINGS.get(folded, folded)
+
+
+def candidates_csv_warnings(path: Path) -> list[Problem]:
+    """A warning for each column of a candidates CSV that rubrics does not read, so a
+    misspelt 'emial' is not silently left out of every pack; header row problems are
+    left to ``read_candidates_csv``."""
+    text = _csv_text(path)
+    header = next(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text)), [])
+    if "name" not in map(column_key, header):
+        return []  # read_candidates_csv refuses it, naming the columns it has
+    known = ", ".join(CANDIDATE_COLUMNS)
+    return [problem(path, f"column '{shorten(h.strip(), 30)}' is not one rubrics reads and is "
+                    f"ignored (the columns are {known})", 1, n, severity=Severity.WARNING)
+            for n, h in enumerate(header, 1)
+            if h.strip() and column_key(h) not in CANDIDATE_COLUMNS]
+
+
+def _misfit_row(header: list[str], keys: list[str], row: list[str],
+                delimiter: str) -> str | None:
+    """Why a row's fields do not line up with the header's columns (more fields that hold
+    something, or too few to reach its name and id), with a hint when a field holds
+    another delimiter; None when they line up."""
+    needed = max(n for n, k in enumerate(keys, 1) if k in ("name", "id"))
+    if len(row) >= needed and not any(c.strip() for c in row[len(keys):]):
+        return None
+    columns = ", ".join(shorten(h.strip(), 20) for h in header)
+    what = (f"{len(row)} field{'s' if len(row) != 1 else ''} where the header has "
+            f"{len(header)} ({columns}), separated by {_delimiter_name(delimiter)}")
+    for other in (d for d in DELIMITERS if d != delimiter):
+        if len(row) < len(header) and any(other in c for c in row):
+            return (f"{what}; this row holds {_delimiter_name(other)}: separate it by "
+                    f"{_delimiter_name(delimiter)} too")
+    return what
+
+
+def _delimiter_name(delimiter: str) -> str:
+    return {",": "commas", ";": "semicolons", "\t": "tabs"}[delimiter]
 
 
 SAVE_AS_UTF8 = ('save it as "CSV UTF-8" (Excel: File > Save As > CSV UTF-8 (Comma '
@@ -682,7 +744,7 @@ def _delimiter(text: str) -> str:
     header = text.split("\n", 1)[0]
 
     def columns(delimiter: str) -> list[str]:
-        return [h.strip().lower() for h in next(csv.reader([header], delimiter=delimiter), [])]
+        return [column_key(h) for h in next(csv.reader([header], delimiter=delimiter), [])]
 
     named = [d for d in DELIMITERS if "name" in columns(d)]
     return max(named or DELIMITERS, key=header.count)

@@ -164,9 +164,6 @@ def _rows_csv(name: str, raw: bytes) -> tuple[list[Row], list[Problem], str]:
     """Rows of a CSV and its delimiter: UTF-8 (with or without Excel's BOM), delimiter
     from Excel's ``sep=;`` first line (which Excel does not show as a row), else sniffed
     from the header line; a quoted cell may hold line breaks."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InvalidInput([problem(name, "UTF-16 text (Excel's \"Unicode Text\"), not UTF-8",
-                                    1)], UTF8_HINT)
     try:
         text, warnings = decode_text(name, raw)
     except InvalidInput as exc:

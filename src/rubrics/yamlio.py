@@ -210,6 +210,8 @@ def decode_text(name: str, raw: bytes) -> tuple[str, list[Problem]]:
     """Decode bytes a user gave us as UTF-8 text, repairing Mac Roman/cp1252 mojibake."""
     if not raw.strip():
         raise InvalidInput([problem(name, "file is empty")])
+    if (wide := wide_text(name, raw)) is not None:  # before the NULs UTF-16 is full of
+        raise InvalidInput([wide])
     if b"\x00" in raw[:8192]:
         raise InvalidInput([problem(name, "binary file, not text")])
     if (bad := not_utf8(name, raw)) is not None:
@@ -225,6 +227,8 @@ def decode_text(name: str, raw: bytes) -> tuple[str, list[Problem]]:
 def not_utf8(name: str, raw: bytes) -> Problem | None:
     """The first byte of ``raw`` that is not UTF-8 (after a byte order mark), named with
     its line and column and what it is in Windows-1252; None when all of it is UTF-8."""
+    if (wide := wide_text(name, raw)) is not None:
+        return wide
     body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw  # positions past the mark
     try:
         body.decode("utf-8")
@@ -237,6 +241,23 @@ def not_utf8(name: str, raw: bytes) -> Problem | None:
         what = f" ('{seen}' in Windows-1252 or Latin-1)" if seen and seen.isprintable() else ""
         return problem(name, f"not UTF-8 text: byte 0x{byte:02x}{what} is not valid UTF-8",
                        line, column)
+    return None
+
+
+WIDE_MARKS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+              (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+"""Byte order marks of the wide encodings, UTF-32's first: its little-endian mark begins
+with UTF-16's."""
+
+
+def wide_text(name: str, raw: bytes) -> Problem | None:
+    """Text saved as UTF-16 (Excel's "Unicode Text", Notepad's "Unicode") or UTF-32, known
+    by its byte order mark, named as such with what to save it as instead; else None."""
+    for mark, encoding in WIDE_MARKS:
+        if raw.startswith(mark):
+            what = " (Excel's \"Unicode Text\")" if encoding == "UTF-16" else ""
+            return problem(name, f"not UTF-8 text: saved as {encoding}{what}; save it as UTF-8 "
+                           "(\"CSV UTF-8\" in Excel)", 1, 1)
     return None
 
 
