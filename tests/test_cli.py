@@ -277,6 +277,48 @@ def test_subcommand_workspace_wins(runner: CliRunner, tmp_path: Path) -> None:
     assert "tiny-engineer" not in result.output
 
 
+def test_a_file_in_rubrics_workspace_is_checked_only_when_used(runner: CliRunner,
+                                                               tmp_path: Path) -> None:
+    """With RUBRICS_WORKSPACE naming a file, a command's own -w runs as if it were unset;
+    a command that would use the file is a usage error (exit 2) naming it."""
+    afile = tmp_path / "afile"
+    afile.write_text("not a workspace\n", encoding="utf-8")
+    env = {"RUBRICS_WORKSPACE": str(afile)}
+    result = runner.invoke(app, ["roles", "list", "--json", "-w", str(FIXTURE_WS)], env=env)
+    assert result.exit_code == 0, result.output
+    assert [r["id"] for r in json.loads(result.output)] == ["tiny-engineer"]
+    result = runner.invoke(app, ["roles", "list"], env=env)
+    assert (result.exit_code, result.output) == (
+        2, f"error: --workspace (or RUBRICS_WORKSPACE): '{afile}' is a file, not a workspace "
+        "folder\n")
+
+
+def test_init_refuses_a_workspace_given_before_it(runner: CliRunner, tmp_path: Path) -> None:
+    """`rubrics --workspace WS init NEW` is a usage error (init reads no workspace) and
+    writes nothing; RUBRICS_WORKSPACE set for other commands does not stop init."""
+    result = runner.invoke(app, ["--workspace", str(FIXTURE_WS), "init", str(tmp_path / "new")])
+    assert (result.exit_code, result.output) == (
+        2, "error: init makes a new workspace from the bundled one and reads none: give only "
+        "the new folder (rubrics init DIR)\n")
+    assert not (tmp_path / "new").exists()
+    result = runner.invoke(app, ["init", str(tmp_path / "new")],
+                           env={"RUBRICS_WORKSPACE": str(FIXTURE_WS)})
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("formats", ["pdf,docx", "HTML,Word", ","])
+def test_pack_with_an_unknown_format_is_a_usage_error(runner: CliRunner, tmp_path: Path,
+                                                      formats: str) -> None:
+    """`pack --format pdf,docx` exits 2 naming the unknown format and the allowed ones,
+    before reading anything."""
+    result = runner.invoke(app, ["pack", "tiny-engineer", "-w", str(FIXTURE_WS), "--candidate",
+                                 "Ada", "--out", str(tmp_path / "out"), "--format", formats])
+    unknown = {"pdf,docx": "docx", "HTML,Word": "word", ",": ","}[formats]
+    assert (result.exit_code, result.output) == (
+        2, f"error: --format: unknown format '{unknown}' (choose from html, pdf)\n")
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize(("minutes", "said"), [
     (1, "1 minute"), (45, "45 minutes"), (60, "1 hour"), (61, "1 hour 1 minute"),
     (270, "4 hours 30 minutes"), (300, "5 hours"), (0, "0 minutes")])

@@ -62,6 +62,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True,
@@ -69,24 +70,34 @@ def _root(
     ] = False,
     workspace: Annotated[
         Path | None,
-        typer.Option("--workspace", "-w", envvar="RUBRICS_WORKSPACE", file_okay=False,
+        typer.Option("--workspace", "-w", envvar="RUBRICS_WORKSPACE",
                      help="Workspace folder for every command that reads one (a command's "
                      "own --workspace wins). Default: the bundled one."),
     ] = None,
 ) -> None:
     """Structured interview loops from an engineering progression framework."""
     _given["workspace"] = workspace
+    source = ctx.get_parameter_source("workspace")  # RUBRICS_WORKSPACE set for good is fine
+    if ctx.invoked_subcommand == "init" and getattr(source, "name", "") == "COMMANDLINE":
+        fail("init makes a new workspace from the bundled one and reads none: give only "
+             "the new folder (rubrics init DIR)", 2)
 
 
 _given: dict[str, Path | None] = {"workspace": None}
 """What was given before the subcommand (``rubrics --workspace WS validate``, as with
-``git -C``), set afresh by each run."""
+``git -C``), set afresh by each run; checked only when a command uses it."""
 
 
 def _workspace_path(own: Path | None) -> Path | None:
     """The workspace a command uses: its own ``--workspace``, else the one given before the
     subcommand or in ``RUBRICS_WORKSPACE``, else none (the bundled one)."""
-    return own if own is not None else _given["workspace"]
+    if own is not None:
+        return own
+    given = _given["workspace"]
+    if given is not None and given.exists() and not given.is_dir():
+        fail(f"--workspace (or RUBRICS_WORKSPACE): '{given}' is a file, not a workspace "
+             "folder", 2)
+    return given
 
 
 def _err(message: str) -> None:
@@ -430,7 +441,11 @@ def pack(
     """Generate a candidate pack: scorecards, candidate packet and interview plan."""
     from rubrics.packs import Candidate, PackOptions, build_pack, pack_templates
 
+    from rubrics.packs import FORMATS
+
     fmt = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
+    if unknown := [f for f in fmt if f not in FORMATS] or ([] if fmt else [formats]):
+        fail(f"--format: unknown format '{unknown[0]}' (choose from {', '.join(FORMATS)})", 2)
     options = PackOptions(out=out, formats=fmt, anonymous=anonymous, templates=templates,
                           force=force)
     if candidate is not None and candidates is not None:
