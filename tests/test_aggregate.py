@@ -843,6 +843,29 @@ def test_sample_returns_are_written_per_stage_and_criterion() -> None:
     assert len({told["notes"] for told in STORY.values()}) == len(stages)
 
 
+def test_samples_of_an_html_only_pack_return_every_stage_on_its_creation_date(
+        ada_pack: Path, tmp_path: Path) -> None:
+    """With no PDF scorecards, the stages whose turn is a filled PDF get the YAML instead, so
+    every stage has its return; each is dated the day the pack was made, never before."""
+    import json
+
+    from rubrics.samples import write_samples
+    from tests.test_debrief import cli
+
+    assert not list((ada_pack / "scorecards").glob("*.pdf"))
+    files = write_samples(ada_pack, tmp_path / "returned")
+    manifest = json.loads((ada_pack / "manifest.json").read_text(encoding="utf-8"))
+    assert len(files) == len(manifest["stages"]) == 7
+    assert sorted(f.suffix for f in files) == [".json"] * 2 + [".yaml"] * 5
+    assert cli("submit", ada_pack, *files).exit_code == 0
+    r = json.loads(cli("aggregate", ada_pack, "--format", "json").stdout)
+    assert len(r["recommendations"]) == 7
+    made_on = manifest["created_at"][:10]
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        assert f'interviewed_on: "{made_on}"' in text or f'"interviewed_on": "{made_on}"' in text
+
+
 def test_sample_returns_tell_a_coherent_story(ada_pack: Path, tmp_path: Path) -> None:
     """Submitted, the sample returns recommend hiring at the target level, the one weakness
     (alerting) is what the flags are about, and blast radius is the one mild disagreement."""

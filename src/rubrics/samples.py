@@ -234,11 +234,12 @@ def sample_email(name: str) -> str:
     return slugify(name).replace("-", ".") + "@example.com"
 
 
-def sample_answers(stage: dict[str, Any], n: int, seed: int, target: int = 5
-                   ) -> dict[str, Any]:
-    """One interviewer's return for one stage: for the bundled role, what its interviewer
-    wrote (``STORY``); for a criterion or stage it does not know, plausible ratings (stronger
-    at or below the target level, weaker above) with a short generic note."""
+def sample_answers(stage: dict[str, Any], n: int, seed: int, target: int = 5,
+                   on: str = "2026-11-20") -> dict[str, Any]:
+    """One interviewer's return for one stage, interviewed ``on`` (an ISO date): for the
+    bundled role, what its interviewer wrote (``STORY``); for a criterion or stage it does
+    not know, plausible ratings (stronger at or below the target level, weaker above) with
+    a short generic note."""
     told = STORY.get(stage["id"], {})
     rnd = random.Random(f"{seed}:{stage['id']}")  # noqa: S311 - sample data, not secrets
     ratings: dict[str, int | None] = {}
@@ -255,7 +256,7 @@ def sample_answers(stage: dict[str, Any], n: int, seed: int, target: int = 5
     return {
         "interviewer": who,
         "interviewer_email": sample_email(who),
-        "interviewed_on": "2026-11-20",
+        "interviewed_on": on,
         "ratings": ratings,
         "evidence": evidence,
         "red_flags": [],
@@ -315,13 +316,16 @@ def fill_pdf(pdf: bytes, stage: dict[str, Any], answers: dict[str, Any]) -> byte
 
 def write_samples(pack_dir: Path, out_dir: Path, *, seed: int = 7,
                   kinds: tuple[str, ...] = ("yaml", "json", "pdf")) -> list[Path]:
-    """One sample return per stage of the pack, cycling through ``kinds``; the files written."""
+    """One sample return per stage of the pack, cycling through ``kinds`` (the blank YAML
+    where the pack has no scorecard of the kind), each interviewed on the day the pack was
+    made; the files written."""
     manifest = json.loads((pack_dir / "manifest.json").read_text(encoding="utf-8"))
+    made_on = manifest["created_at"][:10]  # an ISO timestamp: its date
     written = []
     for n, stage in enumerate(manifest["stages"]):
-        answers = sample_answers(stage, n, seed)
-        kind = kinds[n % len(kinds)]
+        answers = sample_answers(stage, n, seed, on=made_on)
         sid = stage["id"]
+        kind = _kind_in_pack(pack_dir / "scorecards", sid, kinds[n % len(kinds)])
         if kind == "yaml":
             blank = (pack_dir / "scorecards" / f"{sid}.yaml").read_text(encoding="utf-8")
             data = fill_yaml(blank, answers).encode("utf-8")
@@ -330,14 +334,19 @@ def write_samples(pack_dir: Path, out_dir: Path, *, seed: int = 7,
             data = html_export(manifest, sid, answers).encode("utf-8")
             path = out_dir / f"{sid}--{answers['interviewer'].split()[0].lower()}.json"
         else:
-            pdf_path = pack_dir / "scorecards" / f"{sid}.pdf"
-            if not pdf_path.is_file():
-                continue
-            data = fill_pdf(pdf_path.read_bytes(), stage, answers)
+            pdf = (pack_dir / "scorecards" / f"{sid}.pdf").read_bytes()
+            data = fill_pdf(pdf, stage, answers)
             path = out_dir / f"{sid}-filled.pdf"
         atomic_write(path, data)
         written.append(path)
     return written
+
+
+def _kind_in_pack(scorecards: Path, stage_id: str, kind: str) -> str:
+    """``kind`` if the pack has the scorecard it is filled from (the HTML form saves the
+    JSON, the PDF is filled in), else the blank YAML every pack has."""
+    source = {"json": f"{stage_id}.html", "pdf": f"{stage_id}.pdf"}.get(kind)
+    return kind if source is None or (scorecards / source).is_file() else "yaml"
 
 
 def main(argv: list[str]) -> int:
