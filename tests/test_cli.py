@@ -410,3 +410,16 @@ def test_frameworks_show_json_has_the_level_changes(runner: CliRunner, ladder_ws
         [[], ["people.mentors"]],
         [["craft.systems"], []]]
     assert changes[2]["label"] == "Level 3 (Senior)"
+
+
+def test_the_readme_journey_fills_the_resolutions_before_deciding() -> None:
+    """The journey's `decide --resolutions FILE` exits 1 on a file left as written, so the
+    journey fills FILE (as scripts/demo does) between writing it and deciding with it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    journey = readme.split("## The journey", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    lines = [line.split("#", 1)[0].strip() for line in journey.replace("\\\n", " ").splitlines()]
+    written = next(n for n, line in enumerate(lines) if "--format resolutions --out" in line)
+    used = next(n for n, line in enumerate(lines) if "--resolutions " in line)
+    name = lines[written].rsplit(" ", 1)[1]
+    assert any(line.startswith("sed -i ") and line.endswith(name)
+               for line in lines[written + 1:used])
