@@ -825,6 +825,33 @@ def test_pipeline_html_and_pdf_show_what_the_text_shows(blank_pack: Path, tmp_pa
             assert field in pdf, field
 
 
+def test_the_pipeline_text_fits_80_columns(blank_pack: Path, tmp_path: Path) -> None:
+    """With every stage missing, a long name and a long role id, each line of the pipeline
+    table is at most 80 columns, missing stages are counted in the table and named, wrapped,
+    below it."""
+    from rubrics.panel import pipeline_text
+
+    stages = ["hiring-manager-conversation", "system-design-money-movement",
+              "coding-correctness-concurrency", "deep-dive-ownership-incidents",
+              "design-review-exercise", "leadership-mentoring", "stakeholder-partnership"]
+    row = {"candidate": "Maximiliane Alexandra von Hohenberg-Lindqvist",
+           "role": "senior-backend-money-movement-and-payments-platform",
+           "level_label": "4E (provisional)", "decision": "insufficient_evidence",
+           "confidence": "medium", "panel": "no hire at level 4 (override)",
+           "missing": stages}
+    text = pipeline_text([row, {**row, "candidate": "Ada", "missing": [], "panel": "-"}])
+    assert max(len(line) for line in text.splitlines()) <= 80
+    lines = text.splitlines()
+    assert lines[1] == ("Maximiliane Alexand\u2026 4E (provisional) insufficient evidence "
+                        "medium     7")
+    assert lines[2].endswith("medium     -")
+    below = " ".join(text.split("\n\n", 1)[1].split())
+    assert below == ("Maximiliane Alexandra von Hohenberg-Lindqvist: role "
+                     "senior-backend-money-movement-and-payments-platform; panel decided no hire "
+                     f"at level 4 (override); missing {', '.join(stages)} Ada: role "
+                     "senior-backend-money-movement-and-payments-platform")
+
+
 # --------------------------------------------------------------------------- the demo's story
 
 

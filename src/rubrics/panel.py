@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,14 +213,29 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+PIPELINE_WIDTH = 80
+"""The pipeline table's text fits a terminal 80 columns wide, whatever its rows hold."""
+
+
 def pipeline_text(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{'candidate':<26} {'role':<30} {'level':<16} {'decision':<22} "
-             f"{'confidence':<10} {'panel':<28} missing"]
+    """The pipeline as text at most 80 columns wide: a line a candidate (missing stages
+    counted), then under it, wrapped, each one's role, panel decision and missing stages."""
+    lines = [f"{'candidate':<20} {'level':<16} {'decision':<21} {'confidence':<10} missing"]
     for row in rows:
-        lines.append(f"{_cut(str(row['candidate']), 26):<26} {_cut(row['role'], 30):<30} "
-                     f"{row['level_label']:<16} {row['decision'].replace('_', ' '):<22} "
-                     f"{row['confidence']:<10} {_cut(row['panel'], 28):<28} "
-                     f"{', '.join(row['missing']) or '-'}")
+        missing = len(row["missing"])
+        lines.append(f"{_cut(str(row['candidate']), 20):<20} {_cut(row['level_label'], 16):<16} "
+                     f"{row['decision'].replace('_', ' '):<21} {row['confidence']:<10} "
+                     f"{missing or '-'}")
+    lines.append("")
+    for row in rows:
+        said = [f"role {row['role']}"]
+        if row["panel"] != "-":
+            said.append(f"panel decided {row['panel']}")
+        if row["missing"]:
+            said.append(f"missing {', '.join(row['missing'])}")
+        lines += textwrap.wrap(f"{_line(str(row['candidate']))}: {'; '.join(said)}",
+                               PIPELINE_WIDTH, subsequent_indent="    ",
+                               break_long_words=True, break_on_hyphens=False)
     return "\n".join(lines) + "\n"
 
 
