@@ -439,9 +439,7 @@ def pack(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Generate a candidate pack: scorecards, candidate packet and interview plan."""
-    from rubrics.packs import Candidate, PackOptions, build_pack, pack_templates
-
-    from rubrics.packs import FORMATS
+    from rubrics.packs import FORMATS, Candidate, PackOptions, build_pack, pack_templates
 
     fmt = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     if unknown := [f for f in fmt if f not in FORMATS] or ([] if fmt else [formats]):

@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rubrics import __version__, pdfcache
-from rubrics.errors import (Conflict, InvalidInput, Problem, RubricsError, Severity, problem,
-                            shorten)
+from rubrics.errors import Conflict, InvalidInput, Problem, RubricsError, Severity, problem, shorten
 from rubrics.frameworks import framework_to_yaml
 from rubrics.fsutil import exchange, fsync_dir, sha256_bytes
 from rubrics.ids import slugify, text_hash
