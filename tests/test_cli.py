@@ -399,6 +399,31 @@ Level 3 (Senior) · new since level 2
 """
 
 
+def test_frameworks_show_fits_80_columns(runner: CliRunner) -> None:
+    """The bundled framework shown at 80 columns: no line wider, no parenthesis alone on a
+    line, and the lowest level names only topics that start there."""
+    from rich.cells import cell_len
+
+    result = runner.invoke(app, ["frameworks", "show", "backend"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80
+    assert not [line for line in lines if line.strip() in ("(", ")")]
+    lowest = result.output.split("\nLevel 2", 1)[0]
+    assert "nothing new" not in lowest
+
+
+def test_roles_list_fits_80_columns(runner: CliRunner) -> None:
+    """roles list at 80 columns keeps every header whole and no line wider."""
+    from rich.cells import cell_len
+
+    result = runner.invoke(app, ["roles", "list"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80
+    assert lines[1].split() == ["id", "title", "framework", "target", "band", "stages"]
+
+
 def test_frameworks_show_json_has_the_level_changes(runner: CliRunner, ladder_ws: Path) -> None:
     """frameworks show --json adds level_changes: per level and topic, the new criterion ids."""
     result = runner.invoke(app, ["-w", str(ladder_ws), "frameworks", "show", "ladder", "--json"])

@@ -379,10 +379,12 @@ def roles_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None
         return
     from rich.table import Table
 
-    table = Table(title=_cell(f"Roles in {ws.roles_dir}"))
+    table = Table(title=_cell(f"Roles in {ws.roles_dir}"), title_justify="left", box=None,
+                  header_style="bold", pad_edge=False)
     table.add_column("id", no_wrap=True)
-    for col in ("title", "framework", "target", "band", "stages"):
-        table.add_column(col)
+    table.add_column("title", ratio=1, overflow="fold")
+    for col in ("framework", "target", "band", "stages"):
+        table.add_column(col, no_wrap=True)
     for r in rows:
         table.add_row(_cell(r["id"]), _cell(r["title"]), _cell(r["framework"]),
                       str(r["target_level"]), f"{r['band'][0]}–{r['band'][1]}",

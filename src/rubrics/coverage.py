@@ -89,37 +89,47 @@ def level_changes(fw: Framework) -> list[dict[str, Any]]:
 
 def print_level_changes(console: Any, fw: Framework) -> None:
     """The framework level by level, each level saying what is new since the one below:
-    per topic its new criteria (text, then id; a long one wraps under itself), or that the
-    topic has nothing new there."""
+    per topic its new criteria (text, then id, each wrapping under itself), or that the
+    topic has nothing new there (the lowest level lists only topics that start there)."""
     from rubrics.terminal import markup
 
     criteria = {cid: c for cid, (_, c) in fw.criteria().items()}
     for change in level_changes(fw):
-        since = "" if change["since"] is None else f" · new since level {change['since']}"
+        lowest = change["since"] is None
+        since = "" if lowest else f" · new since level {change['since']}"
         console.print()
         console.print(f"[bold]{markup(change['label'])}[/bold]{since}")
         for topic in change["topics"]:
             if not topic["new"]:
-                console.print(f"  {markup(topic['title'])}: [dim]nothing new[/dim]")
+                if not lowest:
+                    console.print(f"  {markup(topic['title'])}: [dim]nothing new[/dim]")
                 continue
             console.print(f"  {markup(topic['title'])}")
             for cid in topic["new"]:
                 c = criteria[cid]
-                console.print(_hanging("-", f"{markup(c.text)} [dim]({markup(cid)})[/dim]"))
+                _hanging(console, "-", markup(c.text), markup(cid))
                 for example in c.examples:
-                    console.print(_hanging("", f"e.g. {markup(example)}"))
+                    _hanging(console, "", f"e.g. {markup(example)}")
 
 
-def _hanging(mark: str, text: str) -> Any:
-    """One item under a topic: ``mark`` at column 5, and ``text`` wrapping under itself
-    (one grid a line, so no line is padded out with spaces)."""
-    from rich.table import Table
+def _hanging(console: Any, mark: str, text: str, tail: str = "") -> None:
+    """One item under a topic: ``mark`` at column 5 and ``text`` wrapping under itself;
+    ``tail`` (an id, dim) follows in parentheses on the same line if it fits whole, else on
+    lines of its own without them, so a long id never leaves a parenthesis alone on a line."""
+    from rich.text import Text
 
-    item = Table.grid(padding=(0, 1))
-    item.add_column(width=5, justify="right")
-    item.add_column(overflow="fold")
-    item.add_row(mark, text)
-    return item
+    width = max(20, console.width - 6)
+    body = Text.from_markup(text)
+    lines = list(body.wrap(console, width))
+    if tail:
+        end = Text.from_markup(tail, style="dim")
+        if lines[-1].cell_len + 3 + end.cell_len <= width:
+            lines[-1] = Text.assemble(lines[-1], " ", ("(", "dim"), end, (")", "dim"))
+        else:
+            lines += list(end.wrap(console, width, overflow="fold"))
+    for n, line in enumerate(lines):
+        line.rstrip()
+        console.print(Text.assemble(f"{mark:>5} " if n == 0 else " " * 6, line), soft_wrap=True)
 
 
 def print_role(console: Any, loop: InterviewLoop, summary: dict[str, Any]) -> None:
