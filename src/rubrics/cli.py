@@ -677,6 +677,11 @@ def calibrate(
         else:
             atomic_write(out, body)
             _out(f"wrote {out}")
+    for skipped in data["packs"]["skipped"]:
+        _err(f"error: {skipped['path']}: {skipped['reason']} (skipped: not used in the "
+             "calibration)")
+    if data["packs"]["skipped"]:
+        raise typer.Exit(1)
 
 
 def _calibration_report() -> Any:

@@ -32,7 +32,7 @@ from rubrics.errors import InvalidInput, problem
 from rubrics.packdir import Pack
 
 FORMAT = "rubrics-calibration/1"
-__all__ = ["FORMAT", "calibrate"]
+__all__ = ["FORMAT", "calibrate", "summarise"]
 
 
 def calibrate(pack_dirs: list[Path], *, since: date | None = None, role: str | None = None,
@@ -50,29 +50,42 @@ def calibrate(pack_dirs: list[Path], *, since: date | None = None, role: str | N
                                "candidate id of their pack (rubrics pack --candidate-id)")
     chosen, role_id = _one_role(packs, role)
     meta = LoopMeta()
-    for first in {p.snapshot: p for p in reversed(chosen)}.values():
+    firsts: dict[tuple[str, str], PackData] = {}
+    for pack in chosen:
+        firsts.setdefault(pack.snapshot, pack)
+    for first in firsts.values():  # (each snapshot of the role once: its criteria's texts)
         meta.add(Pack.open(Path(first.path)).loop)
-    who = People.of(chosen)
-    seen = seen_of(chosen, who, since.isoformat() if since else None)
-    data: dict[str, Any] = {
+    found = summarise(chosen, meta, since=since,
+                      groups=(mapping, groups) if mapping is not None and groups else None)
+    return {
         "format": FORMAT, "role": role_id, "role_title": meta.role_title,
         "since": since.isoformat() if since else None,
-        "packs": {"read": len(chosen), "with_scorecards": len({s.pack.path for s in seen}),
+        "packs": {"read": len(chosen), "with_scorecards": found.pop("with_scorecards"),
                   "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
                   "other_roles": len(packs) - len(chosen)},
         "minimums": {"leniency_pairs": MIN_LENIENCY_PAIRS, "alpha_units": MIN_ALPHA_UNITS,
                      "correlation_n": MIN_CORRELATION_N,
                      "group_candidates": MIN_GROUP_CANDIDATES,
                      "group_selected": MIN_GROUP_SELECTED},
-        **figures(seen, who, meta),
+        **found,
     }
+
+
+def summarise(packs: list[PackData], meta: LoopMeta, *, since: date | None = None,
+              groups: tuple[dict[str, tuple[str, int]], Path] | None = None) -> dict[str, Any]:
+    """The figures over the scorecards of ``packs`` (all of one role) interviewed on or
+    after ``since``: overall, by month when they span more than one, and by group."""
+    who = People.of(packs)
+    seen = seen_of(packs, who, since.isoformat() if since else None)
+    data: dict[str, Any] = {"with_scorecards": len({s.pack.path for s in seen}),
+                            **figures(seen, who, meta)}
     months = sorted({s.card.interview_date[:7] for s in seen})
     if len(months) > 1:
         data["months"] = [{"month": m, **figures([s for s in seen
                                                   if s.card.interview_date[:7] == m], who, meta)}
                           for m in months]
-    if mapping is not None and groups is not None:
-        data["groups"] = group_figures(seen, chosen, mapping, meta, groups)
+    if groups is not None:
+        data["groups"] = group_figures(seen, packs, groups[0], meta, groups[1])
     return data
 
 

@@ -30,21 +30,22 @@ def share(part: int, whole: int) -> float | None:
     return r3(part / whole) if whole else None
 
 
-def alpha(units: Sequence[Sequence[int]]) -> float | None:
-    """Krippendorff's ordinal alpha over ``units`` (each: the values 1-4 its raters gave);
-    None with fewer than ``MIN_ALPHA_UNITS`` pairable units, or when every value is the
-    same (agreement is then undefined: there was no variation to agree on)."""
+def alpha(units: Sequence[Sequence[int]], domain: Sequence[int] = SCALE) -> float | None:
+    """Krippendorff's ordinal alpha over ``units`` (each: the values its raters gave, from
+    ``domain``); None with fewer than ``MIN_ALPHA_UNITS`` pairable units, or when every
+    value is the same (agreement is then undefined: there was no variation to agree on)."""
     pairable = [u for u in units if len(u) >= 2]
     if len(pairable) < MIN_ALPHA_UNITS or len({v for u in pairable for v in u}) < 2:
         return None
     import numpy as np
     from krippendorff import alpha as k_alpha
 
-    counts = np.zeros((len(pairable), len(SCALE)))
+    column = {v: i for i, v in enumerate(domain)}
+    counts = np.zeros((len(pairable), len(domain)))
     for row, unit in enumerate(pairable):
         for value in unit:
-            counts[row, value - 1] += 1
-    found = float(k_alpha(value_counts=counts, value_domain=list(SCALE),
+            counts[row, column[value]] += 1
+    found = float(k_alpha(value_counts=counts, value_domain=list(domain),
                           level_of_measurement="ordinal"))
     return None if math.isnan(found) else r3(found)
 

@@ -8,6 +8,7 @@ aggregation reads them, and what the mechanical rule decides for the candidate.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,11 +100,21 @@ def read_packs(paths: list[Path], jobs: int | None = None) -> tuple[list[PackDat
         else:
             import multiprocessing
 
+            _warm(paths)
+
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             with multiprocessing.get_context(method).Pool(jobs) as pool:
                 done = pool.map(read_one, paths, chunksize=max(1, len(paths) // (jobs * 8)))
     packs = [d for d in done if isinstance(d, PackData)]
     return packs, [d for d in done if isinstance(d, Skipped)]
+
+
+def _warm(paths: list[Path]) -> None:
+    """Load the first pack's role and framework before the workers start, so that each
+    inherits the parsed loop instead of parsing it again (packs of one role share it)."""
+    for path in paths[:1]:
+        with contextlib.suppress(RubricsError, OSError):
+            Pack.open(path)
 
 
 def read_one(path: Path) -> PackData | Skipped:

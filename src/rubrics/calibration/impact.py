@@ -115,18 +115,19 @@ def _selected(pack: PackData) -> bool | None:
 
 
 def _rates(outcomes: dict[str, bool], group_of: dict[str, str]) -> list[dict[str, Any]]:
-    tally: dict[str, list[int]] = {}
+    """Every group's rate (null for a group with no candidate here) against the highest."""
+    tally: dict[str, list[int]] = {g: [0, 0] for g in group_of.values()}
     for pack, chosen in outcomes.items():
-        t = tally.setdefault(group_of[pack], [0, 0])
+        t = tally[group_of[pack]]
         t[0] += chosen
         t[1] += 1
-    top = max((s / n for s, n in tally.values()), default=0)
+    top = max((s / n for s, n in tally.values() if n), default=0)
     out = []
     for group in sorted(tally):
         selected, total = tally[group]
-        ratio = (selected / total) / top if top else None
+        ratio = (selected / total) / top if top and total else None
         out.append({"group": group, "selected": selected, "total": total,
-                    "rate": r3(selected / total), "impact_ratio": r3(ratio),
+                    "rate": r3(selected / total) if total else None, "impact_ratio": r3(ratio),
                     "flag": ratio is not None and ratio < FOUR_FIFTHS})
     return out
 
