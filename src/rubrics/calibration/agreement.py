@@ -52,15 +52,16 @@ def alpha(units: Sequence[Sequence[int]], domain: Sequence[int] = SCALE) -> floa
 
 def ranks(values: Sequence[float]) -> list[float]:
     """1-based ranks, ties sharing their mean rank."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
+    order = sorted(range(len(values)), key=values.__getitem__)
     out = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+    i, n = 0, len(order)
+    while i < n:
+        j, value = i, values[order[i]]
+        while j + 1 < n and values[order[j + 1]] == value:
             j += 1
+        rank = (i + j) / 2 + 1
         for k in range(i, j + 1):
-            out[order[k]] = (i + j) / 2 + 1
+            out[order[k]] = rank
         i = j + 1
     return out
 

@@ -21,30 +21,41 @@ class Table:
         self.asked: Counter[str] = Counter()
         self.unrated: Counter[str] = Counter()
         self.levels: dict[str, float | None] = {}
+        self._sums: dict[str, dict[str, tuple[int, int]]] = {}
         for s in seen:
             self.levels[s.pack.path] = s.pack.level
             for cid, value in s.card.ratings.items():
                 self.values[cid].setdefault(s.pack.path, {}).setdefault(s.person, value)
-                self.asked[cid] += 1
-            for cid in s.card.unrated:
-                self.asked[cid] += 1
-                self.unrated[cid] += 1
+            self.asked.update(s.card.ratings)
+            self.asked.update(s.card.unrated)
+            self.unrated.update(s.card.unrated)
+
+    def sums(self, cid: str) -> dict[str, tuple[int, int]]:
+        """Candidate -> the sum and number of the ratings of ``cid``."""
+        if cid not in self._sums:
+            self._sums[cid] = {pack: (sum(raters.values()), len(raters))
+                               for pack, raters in self.values[cid].items()}
+        return self._sums[cid]
 
     def units(self, cids: list[str]) -> list[list[int]]:
-        return [list(raters.values()) for cid in cids for raters in self.values[cid].values()]
+        """The values of each (candidate, criterion) that two interviewers or more rated."""
+        return [list(raters.values()) for cid in cids for raters in self.values[cid].values()
+                if len(raters) >= 2]
 
     def correlation(self, cids: list[str]) -> tuple[float | None, int]:
         """Spearman's rho between a candidate's mean rating of ``cids`` and their recommended
         overall level, and over how many candidates."""
-        per_pack: dict[str, list[int]] = defaultdict(list)
-        for cid in cids:
-            for pack, raters in self.values[cid].items():
-                per_pack[pack].extend(raters.values())
+        sums = [self.sums(cid) for cid in cids]
+        totals: dict[str, tuple[int, int]] = sums[0] if len(sums) == 1 else {}
+        for one in sums if len(sums) > 1 else []:
+            for pack, (total, n) in one.items():
+                before = totals.get(pack, (0, 0))
+                totals[pack] = (before[0] + total, before[1] + n)
         xs, ys = [], []
-        for pack, values in per_pack.items():
-            level = self.levels.get(pack)
+        for pack, (total, n) in totals.items():
+            level = self.levels[pack]
             if level is not None:
-                xs.append(sum(values) / len(values))
+                xs.append(total / n)
                 ys.append(level)
         return spearman(xs, ys), len(xs)
 
@@ -54,7 +65,7 @@ def criterion_figures(seen: list[Seen], meta: LoopMeta, table: Table | None = No
     table = table or Table(seen)
     out = []
     for cid, (topic, text) in meta.criteria.items():
-        units = [u for u in table.units([cid]) if len(u) >= 2]
+        units = table.units([cid])
         ratings = [v for raters in table.values[cid].values() for v in raters.values()]
         rho, n = table.correlation([cid])
         out.append({"id": cid, "topic": topic, "text": text, "alpha": alpha(units),
@@ -72,7 +83,7 @@ def topic_figures(seen: list[Seen], meta: LoopMeta, table: Table | None = None
     out = []
     for topic, title in meta.topics.items():
         cids = meta.topic_criteria(topic)
-        units = [u for u in table.units(cids) if len(u) >= 2]
+        units = table.units(cids)
         rho, n = table.correlation(cids)
         out.append({"id": topic, "title": title, "alpha": alpha(units), "units": len(units),
                     "pairable": sum(len(u) for u in units),

@@ -90,15 +90,18 @@ def leniency_pairs(seen: list[Seen], meta: LoopMeta) -> dict[str, list[float]]:
 
 def panel_ratings(seen: list[Seen]) -> dict[str, Counter[int]]:
     """Person -> the ratings the other interviewers gave the candidates they rated."""
-    per_pack: dict[str, Counter[int]] = defaultdict(Counter)
-    per_person_pack: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
+    per_pack: dict[str, list[int]] = defaultdict(lambda: [0] * 5)
+    per_person_pack: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 5)
     for s in seen:
-        values = Counter(s.card.ratings.values())
-        per_pack[s.pack.path] += values
-        per_person_pack[(s.person, s.pack.path)] += values
+        whole, own = per_pack[s.pack.path], per_person_pack[(s.person, s.pack.path)]
+        for value in s.card.ratings.values():
+            whole[value] += 1
+            own[value] += 1
     out: dict[str, Counter[int]] = defaultdict(Counter)
     for (person, pack), own in per_person_pack.items():
-        out[person] += per_pack[pack] - own
+        whole, theirs = per_pack[pack], out[person]
+        for value in SCALE:
+            theirs[value] += whole[value] - own[value]
     return out
 
 
