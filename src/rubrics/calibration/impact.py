@@ -133,8 +133,15 @@ def _rates(outcomes: dict[str, bool], group_of: dict[str, str]) -> list[dict[str
 
 
 def _small(rates: list[dict[str, Any]], where: str) -> list[str]:
-    return [f"{where}: group '{r['group']}' has {r['total']} candidate"
-            f"{'s' if r['total'] != 1 else ''} and {r['selected']} selected, fewer than "
-            f"{MIN_GROUP_CANDIDATES} candidates or {MIN_GROUP_SELECTED} selected: its impact "
-            "ratio means little" for r in rates
-            if r["total"] < MIN_GROUP_CANDIDATES or r["selected"] < MIN_GROUP_SELECTED]
+    out = []
+    for r in rates:
+        short = [f"fewer than {MIN_GROUP_CANDIDATES} candidates"
+                 if r["total"] < MIN_GROUP_CANDIDATES else "",
+                 f"fewer than {MIN_GROUP_SELECTED} selected"
+                 if r["selected"] < MIN_GROUP_SELECTED else ""]
+        if any(short):
+            out.append(f"{where}: group '{r['group']}' has {r['total']} candidate"
+                       f"{'s' if r['total'] != 1 else ''} and {r['selected']} selected "
+                       f"({' and '.join(x for x in short if x)}): its impact ratio means "
+                       "little")
+    return out

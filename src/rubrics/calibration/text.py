@@ -89,14 +89,16 @@ def _stage(s: dict[str, Any]) -> str:
 def _months(months: list[dict[str, Any]]) -> list[str]:
     if not months:
         return []
-    out = ["", "By month (scorecards; pass-through per stage; interviewers with a leniency)"]
+    out = ["", "By month (scorecards; pass-through per stage; who stands apart)"]
     for m in months:
         cards = sum(s["scorecards"] for s in m["stages"])
         stages = ", ".join(f"{s['id']} {_pct(s['pass_through'])}" for s in m["stages"]
                            if s["scorecards"])
-        lenient = ", ".join(f"{_cut(i['name'], 20)} {i['leniency']:+.2f}"
-                            for i in m["interviewers"] if i["leniency"] is not None) or "-"
-        out += [f"  {m['month']}: {cards} scorecards; {stages}", f"    leniency: {lenient}"]
+        apart = ", ".join(f"{_cut(i['name'], 20)} {i['leniency']:+.2f}"
+                          for i in m["interviewers"] if i["leniency_interval"] is not None
+                          and (i["leniency_interval"][0] > 0 or i["leniency_interval"][1] < 0))
+        out += [f"  {m['month']}: {cards} scorecards; {stages}",
+                f"    lenient or severe (95% interval excludes 0): {apart or 'none'}"]
     return out
 
 
