@@ -631,6 +631,89 @@ def aggregate(
         raise typer.Exit(1)
 
 
+CALIBRATE_FORMATS = ("text", "json", "html", "pdf")
+
+
+@app.command(short_help="How interviewers rate and agree, across candidates.")
+def calibrate(
+    pack_dirs: Annotated[list[Path], typer.Argument(
+        metavar="PACK_DIR...", help="Pack folders, or folders of packs.")],
+    since: Annotated[str | None, typer.Option(
+        "--since", metavar="DATE", help="Only interviews on or after this date (YYYY-MM-DD).")] = None,
+    role: Annotated[str | None, typer.Option(
+        "--role", metavar="ID", help="Only packs of this role (needed when packs of several "
+        "roles are given).")] = None,
+    groups: Annotated[Path | None, typer.Option(
+        "--groups", metavar="FILE.csv", help="Candidate id -> group: adds selection rates and "
+        "the four-fifths rule (read only, never written into packs).", dir_okay=False)] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text, json, html or pdf.")] = "text",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file "
+                                             "(default: standard output; required for pdf).",
+                                             dir_okay=False)] = None,
+    templates: Annotated[Path | None, typer.Option(
+        "--templates", help="Folder of templates that override the built-in ones by name.",
+        file_okay=False)] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1,
+                                             help="Worker processes for many packs.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Calibration across candidates: interviewers, agreement per criterion, stages, drift."""
+    import json
+    from datetime import date
+
+    from rubrics import panel
+    from rubrics.calibration import calibrate as run
+    from rubrics.fsutil import atomic_write
+
+    if fmt not in CALIBRATE_FORMATS:
+        fail(f"unknown format '{fmt}' (choose from {', '.join(CALIBRATE_FORMATS)})", 2)
+    if fmt == "pdf" and out is None:
+        fail("--format pdf needs --out FILE", 2)
+    report = _calibration_report() if fmt in ("html", "pdf") else None
+    try:
+        day = date.fromisoformat(since) if since is not None else None
+    except ValueError:
+        fail(f"--since: '{since}' is not a date (YYYY-MM-DD)", 2)
+    with handled():
+        if out is not None:
+            panel.check_out(out)
+        data = run(list(pack_dirs), since=day, role=role, groups=groups, jobs=jobs)
+        if report is not None:
+            found = report.to_html(data, _report_templates(templates, workspace))
+            body = found.encode("utf-8") if fmt == "html" else report.to_pdf(
+                data, _report_templates(templates, workspace))
+        elif fmt == "json":
+            body = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        else:
+            from rubrics.calibration.text import to_text
+
+            body = to_text(data).encode("utf-8")
+        if out is None:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(_for_terminal(body, fmt))
+            sys.stdout.buffer.flush()
+        else:
+            atomic_write(out, body)
+            _out(f"wrote {out}")
+    for skipped in data["packs"]["skipped"]:
+        _err(f"error: {skipped['path']}: {skipped['reason']} (skipped: not used in the "
+             "calibration)")
+    if data["packs"]["skipped"]:
+        raise typer.Exit(1)
+
+
+def _calibration_report() -> Any:
+    """The calibration report's HTML and PDF renderer, when this build has it."""
+    import importlib
+
+    try:
+        return importlib.import_module("rubrics.calibration.report")
+    except ModuleNotFoundError as exc:
+        if exc.name != "rubrics.calibration.report":
+            raise
+        fail("html and pdf come with the calibration report template", 2)
+
+
 def _for_terminal(data: bytes, fmt: str) -> bytes:
     """A report on its way to standard output, where a terminal may read it: text (and the
     resolutions file) with controls and direction overrides shown as escapes, JSON with them

@@ -10,6 +10,7 @@ submission order) and monotone: more or better evidence never lowers a level.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -38,7 +39,7 @@ from rubrics.aggregation.levels import (
 from rubrics.aggregation.margin import Margin, margin
 from rubrics.roles import InterviewLoop
 
-__all__ = ["DISCLAIMER", "RULE_VERSION", "Rated", "aggregate"]
+__all__ = ["DISCLAIMER", "RULE_VERSION", "Outcome", "Rated", "aggregate", "outcome"]
 
 RULE_VERSION = 2
 DISCLAIMER = ("This is a mechanical recommendation to the hiring panel, not a decision: the panel "
@@ -64,9 +65,7 @@ def aggregate(loop: InterviewLoop, rated: list[Rated], *, pack_id: str,
     sub, sub_basis = sub_level(ev, tallies, result)
 
     missing = _missing_stages(ev)
-    disputes = criterion_disagreements(ev)
-    flags = [*coverage_flags(ev, missing), *disputes, *topic_disagreements(ev, disputes),
-             *inconsistent_levels(ev, placed), *recommendation_flags(ev)]
+    flags = _flags(ev, placed, missing)
     gaps = rule2.evidence_gaps(ev)
     found = _decide(ev, result, tallies, per_level, placed, scale, missing, gaps, flags)
     decision, reasons, blocking, outcome, the_margin = found
@@ -119,14 +118,49 @@ def aggregate(loop: InterviewLoop, rated: list[Rated], *, pack_id: str,
     }
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What :func:`aggregate` decides for one candidate, and the overall level."""
+
+    decision: str
+    evidence_outcome: str | None
+    level: int | None
+    below: bool
+
+
+def outcome(loop: InterviewLoop, rated: list[Rated]) -> Outcome:
+    """The decision, evidence outcome and overall level :func:`aggregate` reports, without
+    the margin (its ``fragile`` flag is information and never changes the decision): for
+    reading many packs at once, as calibration does."""
+    ev = Evidence.gather(loop, rated)
+    scale = Scale.of(ev)
+    tallies = criterion_tallies(ev.ratings)
+    per_level = level_tallies(ev, tallies)
+    placed = place_topics(ev, per_level, scale)
+    result = overall({a: t.value for a, t in placed.items()}, scale)
+    missing = _missing_stages(ev)
+    found = _decide(ev, result, tallies, per_level, placed, scale, missing,
+                    rule2.evidence_gaps(ev), _flags(ev, placed, missing), with_margin=False)
+    return Outcome(found[0], found[3], result.level, result.below)
+
+
+def _flags(ev: Evidence, placed: dict[str, TopicLevel], missing: list[str]) -> list[Flag]:
+    """The flags that do not depend on the evidence outcome."""
+    disputes = criterion_disagreements(ev)
+    return [*coverage_flags(ev, missing), *disputes, *topic_disagreements(ev, disputes),
+            *inconsistent_levels(ev, placed), *recommendation_flags(ev)]
+
+
 Decided = tuple[str, list[str], list[Flag], str | None, Margin | None]
 
 
 def _decide(ev: Evidence, result: Overall, tallies: dict[str, Tally],
             per_level: dict[str, dict[int, Tally]], placed: dict[str, TopicLevel],
-            scale: Scale, missing: list[str], gaps: rule2.Gaps, flags: list[Flag]) -> Decided:
+            scale: Scale, missing: list[str], gaps: rule2.Gaps, flags: list[Flag],
+            with_margin: bool = True) -> Decided:
     """The decision and its reasons, the flags that hold it up, the evidence outcome, and
-    the margin; ``flags`` gains the flags that depend on the outcome."""
+    the margin (None without ``with_margin``); ``flags`` gains the flags that depend on the
+    outcome."""
     if missing:
         blank = [f"{c.interviewer} ({c.stage}) returned a scorecard that rates nothing"
                  for c in ev.blank]
@@ -140,9 +174,12 @@ def _decide(ev: Evidence, result: Overall, tallies: dict[str, Tally],
     extra = rule2.majority_against(ev, outcome)
     if extra is not None:
         flags.append(extra)
-    the_margin = margin(ev, tallies, per_level, placed, scale, failed, outcome, result.rounded)
-    if the_margin.fragile:
-        flags.append(_fragile_flag(the_margin))
+    the_margin = None
+    if with_margin:
+        the_margin = margin(ev, tallies, per_level, placed, scale, failed, outcome,
+                            result.rounded)
+        if the_margin.fragile:  # (information: it never holds the outcome up)
+            flags.append(_fragile_flag(the_margin))
     standing = rule2.Standing(placed, tallies, scale, outcome)
     decision, reasons, blocking = rule2.decide(ev, standing, why, flags)
     return decision, reasons, blocking, outcome, the_margin

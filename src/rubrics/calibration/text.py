@@ -1,0 +1,117 @@
+"""The calibration figures as a compact summary for a terminal: a table per section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LITTLE = "too little data"
+
+
+def _cut(text: str, width: int) -> str:
+    from rubrics.render import plain
+
+    text = " ".join(plain(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _num(x: float | None, signed: bool = False) -> str:
+    if x is None:
+        return LITTLE
+    return f"{x:+.2f}" if signed else f"{x:.2f}"
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.0f}%"
+
+
+def to_text(data: dict[str, Any]) -> str:
+    out = _heading(data)
+    out += ["", "Interviewers (leniency: mean difference from the other interviewers of the same "
+            "candidate and topic, + = more lenient)",
+            f"  {'interviewer':<24} {'cards':>5} {'on time':>8} {'unassessed':>10}  "
+            f"{'leniency (pairs, 95% interval)':<36} {'vs rule':>8} {'halo sd':>8}"]
+    out += [_interviewer(i) for i in data["interviewers"]] or ["  (no scorecards)"]
+    out += ["", "Criteria (alpha: Krippendorff's ordinal alpha; r: Spearman with overall level)",
+            f"  {'criterion':<44} {'alpha':>15} {'units':>5} {'unassessed':>10} {'sd':>5} "
+            f"{'r (n)':>20}"]
+    out += [_agreement(c["id"], c, c["sd"]) for c in data["criteria"]]
+    out += ["", "Topics", f"  {'topic':<44} {'alpha':>15} {'units':>5} {'unassessed':>10} "
+            f"{'':>5} {'r (n)':>20}"]
+    out += [_agreement(t["title"], t, None) for t in data["topics"]]
+    out += ["", "Stages", f"  {'stage':<36} {'cards':>5} {'pass-through':>12}  "
+            "strong no / no / yes / strong yes"]
+    out += [_stage(s) for s in data["stages"]]
+    out += _months(data.get("months", []))
+    if "groups" in data:
+        out += _groups(data["groups"])
+    return "\n".join(out) + "\n"
+
+
+def _heading(data: dict[str, Any]) -> list[str]:
+    packs = data["packs"]
+    since = f", interviews since {data['since']}" if data["since"] else ""
+    out = [f"Calibration: {_cut(data.get('role_title') or '', 60)} ({data['role']}): "
+           f"{packs['read']} pack{'s' if packs['read'] != 1 else ''} read{since}"]
+    if packs["other_roles"]:
+        out.append(f"  {packs['other_roles']} pack{'s' if packs['other_roles'] != 1 else ''} "
+                   "of other roles left out (--role)")
+    for s in packs["skipped"]:
+        out.append(f"  skipped {s['path']}: {_cut(s['reason'], 200)}")
+    return out
+
+
+def _interviewer(i: dict[str, Any]) -> str:
+    on_time = i["on_time"]
+    timely = _pct(on_time["share"]) + (f" +{on_time['undated']}?" if on_time["undated"] else "")
+    if i["leniency"] is None:
+        lenient = f"{LITTLE} ({i['leniency_n']} pairs)"
+    else:
+        lo, hi = i["leniency_interval"]
+        lenient = f"{i['leniency']:+.2f} ({i['leniency_n']}, {lo:+.2f} to {hi:+.2f})"
+    against = i["disagrees_with_decision"]
+    return (f"  {_cut(i['name'], 24):<24} {i['scorecards']:>5} {timely:>8} "
+            f"{_pct(i['unassessed_share']):>10}  {lenient:<36} {_pct(against['share']):>8} "
+            f"{_num(i['halo']['sd']) if i['halo']['sd'] is not None else '-':>8}")
+
+
+def _agreement(name: str, x: dict[str, Any], spread: float | None) -> str:
+    r = (LITTLE if x["level_correlation"] is None else f"{x['level_correlation']:+.2f}")
+    return (f"  {_cut(name, 44):<44} {_num(x['alpha']):>15} {x['units']:>5} "
+            f"{_pct(x['unassessed_share']):>10} {'-' if spread is None else f'{spread:.2f}':>5} "
+            f"{r + ' (' + str(x['level_correlation_n']) + ')':>20}")
+
+
+def _stage(s: dict[str, Any]) -> str:
+    mix = " / ".join(str(n) for n in s["decisions"].values())
+    return f"  {_cut(s['title'], 36):<36} {s['scorecards']:>5} {_pct(s['pass_through']):>12}  {mix}"
+
+
+def _months(months: list[dict[str, Any]]) -> list[str]:
+    if not months:
+        return []
+    out = ["", "By month (scorecards; pass-through per stage; who stands apart)"]
+    for m in months:
+        cards = sum(s["scorecards"] for s in m["stages"])
+        stages = ", ".join(f"{s['id']} {_pct(s['pass_through'])}" for s in m["stages"]
+                           if s["scorecards"])
+        apart = ", ".join(f"{_cut(i['name'], 20)} {i['leniency']:+.2f}"
+                          for i in m["interviewers"] if i["leniency_interval"] is not None
+                          and (i["leniency_interval"][0] > 0 or i["leniency_interval"][1] < 0))
+        out += [f"  {m['month']}: {cards} scorecards; {stages}",
+                f"    lenient or severe (95% interval excludes 0): {apart or 'none'}"]
+    return out
+
+
+def _groups(groups: dict[str, Any]) -> list[str]:
+    out = ["", "Selection rates by group (impact ratio vs the highest rate; flagged below 0.8, "
+           "the four-fifths rule)"]
+    scopes = [(f"stage {s['id']}", s["rates"]) for s in groups["stages"]]
+    for name, rates in [*scopes, ("decision", groups["decision"]["rates"])]:
+        out.append(f"  {name}:")
+        for r in rates:
+            ratio = "-" if r["impact_ratio"] is None else f"{r['impact_ratio']:.2f}"
+            flag = "  BELOW 4/5" if r["flag"] else ""
+            out.append(f"    {_cut(r['group'], 24):<24} {r['selected']:>5}/{r['total']:<5} "
+                       f"{_pct(r['rate']):>5}  ratio {ratio}{flag}")
+    out += [f"  warning: {w}" for w in groups["warnings"]]
+    return out
