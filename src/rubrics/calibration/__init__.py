@@ -1,0 +1,1 @@
+"""Calibration across candidates: how each interviewer rates, how far they agree."""
