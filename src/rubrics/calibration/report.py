@@ -29,6 +29,7 @@ def to_html(data: dict[str, Any], templates: Templates, *, for_pdf: bool = False
         leniency=leniency_chart(data["interviewers"]), drift=drift(data),
         other_roles=other_roles(data["packs"].get("other_roles")),
         group_tables=group_tables(data.get("groups"), data["stages"]),
+        group_warnings=(data.get("groups") or {}).get("warnings") or [],
         share=share, number=number, signed=signed, interval=interval, alpha_label=alpha_label,
         person=person, colours=RATING_COLOURS, ratings=RATINGS, TOO_LITTLE=TOO_LITTLE)
 
