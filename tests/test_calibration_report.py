@@ -64,7 +64,7 @@ def test_first_screen_says_what_was_read_and_what_the_figures_are_not(
     first = html[:html.index('id="interviewers-h"')]
     text = " ".join(re.sub(r"<[^>]+>", " ", first).split())
     assert "Packs read 20" in text and "Packs skipped 1" in text
-    assert "senior-backend-money-movement" in text and "since 2026-10-01" in text
+    assert "Senior Backend Engineer, Money Movement" in text and "since 2026-10-01" in text
     assert "not verdicts on people" in text
     assert "leniency for 1 of 5 interviewers (under 10 paired ratings)" in text
     assert "agreement for 2 of 5 criteria and 1 of 3 topics" in text
@@ -144,7 +144,7 @@ def test_empty_calibration_renders(templates: Templates) -> None:
              "packs": {"read": 0, "skipped": [], "other_roles": 0}, "minimums": {},
              "interviewers": [], "criteria": [], "topics": [], "stages": []}
     html = to_html(empty, templates)
-    assert "Calibration: every role" in html and "No scorecards returned" in html
+    assert "Calibration: every role" in html and "four-fifths" not in html and "No scorecards returned" in html
 
 
 @pytest.mark.browser
