@@ -5,7 +5,7 @@ Usage: .venv/bin/python benchmarks/bench_calibrate.py [--packs N] [--interviewer
 
 Builds the cohort once with `rubrics.cohort.make_cohort` (real packs of the bundled role,
 the first 6 of its stages returned by distinct interviewers from 40, one of them lenient;
-about 6 minutes for 1,000 packs) and keeps it in DIR (default: a folder in the system's
+about 9 minutes for 1,000 packs) and keeps it in DIR (default: a folder in the system's
 temporary directory named after the arguments), so later runs reuse it. Then times
 `rubrics.calibration.calibrate(...)` to JSON in a fresh process: once cold (right after the
 cohort was built, or after dropping the OS page cache when run as root: `sync; echo 3 >
