@@ -1,0 +1,174 @@
+"""The calibration report (HTML and PDF) rendered from a hand-built ``rubrics-calibration/1`` dict.
+
+``tests/fixtures/calibration-report.json`` follows the JSON contract of ``rubrics calibrate``
+with nulls, a lenient and a severe interviewer, a criterion nobody assesses, two months, and
+groups with a flag and a small-group warning. Golden HTML in ``tests/golden/calibration/``:
+
+    RUBRICS_UPDATE_GOLDEN=1 .venv/bin/python -m pytest -q tests/test_calibration_report.py -k golden
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import io
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rubrics.calibration.report import TOO_LITTLE, leniency_chart, to_html, to_pdf
+from rubrics.panel import default_templates
+from rubrics.render import Templates
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "calibration-report.json"
+GOLDEN = Path(__file__).resolve().parent / "golden" / "calibration" / "report.html"
+UPDATE_GOLDEN = os.environ.get("RUBRICS_UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture
+def data() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def templates() -> Templates:
+    return default_templates()
+
+
+def test_golden_html(data: dict[str, Any], templates: Templates) -> None:
+    """The report of the fixture renders byte for byte as its golden file."""
+    html = to_html(data, templates)
+    if UPDATE_GOLDEN:
+        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
+        GOLDEN.write_text(html, encoding="utf-8")
+    assert GOLDEN.is_file(), "no golden file: run with RUBRICS_UPDATE_GOLDEN=1"
+    have = GOLDEN.read_text(encoding="utf-8")
+    if have != html:
+        diff = "".join(list(difflib.unified_diff(have.splitlines(keepends=True),
+                                                 html.splitlines(keepends=True),
+                                                 "golden", "rendered"))[:60])
+        pytest.fail(f"the report differs from its golden file (RUBRICS_UPDATE_GOLDEN=1 to "
+                    f"accept):\n{diff}")
+
+
+def test_first_screen_says_what_was_read_and_what_the_figures_are_not(
+        data: dict[str, Any], templates: Templates) -> None:
+    """Before any figure: packs read and skipped (with why), role, period, that these are not
+    verdicts on people, and how many figures are too thin to read."""
+    html = to_html(data, templates)
+    first = html[:html.index('id="interviewers-h"')]
+    text = " ".join(re.sub(r"<[^>]+>", " ", first).split())
+    assert "Packs read 20" in text and "Packs skipped 1" in text
+    assert "Senior Backend Engineer, Money Movement" in text and "since 2026-10-01" in text
+    assert "not verdicts on people" in text
+    assert "leniency for 1 of 5 interviewers (under 10 paired ratings)" in text
+    assert "agreement for 2 of 5 criteria and 1 of 3 topics" in text
+    assert "entry 3 does not chain to entry 2" in text
+
+
+def test_a_missing_leniency_is_too_little_data_never_a_dot_at_zero(data: dict[str, Any]) -> None:
+    """An interviewer under the minimum gets "too little data" and no dot; one with a
+    leniency of exactly 0 gets a dot on the zero line."""
+    chart = leniency_chart(data["interviewers"])
+    rows = {r["label"]: r for r in chart["rows"]}
+    assert rows["Sam Taylor <script>"]["value"] is None and "x" not in rows["Sam Taylor <script>"]
+    assert rows["Jonas Weber"]["x"] == chart["zero"]
+    assert rows["Tomás Álvarez"]["x"] > chart["zero"] > rows["Grace Okafor"]["x"]
+
+
+def test_lenient_interviewer_sits_right_of_zero_with_its_interval(data: dict[str, Any],
+                                                                  templates: Templates) -> None:
+    """The lenient interviewer's dot is right of 0 inside its interval, and the table gives the
+    same figure with its n and interval."""
+    row = next(r for r in leniency_chart(data["interviewers"])["rows"]
+               if r["label"] == "Tomás Álvarez")
+    assert row["lo"] < row["x"] < row["hi"]
+    html = to_html(data, templates)
+    assert "+0.81 (n=41)<br>+0.55 to +1.07" in html
+    assert f"{TOO_LITTLE} (n=4)" in html
+
+
+def test_names_are_escaped_everywhere(data: dict[str, Any], templates: Templates) -> None:
+    """A name holding markup is shown as text in tables and charts, never as an element."""
+    html = to_html(data, templates)
+    assert "<script" not in html
+    assert html.count("Sam Taylor &lt;script&gt;") >= 4
+
+
+def test_groups_and_months_appear_only_when_present(data: dict[str, Any],
+                                                    templates: Templates) -> None:
+    """Without ``groups`` nothing about groups is shown; with one month there is no drift
+    section; with both, both are shown with the flag and the small-group warning."""
+    html = to_html(data, templates)
+    assert 'id="groups-h"' in html and "yes: below 0.8" in html
+    assert "group C has 2 candidates" in html and 'id="drift-h"' in html
+    assert "<h3 id=\"group-1\">Hiring manager conversation</h3>" in html
+    bare = copy.deepcopy(data)
+    del bare["groups"]
+    bare["months"] = bare["months"][:1]
+    html = to_html(bare, templates)
+    assert "four-fifths" not in html and "group A" not in html and 'id="drift-h"' not in html
+
+
+def test_a_criterion_nobody_assesses_is_marked(data: dict[str, Any], templates: Templates) -> None:
+    """A criterion left unassessed every time is marked "never assessed" in its row."""
+    html = to_html(data, templates)
+    row = html[html.index("Sets reliability practice others follow"):][:400]
+    assert "never assessed" in row
+
+
+def test_pdf_text_carries_the_sections_and_the_caveats(data: dict[str, Any],
+                                                      templates: Templates) -> None:
+    """The PDF (A4) holds every section, the caveat, "too little data" and the group flag as
+    text a reader can search."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(to_pdf(data, templates)))
+    text = " ".join(" ".join(page.extract_text() or "" for page in reader.pages).split())
+    for needle in ("not verdicts on people", "Interviewers", "Rating distributions", "Criteria",
+                   "Topics", "Stages", "By month", "Selection rates by group", TOO_LITTLE,
+                   "yes: below 0.8", "four-fifths", "Tomás Álvarez"):
+        assert needle in text, needle
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4 in points
+
+
+def test_empty_calibration_renders(templates: Templates) -> None:
+    """No interviewer, criterion or stage yet: the report still renders and says so."""
+    empty = {"format": "rubrics-calibration/1", "role": None, "since": None,
+             "packs": {"read": 0, "skipped": [], "other_roles": 0}, "minimums": {},
+             "interviewers": [], "criteria": [], "topics": [], "stages": []}
+    html = to_html(empty, templates)
+    assert "Calibration: every role" in html and "four-fifths" not in html and "No scorecards returned" in html
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 390])
+def test_axe_and_narrow_screens(data: dict[str, Any], templates: Templates, tmp_path: Path,
+                                width: int) -> None:
+    """axe-core finds no violation (best practices included) at 1280 and 390 px, and the
+    page never scrolls sideways: wide tables scroll inside their own wrapper."""
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    page_file = tmp_path / "calibration.html"
+    page_file.write_text(to_html(data, templates), encoding="utf-8")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.goto(page_file.as_uri())
+            results = Axe().run(page)
+            assert results.response["violations"] == [], results.generate_report()
+            assert len(results.response["passes"]) > 15
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            assert page.evaluate("document.scripts.length") == 0
+        finally:
+            browser.close()
