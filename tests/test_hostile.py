@@ -227,7 +227,9 @@ def test_damaged_packs_are_left_out_of_a_pipeline_and_never_hang(blank_pack: Pat
     proc = subprocess.run([sys.executable, "-m", "rubrics", "aggregate", *map(str, packs)],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
-    assert len(proc.stdout.splitlines()) == 2  # the header and the good pack
+    table = proc.stdout.split("\n\n", 1)[0]  # the table, then a line per candidate
+    assert len(table.splitlines()) == 2  # the header and the good pack
+    assert proc.stdout.count("Ada Lovelace:") == 1
     assert proc.stderr.splitlines() == [
         f"error: {packs[1]}: {first}: missing: normalised file of submission 0001; run rubrics "
         "verify (left out of the table)",

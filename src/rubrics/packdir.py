@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ class Pack:
     loop: InterviewLoop
     hashes: dict[str, str] = field(default_factory=dict)
     """SHA-256 of the snapshot files, taken when the pack was opened."""
+    _plain_folders: set[str] = field(default_factory=set, repr=False, compare=False)
 
     @classmethod
     def open(cls, path: Path) -> Pack:
@@ -63,8 +65,9 @@ class Pack:
         return cls(path, manifest, loop, {role_rel: role_hash, framework_rel: framework_hash})
 
     def inside(self, rel: str) -> Path | None:
-        """The path ``rel`` names inside the pack, or None when it would leave the pack."""
-        return inside(self.path, rel)
+        """The path ``rel`` names inside the pack, or None when it would leave the pack
+        (folders found to be no link are not checked again for this opening of the pack)."""
+        return inside(self.path, rel, self._plain_folders)
 
     @property
     def pack_id(self) -> str:
@@ -94,18 +97,25 @@ class Pack:
                 for s in self.loop.role.stages}
 
 
-def inside(root: Path, rel: str) -> Path | None:
+def inside(root: Path, rel: str, plain_folders: set[str] | None = None) -> Path | None:
     """The path ``rel`` names inside ``root``, or None when it would leave it: an absolute
-    path, a ``..``, or a symbolic link anywhere on the way (a pack is closed)."""
+    path, a ``..``, or a symbolic link anywhere on the way (a pack is closed). Folders in
+    ``plain_folders`` are known to be no link; those found so are added to it."""
     parts = Path(rel).parts
     if not parts or Path(rel).is_absolute() or ".." in parts:
         return None
-    path = root
-    for part in parts:
-        path = path / part
-        if path.is_symlink():
+    known = plain_folders if plain_folders is not None else set()
+    path = str(root)
+    for n, part in enumerate(parts):  # os.path on strings: a pack's files go by the thousand
+        path = os.path.join(path, part)
+        folder = n < len(parts) - 1
+        if folder and path in known:
+            continue
+        if os.path.islink(path):
             return None
-    return path
+        if folder:
+            known.add(path)
+    return root.joinpath(*parts)
 
 
 def manifest_well_formed(manifest: dict[str, Any]) -> bool:
