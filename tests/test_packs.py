@@ -667,7 +667,7 @@ def test_batch_reports_bad_rows(tmp_path: Path) -> None:
     assert result.stdout.splitlines() == [
         f"wrote {out / 'a-1'}/ (Ada Lovelace)",
         f"wrote {out / 'g-1'}/ (Grace Hopper)",
-        "2 packs written, 0 unchanged, 2 failed",
+        "2 packs written, 0 unchanged, 0 kept with differences, 2 failed",
     ]
     failures = [line for line in result.stderr.splitlines() if line.strip()]
     assert failures == [
@@ -708,7 +708,7 @@ def test_a_batch_run_again_with_added_rows_keeps_its_packs_and_writes_the_new_on
         f"unchanged {out / 'grace-hopper'}/ (Grace Hopper)",
         f"wrote {out / 'k-1'}/ (Katherine Johnson)",
         f"wrote {out / 'mary-jackson'}/ (Mary Jackson)",
-        "2 packs written, 2 unchanged, 0 failed",
+        "2 packs written, 2 unchanged, 0 kept with differences, 0 failed",
     ]
     assert {k: v for k, v in _snapshot(out).items() if k.split("/")[0] in ids} == before
     assert {name: _pack_id(out / name) for name in ids} == ids
@@ -730,7 +730,7 @@ def test_an_anonymous_batch_without_ids_run_again_finds_its_packs(tmp_path: Path
     again = _batch(sheet, out, "--anonymous")
     assert (again.exit_code, again.stderr) == (0, "")
     lines = again.stdout.splitlines()
-    assert lines[-1] == "1 pack written, 2 unchanged, 0 failed"
+    assert lines[-1] == "1 pack written, 2 unchanged, 0 kept with differences, 0 failed"
     assert sorted(lines[:-1]) == sorted(
         [f"unchanged {out / f}/ ({manifest_name(out / f)})" for f in folders]
         + [f"wrote {out / new}/ (Katherine Johnson)"
@@ -758,7 +758,7 @@ def test_force_remakes_a_batch_under_its_pack_ids_so_sent_scorecards_still_submi
     forced = invoke([*args, "--force"])
     assert (forced.exit_code, forced.stderr) == (0, "")
     assert forced.stdout == (f"remade {out / 'ada'}/ (Ada Lovelace; same pack id)\n"
-                             "1 pack written, 0 unchanged, 0 failed\n")
+                             "1 pack written, 0 unchanged, 0 kept with differences, 0 failed\n")
     assert _pack_id(out / "ada") == first
     submitted = invoke(["submit", str(out / "ada"), *map(str, sent)])
     assert submitted.exit_code == 0, submitted.output
@@ -768,9 +768,9 @@ def test_force_remakes_a_batch_under_its_pack_ids_so_sent_scorecards_still_submi
     assert refused.stderr == (f"{rel(sheet)}:2: {out / 'ada'}: pack has submitted scorecards "
                               "or a recorded decision; --force would lose them. Move the pack "
                               "away first if you really mean to replace it\n")
-    assert refused.stdout == "0 packs written, 0 unchanged, 1 failed\n"
+    assert refused.stdout == "0 packs written, 0 unchanged, 0 kept with differences, 1 failed\n"
     assert invoke(args).stdout == f"unchanged {out / 'ada'}/ (Ada Lovelace)\n" \
-        "0 packs written, 1 unchanged, 0 failed\n"
+        "0 packs written, 1 unchanged, 0 kept with differences, 0 failed\n"
 
 
 def test_a_respelt_name_or_new_email_is_the_same_candidate_and_said_so(tmp_path: Path) -> None:
@@ -786,9 +786,10 @@ def test_a_respelt_name_or_new_email_is_the_same_candidate_and_said_so(tmp_path:
                                             ["LOVELACE, Adá", "a-1", "ada@lovelace.example"]])
     again = _batch(sheet, out)
     assert (again.exit_code, again.stderr) == (0, "")
-    assert again.stdout == (f"kept {out / 'a-1'}/ (LOVELACE, Adá): the pack records another "
-                            "name; the pack records another email; --force remakes it under "
-                            "the same pack id\n0 packs written, 1 unchanged, 0 failed\n")
+    assert again.stdout == (f"kept {out / 'a-1'}/ (LOVELACE, Adá): the pack records the "
+                            "name 'Ada Lovelace'; the pack records the email "
+                            "'ada@example.com'; --force remakes it under the same pack id\n"
+                            "0 packs written, 0 unchanged, 1 kept with differences, 0 failed\n")
     assert _batch(sheet, out, "--force").exit_code == 0
     assert _pack_id(out / "a-1") == pack_id
 
@@ -808,7 +809,7 @@ def test_a_row_whose_folder_holds_another_candidates_pack_fails_alone(tmp_path: 
                              "candidate, 'Ada Lovelace' (id 'A-1'); give this candidate an id "
                              "of their own\n")
     assert result.stdout == (f"wrote {out / 'g-1'}/ (Grace Hopper)\n"
-                             "1 pack written, 0 unchanged, 1 failed\n")
+                             "1 pack written, 0 unchanged, 0 kept with differences, 1 failed\n")
     assert {k: v for k, v in _snapshot(out).items() if k.startswith("a-1/")} == before
 
 
@@ -829,13 +830,44 @@ def test_a_pack_from_an_older_role_version_is_kept_and_reported(tmp_path: Path) 
     assert again.stdout == (f"kept {out / 'a-1'}/ (Ada Lovelace): made from another version "
                             "of the role; --force remakes it with a new pack id (scorecards "
                             "already sent for it are then refused)\n"
-                            "0 packs written, 1 unchanged, 0 failed\n")
+                            "0 packs written, 0 unchanged, 1 kept with differences, 0 failed\n")
     assert _snapshot(out) == before
 
     forced = _batch(sheet, out, "--force", ws=ws)
-    assert forced.stdout == (f"wrote {out / 'a-1'}/ (Ada Lovelace)\n"
-                             "1 pack written, 0 unchanged, 0 failed\n")
+    assert forced.stdout == (f"remade {out / 'a-1'}/ (Ada Lovelace) with a new pack id (the "
+                             f"role changed); scorecards sent for the old one ({first}) will "
+                             "be refused\n"
+                             "1 pack written, 0 unchanged, 0 kept with differences, 0 failed\n")
     assert _pack_id(out / "a-1") != first
+
+
+def test_a_scorecard_sent_before_the_role_changed_is_refused_saying_so(tmp_path: Path) -> None:
+    """After a role edit and pack --force (a new pack id), a scorecard filled in for the old
+    pack of the same candidate is refused saying the pack was made again after it was sent
+    and what to do, not that it may be another candidate's."""
+    ws = tmp_path / "ws"
+    for part in ("frameworks", "roles", "templates"):
+        shutil.copytree(ROOT / part, ws / part)
+    args = ["pack", ROLE_ID, "-w", str(ws), "--candidate", "Lin Wei", "--candidate-id", "lin",
+            "--out", str(tmp_path / "out"), "--format", "html"]
+    assert invoke(args).exit_code == 0
+    pack = tmp_path / "out" / "lin"
+    first = _pack_id(pack)
+    sent = returns(pack, tmp_path / "returned", lambda c: 3, stages=[STAGES[0]])
+    role = ws / "roles" / f"{ROLE_ID}.yaml"
+    role.write_text(role.read_text(encoding="utf-8") + "# reviewed\n", encoding="utf-8")
+    forced = invoke([*args, "--force"])
+    now = _pack_id(pack)
+    assert forced.stdout.startswith(f"remade pack {now} in {pack}/ (")
+    assert forced.stdout.endswith(f" files) with a new pack id (the role changed); scorecards "
+                                  f"sent for the old one ({first}) will be refused\n")
+    refused = invoke(["submit", str(pack), *map(str, sent)])
+    assert refused.exit_code == 1
+    assert (f"pack_id: '{first}' is this candidate's earlier pack: it was made again from "
+            f"another version of the role or framework (now '{now}') after this scorecard was "
+            "sent; send the interviewer the new scorecard, or copy these ratings into it"
+            ) in refused.stderr
+    assert "another candidate" not in refused.stderr
 
 
 def test_topic_emoji_print_in_the_pdf_scorecard(pdf_pack: Callable[[str], Path]) -> None:
