@@ -928,3 +928,155 @@ def test_every_blank_pdf_scorecard_of_the_bundled_role_fits_three_pages(
         last = reader.pages[-1].extract_text()
         assert "Notes" in last and "Should we hire" in last, pdf.stem
     assert len(pages) == 7 and max(pages.values()) <= 3, pages
+
+
+# --------------------------------------------------------------------------- 6b. who a row is
+
+
+def _lines(result: Result) -> list[str]:
+    return result.stdout.splitlines()
+
+
+def test_an_anonymous_batch_never_gives_a_pack_to_another_name_with_a_shared_email(
+        tmp_path: Path) -> None:
+    """Anonymous rows sharing an agency's email are different people: run again, each keeps
+    their own pack, a newcomer with that email gets one, and --force remakes each pack for
+    its own candidate (never two rows on one folder)."""
+    rows = [["name", "email"], ["Grace Hopper", "cv@agency.com"], ["Alan Turing", "cv@agency.com"],
+            ["John Smith", ""]]
+    sheet, out = _write_csv(tmp_path / "a.csv", rows), tmp_path / "out"
+    assert _batch(sheet, out, "--anonymous").exit_code == 0
+    owners = {p.name: manifest_name(p) for p in out.iterdir()}
+    assert sorted(owners.values()) == ["Alan Turing", "Grace Hopper", "John Smith"]
+
+    again = _batch(sheet, out, "--anonymous")
+    assert (again.exit_code, again.stderr) == (0, "")
+    assert _lines(again)[-1] == "0 packs written, 3 unchanged, 0 kept with differences, 0 failed"
+    _write_csv(sheet, [*rows, ["Edsger Dijkstra", "cv@agency.com"]])
+    added = _batch(sheet, out, "--anonymous", "--force")
+    assert (added.exit_code, added.stderr) == (0, "")
+    assert _lines(added)[-1] == "4 packs written, 0 unchanged, 0 kept with differences, 0 failed"
+    assert {p.name: manifest_name(p) for p in out.iterdir() if p.name in owners} == owners
+    assert sorted(manifest_name(p) for p in out.iterdir()) == [
+        "Alan Turing", "Edsger Dijkstra", "Grace Hopper", "John Smith"]
+
+
+@pytest.mark.parametrize("row", [["Grace Hopper", "", "grace@other.example"],
+                                 ["Grace Brewster", "grace", "gb@example.com"]],
+                         ids=["same name, no id, other email", "same id, other name and email"])
+@pytest.mark.parametrize("force", [False, True])
+def test_a_row_that_may_be_another_person_fails_and_never_takes_the_pack(
+        tmp_path: Path, row: list[str], force: bool) -> None:
+    """A row whose pack records the same name with another email (no id), or the same id
+    with another name and email, may be someone else: it fails saying what the pack
+    records and how to go on, with or without --force, and the pack is left alone."""
+    out = tmp_path / "out"
+    first = ["Grace Hopper", "grace" if row[1] else "", "grace@example.com"]
+    assert _batch(_write_csv(tmp_path / "a.csv", [["name", "id", "email"], first]),
+                  out).exit_code == 0
+    before, folder = _snapshot(out), next(out.iterdir())
+    sheet = _write_csv(tmp_path / "b.csv", [["name", "id", "email"], row])
+    result = _batch(sheet, out, *(["--force"] if force else []))
+    assert result.exit_code == 1
+    cid, differs = (" (id 'grace')", "another name and email") if row[1] else ("", "another email")
+    assert result.stderr == (
+        f"{rel(sheet)}:2: {folder}: holds the pack of 'Grace Hopper' <grace@example.com>{cid}, "
+        f"and this row gives {differs} ({row[2]}): it cannot tell whether they are one "
+        "person. If they are, give the email the pack records; if not, give this candidate an "
+        "id of their own, or use another --out\n")
+    assert _lines(result) == ["0 packs written, 0 unchanged, 0 kept with differences, 1 failed"]
+    assert _snapshot(out) == before
+
+
+def test_benign_differences_are_kept_and_said(tmp_path: Path) -> None:
+    """An email added where the pack recorded none, a name spaced otherwise, and notes: the
+    pack is kept, each difference said in words (a name differing only in spacing is none)."""
+    out = tmp_path / "out"
+    assert _batch(_write_csv(tmp_path / "a.csv", [["name", "id"], ["Ada Lovelace", "a-1"],
+                                                  ["Grace Hopper", "g-1"]]), out).exit_code == 0
+    sheet = _write_csv(tmp_path / "b.csv", [["name", "id", "email", "notes"],
+                                            ["Ada  Lovelace", "a-1", "ada@example.com", ""],
+                                            ["Grace   Hopper", "G-1", "", ""],
+                                            ["Grace Hopper", "g-1", "", "Referred"]])
+    result = _batch(sheet, out)
+    assert result.exit_code == 1
+    assert _lines(result) == [
+        f"kept {out / 'a-1'}/ (Ada  Lovelace): the pack records no email; --force remakes it "
+        "under the same pack id",
+        f"unchanged {out / 'g-1'}/ (Grace   Hopper)",
+        "0 packs written, 1 unchanged, 1 kept with differences, 1 failed"]
+    assert result.stderr == (f"{rel(sheet)}:4: duplicate id 'g-1' as line 3; give each an id "
+                             "of its own\n")
+    notes = _batch(_write_csv(tmp_path / "c.csv", [["name", "id", "notes"],
+                                                   ["Grace Hopper", "g-1", "Referred"]]), out)
+    assert _lines(notes)[0] == (f"kept {out / 'g-1'}/ (Grace Hopper): the pack records no "
+                                "notes; --force remakes it under the same pack id")
+
+
+def test_a_pack_for_another_role_is_refused_even_with_force(tmp_path: Path) -> None:
+    """A second role for the same candidate in the same --out fails the row naming whose
+    pack of which role is there, with or without --force, and leaves that pack alone."""
+    ws = Path(shutil.copytree(TINY_WS, tmp_path / "ws"))
+    role = ws / "roles" / f"{TINY_ROLE}.yaml"
+    other = role.read_text(encoding="utf-8").replace(f"id: {TINY_ROLE}", "id: tiny-staff", 1)
+    assert "id: tiny-staff" in other
+    (ws / "roles" / "tiny-staff.yaml").write_text(other, encoding="utf-8")
+    sheet = _write_csv(tmp_path / "c.csv", [["name", "id"], ["Lin Wei", "lin"]])
+    out = tmp_path / "out"
+    assert _batch(sheet, out, ws=ws).exit_code == 0
+    before = _snapshot(out)
+    for extra in ([], ["--force"]):
+        result = invoke(["pack", "tiny-staff", "-w", str(ws), "--candidates", str(sheet),
+                         "--out", str(out), "--format", "html", *extra])
+        assert result.exit_code == 1
+        assert result.stderr == (f"{rel(sheet)}:2: {out / 'lin'}: holds Lin Wei's pack for role "
+                                 f"'{TINY_ROLE}' (a folder holds one pack, even with --force); "
+                                 "use another --out for role 'tiny-staff'\n")
+    assert _snapshot(out) == before
+
+
+def test_a_name_in_another_word_order_finds_its_pack(tmp_path: Path) -> None:
+    """A row without an id whose name is in another word order finds the pack made for it
+    (ADR 13: names agree ignoring word order); in one CSV two such rows are one person
+    twice, and the second fails naming the first's line."""
+    out = tmp_path / "out"
+    assert _batch(_write_csv(tmp_path / "a.csv", [["name", "email"], ["Mary Major", "mm@a.com"]]),
+                  out).exit_code == 0
+    again = _batch(_write_csv(tmp_path / "b.csv", [["name", "email"], ["Major Mary", "mm@a.com"]]),
+                   out)
+    assert (again.exit_code, again.stderr) == (0, "")
+    assert _lines(again) == [
+        f"kept {out / 'mary-major'}/ (Major Mary): the pack records the name 'Mary Major'; "
+        "--force remakes it under the same pack id",
+        "0 packs written, 0 unchanged, 1 kept with differences, 0 failed"]
+    assert [p.name for p in out.iterdir()] == ["mary-major"]
+    sheet = _write_csv(tmp_path / "c.csv", [["name", "email"], ["Sam Lee", "s@a.com"],
+                                            ["Lee Sam", "s@a.com"]])
+    for extra in ([], ["--anonymous"]):
+        both = _batch(sheet, tmp_path / f"both{len(extra)}", *extra)
+        assert both.exit_code == 1
+        assert both.stderr == (f"{rel(sheet)}:3: candidate 'Lee Sam' has the same name as line "
+                               "2 ('Sam Lee') and neither has an id; remove the repeated row, "
+                               "or give each an id of its own\n")
+        assert len(list((tmp_path / f"both{len(extra)}").iterdir())) == 1
+
+
+def test_a_kept_pack_with_submissions_does_not_suggest_force(tmp_path: Path) -> None:
+    """A kept pack holding a submission is reported without suggesting --force (which would
+    refuse it), as one pack and in a batch."""
+    out = tmp_path / "out"
+    assert invoke(_pack_args(out)).exit_code == 0
+    sent = returns(out / "a-1", tmp_path / "returned", lambda c: 3, stages=[STAGES[0]])
+    assert invoke(["submit", str(out / "a-1"), *map(str, sent)]).exit_code == 0
+    again = invoke(_pack_args(out))
+    assert again.stdout == (f"kept pack {_pack_id(out / 'a-1')} in {out / 'a-1'}/: unchanged "
+                            "(made for this candidate from this version of the role); it holds "
+                            "submitted scorecards or a decision, so --force will not replace "
+                            "it either\n")
+    sheet = _write_csv(tmp_path / "c.csv", [["name", "id", "email"],
+                                            ["Ada Lovelace", "A-1", "ada@example.com"]])
+    batch = invoke(["pack", ROLE_ID, "--candidates", str(sheet), "--out", str(out),
+                    "--format", "html"])
+    assert _lines(batch)[0] == (f"kept {out / 'a-1'}/ (Ada Lovelace): the pack records no "
+                                "email; it holds submitted scorecards or a decision, so --force "
+                                "will not replace it either")
