@@ -132,7 +132,8 @@ class PackResult:
     """Whether a kept pack was made from this version of the role and framework: --force
     then remakes it under the same pack id, else under a new one."""
     locked: bool = False
-    """Whether a kept pack holds submissions or a decision, so --force would refuse it."""
+    """Whether a kept pack holds submissions or a decision, so --force would refuse it
+    (looked at only where it is said: for a pack that differs, or a single pack)."""
     old_pack_id: str | None = None
     """The pack id a ``replaced`` pack had."""
     changed: str = ""
@@ -190,6 +191,7 @@ def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
     existing = keep_or_remake(target, pack_versions(loop, role_source), candidate, options,
                               leftovers)
     if isinstance(existing, PackResult):
+        existing.locked = existing.locked or _holds_a_record(target / "submissions")
         return existing
     options.out.mkdir(parents=True, exist_ok=True)
     now = now or datetime.now(UTC).replace(microsecond=0)
@@ -265,10 +267,10 @@ def keep_or_remake(target: Path, version: RoleVersion, candidate: Candidate,
                        f"--force); use another --out for role '{version.role_id}'")
     changed = _changed(manifest, version)
     if not options.force:
+        differs = _differences(manifest, version, candidate, options)
         return PackResult(candidate, target, str(manifest["pack_id"]), status="kept",
-                          differs=_differences(manifest, version, candidate, options),
-                          same_version=not changed,
-                          locked=_holds_a_record(target / "submissions"))
+                          differs=differs, same_version=not changed,
+                          locked=bool(differs) and _holds_a_record(target / "submissions"))
     _check_replaceable(target)
     return Remake(str(manifest["pack_id"]), changed)
 
