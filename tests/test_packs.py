@@ -1080,3 +1080,45 @@ def test_a_kept_pack_with_submissions_does_not_suggest_force(tmp_path: Path) -> 
     assert _lines(batch)[0] == (f"kept {out / 'a-1'}/ (Ada Lovelace): the pack records no "
                                 "email; it holds submitted scorecards or a decision, so --force "
                                 "will not replace it either")
+
+
+@pytest.mark.parametrize(("recorded", "row", "verdict"), [
+    (("Ada Lovelace", "a-1", "ada@x.com"), ("LOVELACE, Adá", "A-1", None), "same"),
+    (("Ada Lovelace", "a-1", "ada@x.com"), ("Ada King", "a-1", "ADA@x.com"), "same"),
+    (("Ada Lovelace", "a-1", "ada@x.com"), ("Ada King", "a-1", "king@x.com"), "unsure"),
+    (("Ada Lovelace", "a-1", None), ("Ada King", "a-1", "king@x.com"), "other"),
+    (("Ada Lovelace", "a-1", None), ("Ada Lovelace", "a-2", None), "other"),
+    (("Grace Hopper", "c-1", "cv@agency.com"), ("Alan Turing", None, "cv@agency.com"), "other"),
+    (("Grace Hopper", "c-1", "cv@agency.com"), ("Hopper Grace", None, None), "same"),
+    (("Grace Hopper", "c-1", None), ("Grace Hopper", None, "g@x.com"), "same"),
+    (("Grace Hopper", "c-1", "g@x.com"), ("Grace Hopper", None, "other@x.com"), "unsure"),
+])
+def test_who_a_pack_is_for(recorded: tuple[str, str, str | None],
+                           row: tuple[str, str | None, str | None], verdict: str) -> None:
+    """The identity rules of ADR 13: an id with a name or email agreeing; without an id, the
+    name alone, and a shared email never joins two names."""
+    from rubrics.packmatch import compare
+
+    name, cid, email = recorded
+    assert compare({"name": name, "id": cid, "email": email},
+                   Candidate(row[0], row[1], row[2])) == verdict
+
+
+def test_a_batch_puts_back_a_pack_a_killed_force_set_aside(tmp_path: Path) -> None:
+    """A pack that a killed --force set aside (its replacement never arrived) is put back by
+    the next batch, found once in the listing of --out, and reported unchanged."""
+    sheet = _write_csv(tmp_path / "c.csv", [["name", "id"], ["Ada Lovelace", "a-1"],
+                                            ["Grace Hopper", "g-1"]])
+    out = tmp_path / "out"
+    assert _batch(sheet, out).exit_code == 0
+    before = _snapshot(out)
+    (out / "a-1").rename(out / ".a-1.0badf00d.replaced")
+    stale = out / ".g-1.deadbeef.partial"
+    stale.mkdir()
+    os.utime(stale, (1, 1))
+    again = _batch(sheet, out)
+    assert (again.exit_code, _lines(again)) == (0, [
+        f"unchanged {out / 'a-1'}/ (Ada Lovelace)", f"unchanged {out / 'g-1'}/ (Grace Hopper)",
+        "0 packs written, 2 unchanged, 0 kept with differences, 0 failed"])
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in out.iterdir()) == ["a-1", "g-1"]

@@ -98,14 +98,23 @@ def check_submission(sub: Submission, pack: Pack, where: Any) -> list[Problem]:
 
 def _not_this_pack(sub: Submission, pack_id: str, candidate_id: object) -> str:
     """Why a scorecard's pack id is not the pack's: sent for another candidate, or for this
-    candidate's pack before ``pack --force`` remade it under a new pack id."""
-    if sub.candidate_id is not None and sub.candidate_id == candidate_id:
+    candidate's pack (the same candidate id, a pack id of the same folder) before ``pack
+    --force`` remade it under a new pack id."""
+    if sub.candidate_id is not None and sub.candidate_id == candidate_id \
+            and _folder_part(sub.pack_id) == _folder_part(pack_id):
         return (f"pack_id: '{shorten(sub.pack_id)}' is this candidate's earlier pack: it was "
                 f"made again from another version of the role or framework (now '{pack_id}') "
                 "after this scorecard was sent; send the interviewer the new scorecard, or "
                 "copy these ratings into it")
     return (f"pack_id: '{shorten(sub.pack_id)}' is not this pack ('{pack_id}'); was it sent "
             "for another candidate?")
+
+
+def _folder_part(pack_id: str) -> str:
+    """The middle of a pack id (``<date>-<folder>-<token>``): the same for every pack id the
+    pack in one folder is made under."""
+    parts = pack_id.split("-", 1)
+    return parts[1].rsplit("-", 1)[0] if len(parts) == 2 and "-" in parts[1] else pack_id
 
 
 def review_notes(sub: Submission, pack: Pack) -> list[str]:
