@@ -364,7 +364,7 @@ def test_a_line_separator_in_a_name_is_refused_not_a_new_row(tmp_path: Path) -> 
     assert failures(result) == [
         f"{rel(sheet)}:2:1: candidate name contains the line break U+2028; remove it"]
     assert result.stdout.splitlines() == [f"wrote {out / 'g-1'}/ (Grace Hopper)",
-                                          "1 pack written, 0 unchanged, 1 failed"]
+                                          "1 pack written, 0 unchanged, 0 kept with differences, 1 failed"]
     assert sorted(p.name for p in out.iterdir()) == ["g-1"]
 
 
@@ -431,7 +431,7 @@ def test_a_csv_separated_by_commas_semicolons_or_tabs_is_read_by_its_header(
     assert sheet.read_bytes().startswith(b"\xef\xbb\xbfname" + delimiter.encode())
     result, out = pack_csv(tmp_path, sheet)
     assert (result.exit_code, failures(result)) == (0, [])
-    assert result.stdout.splitlines()[-1] == "2 packs written, 0 unchanged, 0 failed"
+    assert result.stdout.splitlines()[-1] == "2 packs written, 0 unchanged, 0 kept with differences, 0 failed"
     assert manifest_candidate(out / "a-1") == {"name": "Lovelace, Ada", "id": "a-1",
                                                "email": "ada@example.com", "notes": None,
                                                "anonymous": False}

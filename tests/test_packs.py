@@ -667,7 +667,7 @@ def test_batch_reports_bad_rows(tmp_path: Path) -> None:
     assert result.stdout.splitlines() == [
         f"wrote {out / 'a-1'}/ (Ada Lovelace)",
         f"wrote {out / 'g-1'}/ (Grace Hopper)",
-        "2 packs written, 0 unchanged, 2 failed",
+        "2 packs written, 0 unchanged, 0 kept with differences, 2 failed",
     ]
     failures = [line for line in result.stderr.splitlines() if line.strip()]
     assert failures == [
@@ -708,7 +708,7 @@ def test_a_batch_run_again_with_added_rows_keeps_its_packs_and_writes_the_new_on
         f"unchanged {out / 'grace-hopper'}/ (Grace Hopper)",
         f"wrote {out / 'k-1'}/ (Katherine Johnson)",
         f"wrote {out / 'mary-jackson'}/ (Mary Jackson)",
-        "2 packs written, 2 unchanged, 0 failed",
+        "2 packs written, 2 unchanged, 0 kept with differences, 0 failed",
     ]
     assert {k: v for k, v in _snapshot(out).items() if k.split("/")[0] in ids} == before
     assert {name: _pack_id(out / name) for name in ids} == ids
@@ -730,7 +730,7 @@ def test_an_anonymous_batch_without_ids_run_again_finds_its_packs(tmp_path: Path
     again = _batch(sheet, out, "--anonymous")
     assert (again.exit_code, again.stderr) == (0, "")
     lines = again.stdout.splitlines()
-    assert lines[-1] == "1 pack written, 2 unchanged, 0 failed"
+    assert lines[-1] == "1 pack written, 2 unchanged, 0 kept with differences, 0 failed"
     assert sorted(lines[:-1]) == sorted(
         [f"unchanged {out / f}/ ({manifest_name(out / f)})" for f in folders]
         + [f"wrote {out / new}/ (Katherine Johnson)"
@@ -758,7 +758,7 @@ def test_force_remakes_a_batch_under_its_pack_ids_so_sent_scorecards_still_submi
     forced = invoke([*args, "--force"])
     assert (forced.exit_code, forced.stderr) == (0, "")
     assert forced.stdout == (f"remade {out / 'ada'}/ (Ada Lovelace; same pack id)\n"
-                             "1 pack written, 0 unchanged, 0 failed\n")
+                             "1 pack written, 0 unchanged, 0 kept with differences, 0 failed\n")
     assert _pack_id(out / "ada") == first
     submitted = invoke(["submit", str(out / "ada"), *map(str, sent)])
     assert submitted.exit_code == 0, submitted.output
@@ -768,9 +768,9 @@ def test_force_remakes_a_batch_under_its_pack_ids_so_sent_scorecards_still_submi
     assert refused.stderr == (f"{rel(sheet)}:2: {out / 'ada'}: pack has submitted scorecards "
                               "or a recorded decision; --force would lose them. Move the pack "
                               "away first if you really mean to replace it\n")
-    assert refused.stdout == "0 packs written, 0 unchanged, 1 failed\n"
+    assert refused.stdout == "0 packs written, 0 unchanged, 0 kept with differences, 1 failed\n"
     assert invoke(args).stdout == f"unchanged {out / 'ada'}/ (Ada Lovelace)\n" \
-        "0 packs written, 1 unchanged, 0 failed\n"
+        "0 packs written, 1 unchanged, 0 kept with differences, 0 failed\n"
 
 
 def test_a_respelt_name_or_new_email_is_the_same_candidate_and_said_so(tmp_path: Path) -> None:
@@ -786,9 +786,10 @@ def test_a_respelt_name_or_new_email_is_the_same_candidate_and_said_so(tmp_path:
                                             ["LOVELACE, Adá", "a-1", "ada@lovelace.example"]])
     again = _batch(sheet, out)
     assert (again.exit_code, again.stderr) == (0, "")
-    assert again.stdout == (f"kept {out / 'a-1'}/ (LOVELACE, Adá): the pack records another "
-                            "name; the pack records another email; --force remakes it under "
-                            "the same pack id\n0 packs written, 1 unchanged, 0 failed\n")
+    assert again.stdout == (f"kept {out / 'a-1'}/ (LOVELACE, Adá): the pack records the "
+                            "name 'Ada Lovelace'; the pack records the email "
+                            "'ada@example.com'; --force remakes it under the same pack id\n"
+                            "0 packs written, 0 unchanged, 1 kept with differences, 0 failed\n")
     assert _batch(sheet, out, "--force").exit_code == 0
     assert _pack_id(out / "a-1") == pack_id
 
@@ -808,7 +809,7 @@ def test_a_row_whose_folder_holds_another_candidates_pack_fails_alone(tmp_path: 
                              "candidate, 'Ada Lovelace' (id 'A-1'); give this candidate an id "
                              "of their own\n")
     assert result.stdout == (f"wrote {out / 'g-1'}/ (Grace Hopper)\n"
-                             "1 pack written, 0 unchanged, 1 failed\n")
+                             "1 pack written, 0 unchanged, 0 kept with differences, 1 failed\n")
     assert {k: v for k, v in _snapshot(out).items() if k.startswith("a-1/")} == before
 
 
@@ -829,13 +830,44 @@ def test_a_pack_from_an_older_role_version_is_kept_and_reported(tmp_path: Path) 
     assert again.stdout == (f"kept {out / 'a-1'}/ (Ada Lovelace): made from another version "
                             "of the role; --force remakes it with a new pack id (scorecards "
                             "already sent for it are then refused)\n"
-                            "0 packs written, 1 unchanged, 0 failed\n")
+                            "0 packs written, 0 unchanged, 1 kept with differences, 0 failed\n")
     assert _snapshot(out) == before
 
     forced = _batch(sheet, out, "--force", ws=ws)
-    assert forced.stdout == (f"wrote {out / 'a-1'}/ (Ada Lovelace)\n"
-                             "1 pack written, 0 unchanged, 0 failed\n")
+    assert forced.stdout == (f"remade {out / 'a-1'}/ (Ada Lovelace) with a new pack id (the "
+                             f"role changed); scorecards sent for the old one ({first}) will "
+                             "be refused\n"
+                             "1 pack written, 0 unchanged, 0 kept with differences, 0 failed\n")
     assert _pack_id(out / "a-1") != first
+
+
+def test_a_scorecard_sent_before_the_role_changed_is_refused_saying_so(tmp_path: Path) -> None:
+    """After a role edit and pack --force (a new pack id), a scorecard filled in for the old
+    pack of the same candidate is refused saying the pack was made again after it was sent
+    and what to do, not that it may be another candidate's."""
+    ws = tmp_path / "ws"
+    for part in ("frameworks", "roles", "templates"):
+        shutil.copytree(ROOT / part, ws / part)
+    args = ["pack", ROLE_ID, "-w", str(ws), "--candidate", "Lin Wei", "--candidate-id", "lin",
+            "--out", str(tmp_path / "out"), "--format", "html"]
+    assert invoke(args).exit_code == 0
+    pack = tmp_path / "out" / "lin"
+    first = _pack_id(pack)
+    sent = returns(pack, tmp_path / "returned", lambda c: 3, stages=[STAGES[0]])
+    role = ws / "roles" / f"{ROLE_ID}.yaml"
+    role.write_text(role.read_text(encoding="utf-8") + "# reviewed\n", encoding="utf-8")
+    forced = invoke([*args, "--force"])
+    now = _pack_id(pack)
+    assert forced.stdout.startswith(f"remade pack {now} in {pack}/ (")
+    assert forced.stdout.endswith(f" files) with a new pack id (the role changed); scorecards "
+                                  f"sent for the old one ({first}) will be refused\n")
+    refused = invoke(["submit", str(pack), *map(str, sent)])
+    assert refused.exit_code == 1
+    assert (f"pack_id: '{first}' is this candidate's earlier pack: it was made again from "
+            f"another version of the role or framework (now '{now}') after this scorecard was "
+            "sent; send the interviewer the new scorecard, or copy these ratings into it"
+            ) in refused.stderr
+    assert "another candidate" not in refused.stderr
 
 
 def test_topic_emoji_print_in_the_pdf_scorecard(pdf_pack: Callable[[str], Path]) -> None:
@@ -896,3 +928,197 @@ def test_every_blank_pdf_scorecard_of_the_bundled_role_fits_three_pages(
         last = reader.pages[-1].extract_text()
         assert "Notes" in last and "Should we hire" in last, pdf.stem
     assert len(pages) == 7 and max(pages.values()) <= 3, pages
+
+
+# --------------------------------------------------------------------------- 6b. who a row is
+
+
+def _lines(result: Result) -> list[str]:
+    return result.stdout.splitlines()
+
+
+def test_an_anonymous_batch_never_gives_a_pack_to_another_name_with_a_shared_email(
+        tmp_path: Path) -> None:
+    """Anonymous rows sharing an agency's email are different people: run again, each keeps
+    their own pack, a newcomer with that email gets one, and --force remakes each pack for
+    its own candidate (never two rows on one folder)."""
+    rows = [["name", "email"], ["Grace Hopper", "cv@agency.com"], ["Alan Turing", "cv@agency.com"],
+            ["John Smith", ""]]
+    sheet, out = _write_csv(tmp_path / "a.csv", rows), tmp_path / "out"
+    assert _batch(sheet, out, "--anonymous").exit_code == 0
+    owners = {p.name: manifest_name(p) for p in out.iterdir()}
+    assert sorted(owners.values()) == ["Alan Turing", "Grace Hopper", "John Smith"]
+
+    again = _batch(sheet, out, "--anonymous")
+    assert (again.exit_code, again.stderr) == (0, "")
+    assert _lines(again)[-1] == "0 packs written, 3 unchanged, 0 kept with differences, 0 failed"
+    _write_csv(sheet, [*rows, ["Edsger Dijkstra", "cv@agency.com"]])
+    added = _batch(sheet, out, "--anonymous", "--force")
+    assert (added.exit_code, added.stderr) == (0, "")
+    assert _lines(added)[-1] == "4 packs written, 0 unchanged, 0 kept with differences, 0 failed"
+    assert {p.name: manifest_name(p) for p in out.iterdir() if p.name in owners} == owners
+    assert sorted(manifest_name(p) for p in out.iterdir()) == [
+        "Alan Turing", "Edsger Dijkstra", "Grace Hopper", "John Smith"]
+
+
+@pytest.mark.parametrize("row", [["Grace Hopper", "", "grace@other.example"],
+                                 ["Grace Brewster", "grace", "gb@example.com"]],
+                         ids=["same name, no id, other email", "same id, other name and email"])
+@pytest.mark.parametrize("force", [False, True])
+def test_a_row_that_may_be_another_person_fails_and_never_takes_the_pack(
+        tmp_path: Path, row: list[str], force: bool) -> None:
+    """A row whose pack records the same name with another email (no id), or the same id
+    with another name and email, may be someone else: it fails saying what the pack
+    records and how to go on, with or without --force, and the pack is left alone."""
+    out = tmp_path / "out"
+    first = ["Grace Hopper", "grace" if row[1] else "", "grace@example.com"]
+    assert _batch(_write_csv(tmp_path / "a.csv", [["name", "id", "email"], first]),
+                  out).exit_code == 0
+    before, folder = _snapshot(out), next(out.iterdir())
+    sheet = _write_csv(tmp_path / "b.csv", [["name", "id", "email"], row])
+    result = _batch(sheet, out, *(["--force"] if force else []))
+    assert result.exit_code == 1
+    cid, differs = (" (id 'grace')", "another name and email") if row[1] else ("", "another email")
+    assert result.stderr == (
+        f"{rel(sheet)}:2: {folder}: holds the pack of 'Grace Hopper' <grace@example.com>{cid}, "
+        f"and this row gives {differs} ({row[2]}): it cannot tell whether they are one "
+        "person. If they are, give the email the pack records; if not, give this candidate an "
+        "id of their own, or use another --out\n")
+    assert _lines(result) == ["0 packs written, 0 unchanged, 0 kept with differences, 1 failed"]
+    assert _snapshot(out) == before
+
+
+def test_benign_differences_are_kept_and_said(tmp_path: Path) -> None:
+    """An email added where the pack recorded none, a name spaced otherwise, and notes: the
+    pack is kept, each difference said in words (a name differing only in spacing is none)."""
+    out = tmp_path / "out"
+    assert _batch(_write_csv(tmp_path / "a.csv", [["name", "id"], ["Ada Lovelace", "a-1"],
+                                                  ["Grace Hopper", "g-1"]]), out).exit_code == 0
+    sheet = _write_csv(tmp_path / "b.csv", [["name", "id", "email", "notes"],
+                                            ["Ada  Lovelace", "a-1", "ada@example.com", ""],
+                                            ["Grace   Hopper", "G-1", "", ""],
+                                            ["Grace Hopper", "g-1", "", "Referred"]])
+    result = _batch(sheet, out)
+    assert result.exit_code == 1
+    assert _lines(result) == [
+        f"kept {out / 'a-1'}/ (Ada  Lovelace): the pack records no email; --force remakes it "
+        "under the same pack id",
+        f"unchanged {out / 'g-1'}/ (Grace   Hopper)",
+        "0 packs written, 1 unchanged, 1 kept with differences, 1 failed"]
+    assert result.stderr == (f"{rel(sheet)}:4: duplicate id 'g-1' as line 3; give each an id "
+                             "of its own\n")
+    notes = _batch(_write_csv(tmp_path / "c.csv", [["name", "id", "notes"],
+                                                   ["Grace Hopper", "g-1", "Referred"]]), out)
+    assert _lines(notes)[0] == (f"kept {out / 'g-1'}/ (Grace Hopper): the pack records no "
+                                "notes; --force remakes it under the same pack id")
+
+
+def test_a_pack_for_another_role_is_refused_even_with_force(tmp_path: Path) -> None:
+    """A second role for the same candidate in the same --out fails the row naming whose
+    pack of which role is there, with or without --force, and leaves that pack alone."""
+    ws = Path(shutil.copytree(TINY_WS, tmp_path / "ws"))
+    role = ws / "roles" / f"{TINY_ROLE}.yaml"
+    other = role.read_text(encoding="utf-8").replace(f"id: {TINY_ROLE}", "id: tiny-staff", 1)
+    assert "id: tiny-staff" in other
+    (ws / "roles" / "tiny-staff.yaml").write_text(other, encoding="utf-8")
+    sheet = _write_csv(tmp_path / "c.csv", [["name", "id"], ["Lin Wei", "lin"]])
+    out = tmp_path / "out"
+    assert _batch(sheet, out, ws=ws).exit_code == 0
+    before = _snapshot(out)
+    for extra in ([], ["--force"]):
+        result = invoke(["pack", "tiny-staff", "-w", str(ws), "--candidates", str(sheet),
+                         "--out", str(out), "--format", "html", *extra])
+        assert result.exit_code == 1
+        assert result.stderr == (f"{rel(sheet)}:2: {out / 'lin'}: holds Lin Wei's pack for role "
+                                 f"'{TINY_ROLE}' (a folder holds one pack, even with --force); "
+                                 "use another --out for role 'tiny-staff'\n")
+    assert _snapshot(out) == before
+
+
+def test_a_name_in_another_word_order_finds_its_pack(tmp_path: Path) -> None:
+    """A row without an id whose name is in another word order finds the pack made for it
+    (ADR 13: names agree ignoring word order); in one CSV two such rows are one person
+    twice, and the second fails naming the first's line."""
+    out = tmp_path / "out"
+    assert _batch(_write_csv(tmp_path / "a.csv", [["name", "email"], ["Mary Major", "mm@a.com"]]),
+                  out).exit_code == 0
+    again = _batch(_write_csv(tmp_path / "b.csv", [["name", "email"], ["Major Mary", "mm@a.com"]]),
+                   out)
+    assert (again.exit_code, again.stderr) == (0, "")
+    assert _lines(again) == [
+        f"kept {out / 'mary-major'}/ (Major Mary): the pack records the name 'Mary Major'; "
+        "--force remakes it under the same pack id",
+        "0 packs written, 0 unchanged, 1 kept with differences, 0 failed"]
+    assert [p.name for p in out.iterdir()] == ["mary-major"]
+    sheet = _write_csv(tmp_path / "c.csv", [["name", "email"], ["Sam Lee", "s@a.com"],
+                                            ["Lee Sam", "s@a.com"]])
+    for extra in ([], ["--anonymous"]):
+        both = _batch(sheet, tmp_path / f"both{len(extra)}", *extra)
+        assert both.exit_code == 1
+        assert both.stderr == (f"{rel(sheet)}:3: candidate 'Lee Sam' has the same name as line "
+                               "2 ('Sam Lee') and neither has an id; remove the repeated row, "
+                               "or give each an id of its own\n")
+        assert len(list((tmp_path / f"both{len(extra)}").iterdir())) == 1
+
+
+def test_a_kept_pack_with_submissions_does_not_suggest_force(tmp_path: Path) -> None:
+    """A kept pack holding a submission is reported without suggesting --force (which would
+    refuse it), as one pack and in a batch."""
+    out = tmp_path / "out"
+    assert invoke(_pack_args(out)).exit_code == 0
+    sent = returns(out / "a-1", tmp_path / "returned", lambda c: 3, stages=[STAGES[0]])
+    assert invoke(["submit", str(out / "a-1"), *map(str, sent)]).exit_code == 0
+    again = invoke(_pack_args(out))
+    assert again.stdout == (f"kept pack {_pack_id(out / 'a-1')} in {out / 'a-1'}/: unchanged "
+                            "(made for this candidate from this version of the role); it holds "
+                            "submitted scorecards or a decision, so --force will not replace "
+                            "it either\n")
+    sheet = _write_csv(tmp_path / "c.csv", [["name", "id", "email"],
+                                            ["Ada Lovelace", "A-1", "ada@example.com"]])
+    batch = invoke(["pack", ROLE_ID, "--candidates", str(sheet), "--out", str(out),
+                    "--format", "html"])
+    assert _lines(batch)[0] == (f"kept {out / 'a-1'}/ (Ada Lovelace): the pack records no "
+                                "email; it holds submitted scorecards or a decision, so --force "
+                                "will not replace it either")
+
+
+@pytest.mark.parametrize(("recorded", "row", "verdict"), [
+    (("Ada Lovelace", "a-1", "ada@x.com"), ("LOVELACE, Adá", "A-1", None), "same"),
+    (("Ada Lovelace", "a-1", "ada@x.com"), ("Ada King", "a-1", "ADA@x.com"), "same"),
+    (("Ada Lovelace", "a-1", "ada@x.com"), ("Ada King", "a-1", "king@x.com"), "unsure"),
+    (("Ada Lovelace", "a-1", None), ("Ada King", "a-1", "king@x.com"), "other"),
+    (("Ada Lovelace", "a-1", None), ("Ada Lovelace", "a-2", None), "other"),
+    (("Grace Hopper", "c-1", "cv@agency.com"), ("Alan Turing", None, "cv@agency.com"), "other"),
+    (("Grace Hopper", "c-1", "cv@agency.com"), ("Hopper Grace", None, None), "same"),
+    (("Grace Hopper", "c-1", None), ("Grace Hopper", None, "g@x.com"), "same"),
+    (("Grace Hopper", "c-1", "g@x.com"), ("Grace Hopper", None, "other@x.com"), "unsure"),
+])
+def test_who_a_pack_is_for(recorded: tuple[str, str, str | None],
+                           row: tuple[str, str | None, str | None], verdict: str) -> None:
+    """The identity rules of ADR 13: an id with a name or email agreeing; without an id, the
+    name alone, and a shared email never joins two names."""
+    from rubrics.packmatch import compare
+
+    name, cid, email = recorded
+    assert compare({"name": name, "id": cid, "email": email},
+                   Candidate(row[0], row[1], row[2])) == verdict
+
+
+def test_a_batch_puts_back_a_pack_a_killed_force_set_aside(tmp_path: Path) -> None:
+    """A pack that a killed --force set aside (its replacement never arrived) is put back by
+    the next batch, found once in the listing of --out, and reported unchanged."""
+    sheet = _write_csv(tmp_path / "c.csv", [["name", "id"], ["Ada Lovelace", "a-1"],
+                                            ["Grace Hopper", "g-1"]])
+    out = tmp_path / "out"
+    assert _batch(sheet, out).exit_code == 0
+    before = _snapshot(out)
+    (out / "a-1").rename(out / ".a-1.0badf00d.replaced")
+    stale = out / ".g-1.deadbeef.partial"
+    stale.mkdir()
+    os.utime(stale, (1, 1))
+    again = _batch(sheet, out)
+    assert (again.exit_code, _lines(again)) == (0, [
+        f"unchanged {out / 'a-1'}/ (Ada Lovelace)", f"unchanged {out / 'g-1'}/ (Grace Hopper)",
+        "0 packs written, 2 unchanged, 0 kept with differences, 0 failed"])
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in out.iterdir()) == ["a-1", "g-1"]

@@ -180,7 +180,7 @@ def test_pack_batch_refuses_a_candidate_name_with_a_direction_control_on_its_lin
     assert result.stderr == (f"{rel(csv)}:2:1: candidate name contains the invisible character "
                              "U+202E; remove it\n")
     assert result.stdout == (f"wrote {rel(tmp_path / 'packs' / 'tomas')}/ ({FRIENDLY})\n"
-                             "1 pack written, 0 unchanged, 1 failed\n")
+                             "1 pack written, 0 unchanged, 0 kept with differences, 1 failed\n")
     assert not (tmp_path / "packs" / "ada").exists()
 
 

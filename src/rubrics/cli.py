@@ -470,18 +470,33 @@ def pack(
     elif result.status == "remade":
         _out(f"remade pack {result.pack_id} in {result.path}/ ({len(result.files)} files), "
              "under the same pack id: scorecards already sent still submit")
+    elif result.status == "replaced":
+        _out(f"remade pack {result.pack_id} in {result.path}/ ({len(result.files)} files) "
+             f"{_new_id_note(result)}")
     else:
         _out(f"wrote pack {result.pack_id} to {result.path}/ ({len(result.files)} files)")
 
 
 def _kept_note(result: PackResult) -> str:
-    """Why a pack was kept as it was, and what --force would do to it."""
+    """Why a pack was kept as it was, and what --force would do to it (nothing, for a pack
+    with submissions)."""
+    if result.locked:
+        force = ("it holds submitted scorecards or a decision, so --force will not replace "
+                 "it either")
+    elif result.same_version:
+        force = "--force remakes it under the same pack id"
+    else:
+        force = "--force remakes it with a new pack id (scorecards already sent for it are then refused)"
     if not result.differs:
-        return ("unchanged (made for this candidate from this version of the role); "
-                "--force remakes it under the same pack id")
-    remake = ("under the same pack id" if result.same_version else
-              "with a new pack id (scorecards already sent for it are then refused)")
-    return f"{'; '.join(result.differs)}; --force remakes it {remake}"
+        return f"unchanged (made for this candidate from this version of the role); {force}"
+    return f"{'; '.join(result.differs)}; {force}"
+
+
+def _new_id_note(result: PackResult) -> str:
+    """What a pack remade under a new pack id means for scorecards already sent."""
+    old = f" ({result.old_pack_id})" if result.old_pack_id else ""
+    return (f"with a new pack id ({result.changed}); scorecards sent for the old one{old} "
+            "will be refused")
 
 
 def _pack_batch(workspace: Path | None, role_id: str, csv_path: Path, options: Any,
@@ -517,8 +532,10 @@ def _pack_batch(workspace: Path | None, role_id: str, csv_path: Path, options: A
         _out(_batch_line(result))
     for p in outcome.failed:
         _err(f"{p}")
+    unchanged = sum(1 for r in outcome.kept if not r.differs)
     _out(f"{len(outcome.written)} pack{'s' if len(outcome.written) != 1 else ''} written, "
-         f"{len(outcome.kept)} unchanged, {len(outcome.failed)} failed")
+         f"{unchanged} unchanged, {len(outcome.kept) - unchanged} kept with differences, "
+         f"{len(outcome.failed)} failed")
     if outcome.failed:
         raise typer.Exit(1)
 
@@ -532,6 +549,8 @@ def _batch_line(result: PackResult) -> str:
         return f"unchanged {result.path}/ ({name})"
     if result.status == "remade":
         return f"remade {result.path}/ ({name}; same pack id)"
+    if result.status == "replaced":
+        return f"remade {result.path}/ ({name}) {_new_id_note(result)}"
     return f"wrote {result.path}/ ({name})"
 
 

@@ -14,7 +14,9 @@ import json
 import os
 import secrets
 import shutil
+import unicodedata
 from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,10 +27,20 @@ from rubrics import __version__, pdfcache
 from rubrics.errors import Conflict, InvalidInput, Problem, RubricsError, Severity, problem, shorten
 from rubrics.frameworks import framework_to_yaml
 from rubrics.fsutil import exchange, fsync_dir, sha256_bytes
+from rubrics.identity import email_key, name_key
 from rubrics.ids import slugify, text_hash
 from rubrics.log import GENESIS_KIND, LogLineError, genesis, read_log, write_genesis
 from rubrics.model import RATING_LABELS, Recommendation, Stage, unsafe_text
 from rubrics.packdir import LOG_PATH, PACK_FORMAT, manifest_well_formed
+from rubrics.packmatch import (
+    OutFolder,
+    compare,
+    find_without_id,
+    id_key,
+    other_message,
+    unsure_message,
+    with_id,
+)
 from rubrics.pdfcache import Job
 from rubrics.render import Templates
 from rubrics.roles import InterviewLoop
@@ -105,19 +117,45 @@ class PackOptions:
 @dataclass
 class PackResult:
     """A candidate's pack after a run: ``written`` anew, ``remade`` by --force under the
-    pack id it had, or ``kept`` as it was (nothing written)."""
+    pack id it had, ``replaced`` by --force under a new pack id (the role or framework
+    changed), or ``kept`` as it was (nothing written)."""
 
     candidate: Candidate
     path: Path
     pack_id: str
     files: list[str] = field(default_factory=list)
-    status: Literal["written", "remade", "kept"] = "written"
+    status: Literal["written", "remade", "replaced", "kept"] = "written"
     differs: tuple[str, ...] = ()
     """How a kept pack differs from what this run would make ("made from another version of
     the role", ...); empty when it is what this run would make."""
     same_version: bool = True
     """Whether a kept pack was made from this version of the role and framework: --force
     then remakes it under the same pack id, else under a new one."""
+    locked: bool = False
+    """Whether a kept pack holds submissions or a decision, so --force would refuse it
+    (looked at only where it is said: for a pack that differs, or a single pack)."""
+    old_pack_id: str | None = None
+    """The pack id a ``replaced`` pack had."""
+    changed: str = ""
+    """Why a ``replaced`` pack got a new pack id ("the role changed", ...)."""
+
+
+@dataclass(frozen=True)
+class RoleVersion:
+    """The role a pack is made for and the versions (hashes) of its role and framework."""
+
+    role_id: str
+    role: str
+    framework: str
+
+
+@dataclass(frozen=True)
+class Remake:
+    """--force over a candidate's pack: the pack id it had, and why it gets a new one
+    (empty when it keeps it)."""
+
+    old_pack_id: str | None
+    changed: str = ""
 
 
 def pack_templates(workspace: Workspace, override: Path | None) -> Templates:
@@ -125,33 +163,41 @@ def pack_templates(workspace: Workspace, override: Path | None) -> Templates:
                                    bundled_root() / "templates")
 
 
-def new_pack_id(candidate: Candidate, when: datetime) -> str:
-    return f"{when:%Y%m%d}-{candidate.folder_name[:32]}-{secrets.token_hex(4)}"
+def new_pack_id(folder: str, when: datetime) -> str:
+    return f"{when:%Y%m%d}-{folder[:32]}-{secrets.token_hex(4)}"
 
 
 def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
                options: PackOptions, templates: Templates, *, pack_id: str | None = None,
-               now: datetime | None = None) -> PackResult:
+               now: datetime | None = None, folder: str | None = None) -> PackResult:
     """Render and write one candidate's pack; return where it went.
 
-    ``pack_id`` and ``now`` are for reproducible output (golden-file tests).
+    ``folder`` is where a batch found the candidate's pack (it lists ``--out`` and puts
+    right what killed runs left once, for every row); without it the pack is looked up
+    here. ``pack_id`` and ``now`` are for reproducible output (golden-file tests).
     """
-    if options.anonymous and candidate.id is None:
-        candidate = anonymous_id(candidate, anonymous_packs(options.out))
     formats = tuple(dict.fromkeys(options.formats))
     for f in formats:
         if f not in FORMATS:
             raise InvalidInput([problem("--format", f"unknown format '{f}' (use html, pdf)")])
     if not formats:
         raise InvalidInput([problem("--format", "no format given (use html, pdf or both)")])
-    target = options.out / candidate.folder_name
-    existing = keep_or_remake(target, pack_versions(loop, role_source), candidate, options)
+    leftovers: list[Path] = []
+    if folder is None:
+        listed = OutFolder.read(options.out)
+        candidate, folder = resolve(candidate, listed, options)
+        leftovers = listed.leftovers.get(folder, [])
+    target = options.out / folder
+    existing = keep_or_remake(target, pack_versions(loop, role_source), candidate, options,
+                              leftovers)
     if isinstance(existing, PackResult):
+        existing.locked = existing.locked or _holds_a_record(target / "submissions")
         return existing
     options.out.mkdir(parents=True, exist_ok=True)
     now = now or datetime.now(UTC).replace(microsecond=0)
-    pack_id = pack_id or existing or new_pack_id(candidate, now)
-    staging = options.out / f".{candidate.folder_name}.{secrets.token_hex(4)}.partial"
+    keep_id = existing.old_pack_id if existing and not existing.changed else None
+    pack_id = pack_id or keep_id or new_pack_id(folder, now)
+    staging = options.out / f".{folder}.{secrets.token_hex(4)}.partial"
     staging.mkdir()
     try:
         files = _write_pack(staging, loop, role_source, candidate, options, templates,
@@ -160,18 +206,42 @@ def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    if existing is None:
+        return PackResult(candidate, target, pack_id, files)
     return PackResult(candidate, target, pack_id, files,
-                      status="remade" if existing else "written")
+                      status="replaced" if existing.changed else "remade",
+                      old_pack_id=existing.old_pack_id, changed=existing.changed)
 
 
-def keep_or_remake(target: Path, versions: tuple[str, str], candidate: Candidate,
-                   options: PackOptions) -> PackResult | str | None:
-    """What to do with a candidate's folder: the pack in it, kept (without --force); or,
-    to write one, the pack id to keep (--force over this candidate's pack made from these
-    ``versions`` of the role and framework) or None for a new pack id. Conflict when the folder
-    holds another candidate's pack, something that is not a pack, or (with --force) a pack
-    with submissions."""
-    _recover(target)
+def resolve(candidate: Candidate, out: OutFolder, options: PackOptions,
+            taken: AbstractSet[str] = frozenset()) -> tuple[Candidate, str]:
+    """The candidate as packed and the folder of their pack in ``out``. A row with an id
+    has the folder of its id. An anonymous row without one gets the id (and folder) of
+    the pack made for them without an id, else a new random one (nothing in an anonymous
+    pack may derive from the name); another row without one, the folder of its name
+    unless their pack made without an id is elsewhere (the name in another word order).
+    ``taken``: folders other rows of the batch have."""
+    if candidate.id is not None:
+        return candidate, candidate.folder_name
+    if options.anonymous:
+        cid = find_without_id(candidate, out, True, _manifest) or out.new_anonymous_id(taken)
+        return with_id(candidate, cid), cid
+    own = candidate.folder_name
+    recorded = _manifest(out.path / own) if own in out.names else None
+    if recorded and isinstance(recorded.get("candidate"), dict) \
+            and compare(recorded["candidate"], candidate) == "same":
+        return candidate, own
+    return candidate, find_without_id(candidate, out, False, _manifest) or own
+
+
+def keep_or_remake(target: Path, version: RoleVersion, candidate: Candidate,
+                   options: PackOptions, leftovers: list[Path]) -> PackResult | Remake | None:
+    """What to do with a candidate's folder (after putting right what a killed run left
+    there, ``leftovers``): the pack in it, kept (without --force); or, to write one, None
+    (a new pack) or how to remake the pack there (--force). Conflict when the folder holds
+    another candidate's pack or one it cannot tell is theirs, their pack for another
+    role, something that is not a pack, or (with --force) a pack with submissions."""
+    _recover(target, leftovers)
     if not target.exists() and not target.is_symlink():
         return None
     manifest = _manifest(target)
@@ -185,47 +255,24 @@ def keep_or_remake(target: Path, versions: tuple[str, str], candidate: Candidate
                            "whose it is (rubrics verify says more); --force replaces it with "
                            "a new pack")
         _check_replaceable(target)
-        return None
-    if not _same_candidate(recorded, candidate):
-        cid = f" (id '{shorten(recorded['id'])}')" if isinstance(recorded.get("id"), str) else ""
-        raise Conflict(f"{target}: holds the pack of another candidate, "
-                       f"'{shorten(recorded['name'])}'{cid}; give this candidate an id of "
-                       "their own")
-    same_version = _versions(manifest) == versions
+        return Remake(None, "its manifest was damaged")
+    verdict = compare(recorded, candidate)
+    if verdict != "same":
+        raise Conflict(other_message(target, recorded) if verdict == "other"
+                       else unsure_message(target, recorded, candidate))
+    role_id = manifest["role"].get("id")
+    if role_id != version.role_id:
+        raise Conflict(f"{target}: holds {shorten(recorded['name'])}'s pack for role "
+                       f"'{shorten(str(role_id))}' (a folder holds one pack, even with "
+                       f"--force); use another --out for role '{version.role_id}'")
+    changed = _changed(manifest, version)
     if not options.force:
+        differs = _differences(manifest, version, candidate, options)
         return PackResult(candidate, target, str(manifest["pack_id"]), status="kept",
-                          differs=_differences(manifest, versions, candidate, options),
-                          same_version=same_version)
+                          differs=differs, same_version=not changed,
+                          locked=bool(differs) and _holds_a_record(target / "submissions"))
     _check_replaceable(target)
-    return str(manifest["pack_id"]) if same_version else None
-
-
-def anonymous_packs(out: Path) -> list[tuple[str, dict[str, Any]]]:
-    """The anonymous packs in ``out``: (folder name, the candidate its manifest records)."""
-    found = []
-    for folder in sorted(out.iterdir()) if out.is_dir() else []:
-        manifest = None if folder.name.startswith(".") else _manifest(folder)
-        recorded = manifest.get("candidate") if manifest else None
-        if (isinstance(recorded, dict) and recorded.get("anonymous") is True
-                and isinstance(recorded.get("id"), str) and isinstance(recorded.get("name"), str)):
-            found.append((folder.name, recorded))
-    return found
-
-
-def anonymous_id(candidate: Candidate, packs: list[tuple[str, dict[str, Any]]]) -> Candidate:
-    """An anonymous candidate given no id, with the id they go by: the one of their pack
-    among ``packs`` (so a run again finds it), else a new random one. Nothing in an
-    anonymous pack may derive from the name: not the folder, not the pack id that every
-    scorecard carries."""
-    for folder, recorded in packs:
-        try:
-            known = Candidate(candidate.name, recorded["id"], candidate.email, candidate.notes)
-        except ValueError:  # an id no pack is made with (an edited manifest)
-            continue
-        if known.folder_name == folder and _same_candidate(recorded, candidate):
-            return known
-    return Candidate(candidate.name, "c-" + secrets.token_hex(4), candidate.email,
-                     candidate.notes)
+    return Remake(str(manifest["pack_id"]), changed)
 
 
 def _not_a_pack(target: Path) -> Conflict:
@@ -246,50 +293,57 @@ def _manifest(target: Path) -> dict[str, Any] | None:
     return found if isinstance(found, dict) and found.get("format") == PACK_FORMAT else None
 
 
-def _same_candidate(recorded: dict[str, Any], candidate: Candidate) -> bool:
-    """Whether a pack's manifest records this candidate: the ids agree (case folded) when
-    the candidate has one, and the names or the emails agree as the identity module folds
-    them (a fixed email or a respelt name is still the same person; another person with
-    the same id is not)."""
-    from rubrics.identity import email_key, name_key
-
-    if candidate.id is not None and email_key(str(recorded.get("id"))) != email_key(candidate.id):
-        return False
-    name, email = recorded.get("name"), recorded.get("email")
-    if isinstance(name, str) and name_key(name) == name_key(candidate.name):
-        return True
-    return bool(isinstance(email, str) and email_key(email)
-                and email_key(email) == email_key(candidate.email))
+def _changed(manifest: dict[str, Any], version: RoleVersion) -> str:
+    """What changed since a pack was made ("the role changed", ...); empty when nothing."""
+    role = manifest["role"].get("version") != version.role
+    framework = manifest["framework"].get("hash") != version.framework
+    what = " and ".join(w for w, changed in (("the role", role), ("the framework", framework))
+                        if changed)
+    return f"{what} changed" if what else ""
 
 
-def _versions(manifest: dict[str, Any]) -> tuple[object, object]:
-    """The role and framework versions a pack was made from (their hashes)."""
-    return manifest["role"].get("version"), manifest["framework"].get("hash")
-
-
-def pack_versions(loop: InterviewLoop, role_source: bytes) -> tuple[str, str]:
-    """The role and framework versions a pack made now records, as ``_write_pack`` does."""
+def pack_versions(loop: InterviewLoop, role_source: bytes) -> RoleVersion:
+    """The role and the role and framework versions a pack made now records, as
+    ``_write_pack`` does."""
     framework_yaml = framework_to_yaml(loop.framework).encode("utf-8")
-    return sha256_bytes(role_source)[:12], sha256_bytes(framework_yaml)[:12]
+    return RoleVersion(loop.role.id, sha256_bytes(role_source)[:12],
+                       sha256_bytes(framework_yaml)[:12])
 
 
-def _differences(manifest: dict[str, Any], versions: tuple[str, str], candidate: Candidate,
+def _differences(manifest: dict[str, Any], version: RoleVersion, candidate: Candidate,
                  options: PackOptions) -> tuple[str, ...]:
     """How the pack a manifest describes differs from what this run would make."""
-    role, framework = _versions(manifest)
-    now_role, now_framework = versions
     recorded = manifest["candidate"]
+    changed = _changed(manifest, version)
     made = {str(f["path"]).rsplit(".", 1)[-1] for f in manifest["files"]}
     found = [
-        "made from another version of the role" if role != now_role else "",
-        "made from another version of the framework" if framework != now_framework else "",
+        "made from another version of the role" if "role" in changed else "",
+        "made from another version of the framework" if "framework" in changed else "",
         ("made with --anonymous" if recorded.get("anonymous") else "made without --anonymous")
         if bool(recorded.get("anonymous")) != options.anonymous else "",
         *(f"made without {f.upper()} files" for f in options.formats if f not in made),
-        *(f"the pack records another {key}" for key in ("name", "email", "notes")
-          if getattr(candidate, key) is not None and recorded.get(key) != getattr(candidate, key)),
+        *_detail_differences(recorded, candidate),
     ]
     return tuple(f for f in found if f)
+
+
+def _detail_differences(recorded: dict[str, Any], candidate: Candidate) -> list[str]:
+    """How the name, email and notes the pack records differ from the row's (a name
+    spaced otherwise, or an email in other case, is the same)."""
+    def spaced(text: object) -> str:
+        return " ".join(unicodedata.normalize("NFC", str(text)).split())
+
+    found = []
+    if spaced(recorded.get("name")) != spaced(candidate.name):
+        found.append(f"the pack records the name '{shorten(str(recorded.get('name')))}'")
+    email = recorded.get("email")
+    if candidate.email is not None and email_key(email) != email_key(candidate.email):
+        found.append(f"the pack records the email '{shorten(str(email))}'" if email
+                     else "the pack records no email")
+    notes = recorded.get("notes")
+    if candidate.notes is not None and notes != candidate.notes:
+        found.append("the pack records other notes" if notes else "the pack records no notes")
+    return found
 
 
 def _check_replaceable(target: Path) -> None:
@@ -325,21 +379,25 @@ def _holds_a_record(submitted: Path) -> bool:
     return False
 
 
-def _recover(target: Path) -> None:
-    """Finish or clean what a killed ``pack`` left for this target: a pack set aside by
-    --force whose replacement never arrived is put back; unfinished staging folders and
-    replaced packs whose replacement did arrive are removed."""
-    parent = target.parent
-    if not parent.is_dir():
-        return
-    replaced = sorted(parent.glob(f".{_glob_escape(target.name)}.*.replaced"),
-                      key=lambda p: p.stat().st_mtime)
+def _recover(target: Path, leftovers: list[Path]) -> None:
+    """Finish or clean what a killed ``pack`` left for this target (``leftovers``: the
+    ``.<target>.<token>.replaced`` and ``.partial`` folders, listed once per run): a pack
+    set aside by --force whose replacement never arrived is put back; unfinished staging
+    folders and replaced packs whose replacement did arrive are removed."""
+    replaced = sorted((p for p in leftovers if p.name.endswith(".replaced")), key=_mtime)
     if replaced and not target.exists():
         replaced.pop().rename(target)  # the newest set-aside pack is the one that was there
-        fsync_dir(parent)
-    for leftover in [*replaced, *parent.glob(f".{_glob_escape(target.name)}.*.partial")]:
+        fsync_dir(target.parent)
+    for leftover in [*replaced, *(p for p in leftovers if p.name.endswith(".partial"))]:
         if leftover.is_dir() and not leftover.is_symlink() and _older_than(leftover, 60):
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # gone meanwhile: another run put it right
+        return 0.0
 
 
 def _older_than(path: Path, seconds: float) -> bool:
@@ -350,10 +408,6 @@ def _older_than(path: Path, seconds: float) -> bool:
         return time.time() - path.stat().st_mtime > seconds
     except OSError:
         return False
-
-
-def _glob_escape(name: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 def _commit(staging: Path, target: Path, *, force: bool) -> None:
@@ -808,10 +862,11 @@ def _warm(workspace_root: Path | None, role_id: str, options: PackOptions
     return pdfcache.cache_items()
 
 
-def _batch_worker(args: tuple[Path | None, str, Candidate, PackOptions, int]) -> PackResult:
-    workspace_root, role_id, candidate, options, _line = args
+def _batch_worker(args: tuple[Path | None, str, Candidate, str, PackOptions, int]
+                  ) -> PackResult:
+    workspace_root, role_id, candidate, folder, options, _line = args
     loop, role_source, templates = _worker_setup(workspace_root, role_id, options.templates)
-    return build_pack(loop, role_source, candidate, options, templates)
+    return build_pack(loop, role_source, candidate, options, templates, folder=folder)
 
 
 def build_batch(workspace_root: Path | None, role_id: str, csv_path: Path,
@@ -827,7 +882,8 @@ def build_batch(workspace_root: Path | None, role_id: str, csv_path: Path,
     loop, _, role_source = Workspace.open(workspace_root).loop_with_source(role_id)  # fail fast
     to_write = _rows_to_write(list(read_candidates_csv(csv_path)), csv_path,
                               pack_versions(loop, role_source), options, outcome)
-    tasks = [(workspace_root, role_id, candidate, options, line) for candidate, line in to_write]
+    tasks = [(workspace_root, role_id, candidate, folder, options, line)
+             for candidate, folder, line in to_write]
     total = len(tasks)
     done = 0
     if progress:
@@ -838,7 +894,7 @@ def build_batch(workspace_root: Path | None, role_id: str, csv_path: Path,
                              initargs=(warmed,)) as pool:
         futures = {pool.submit(_batch_worker, t): t for t in tasks}
         for future in as_completed(futures):
-            line = futures[future][4]
+            line = futures[future][5]
             try:
                 result = future.result()
                 (outcome.kept if result.status == "kept" else outcome.written).append(result)
@@ -856,36 +912,53 @@ def build_batch(workspace_root: Path | None, role_id: str, csv_path: Path,
 
 
 def _rows_to_write(rows: list[tuple[int, Candidate | Problem]], csv_path: Path,
-                   versions: tuple[str, str], options: PackOptions,
-                   outcome: BatchOutcome) -> list[tuple[Candidate, int]]:
-    """The rows whose packs are to be written, each with its line; the others go into
-    ``outcome``: a bad row or a taken folder as a failure, a pack already made for the
-    row's candidate as kept."""
+                   version: RoleVersion, options: PackOptions,
+                   outcome: BatchOutcome) -> list[tuple[Candidate, str, int]]:
+    """The rows whose packs are to be written, each with its folder and line; the others
+    go into ``outcome``: a bad row, a repeated one (the same id, or the same name without
+    an id, or the same pack as an earlier row) or a taken folder as a failure, a pack
+    already made for the row's candidate as kept. ``--out`` is listed once, and no two
+    rows ever get one folder."""
     to_write = []
-    folders: dict[str, tuple[int, str | None]] = {}
-    anonymous = anonymous_packs(options.out) if options.anonymous else []
+    out = OutFolder.read(options.out)
+    people: dict[str, tuple[int, Candidate]] = {}  # id or name key -> the first row's
+    folders: dict[str, tuple[int, Candidate]] = {}
     for line, item in rows:
         if isinstance(item, Problem):
             outcome.failed.append(item)
             continue
-        if item.folder_name in folders:
-            first_line, first_id = folders[item.folder_name]
-            what = (f"duplicate id '{shorten(item.id)}'" if item.id and item.id == first_id
-                    else f"candidate '{shorten(item.name)}' has the same pack folder "
-                    f"'{item.folder_name}'")
-            outcome.failed.append(problem(
-                csv_path, f"{what} as line {first_line}; give each an id of its own", line))
+        key = f"id:{id_key(item.id)}" if item.id is not None else f"name:{name_key(item.name)}"
+        if key in people:
+            outcome.failed.append(problem(csv_path, _repeated(item, *people[key]), line))
             continue
-        folders[item.folder_name] = (line, item.id)
-        if options.anonymous and item.id is None:
-            item = anonymous_id(item, anonymous)
+        people[key] = (line, item)
         try:
-            found = keep_or_remake(options.out / item.folder_name, versions, item, options)
+            person, folder = resolve(item, out, options, set(folders))
+            if folder in folders:
+                first_line, _ = folders[folder]
+                outcome.failed.append(problem(
+                    csv_path, f"candidate '{shorten(item.name)}' has the same pack folder, "
+                    f"{options.out / folder}/, as line {first_line}; give each an id of "
+                    "their own", line))
+                continue
+            folders[folder] = (line, item)
+            found = keep_or_remake(options.out / folder, version, person, options,
+                                   out.leftovers.get(folder, []))
         except RubricsError as exc:
             outcome.failed.append(problem(csv_path, str(exc), line))
             continue
         if isinstance(found, PackResult):
             outcome.kept.append(found)
             continue
-        to_write.append((item, line))
+        to_write.append((person, folder, line))
     return to_write
+
+
+def _repeated(item: Candidate, first_line: int, first: Candidate) -> str:
+    """Why a row repeats an earlier one (``first``, on ``first_line``)."""
+    if item.id is not None:
+        return (f"duplicate id '{shorten(item.id)}' as line {first_line}; give each an id of "
+                "its own")
+    spelt = "" if first.name == item.name else f" ('{shorten(first.name)}')"
+    return (f"candidate '{shorten(item.name)}' has the same name as line {first_line}{spelt} "
+            "and neither has an id; remove the repeated row, or give each an id of its own")

@@ -70,16 +70,15 @@ def check_writable(pack: Pack) -> Inspection:
 def check_submission(sub: Submission, pack: Pack, where: Any) -> list[Problem]:
     """Problems of a well-formed submission against its pack (``where`` locates fields)."""
     problems: list[Problem] = []
+    candidate_id = pack.candidate.get("id")
     if sub.pack_id != pack.pack_id:
-        problems.append(where(("pack_id",), f"pack_id: '{shorten(sub.pack_id)}' is not this pack "
-                              f"('{pack.pack_id}'); was it sent for another candidate?"))
+        problems.append(where(("pack_id",), _not_this_pack(sub, pack.pack_id, candidate_id)))
     stage = pack.loop.role.stage(sub.stage)
     if stage is None:
         known = ", ".join(s.id for s in pack.loop.role.stages)
         problems.append(where(("stage",), f"stage: '{sub.stage}' is not a stage of this loop "
                               f"(stages: {known})"))
         return problems
-    candidate_id = pack.candidate.get("id")
     if sub.candidate_id is not None and candidate_id and sub.candidate_id != candidate_id:
         problems.append(where(("candidate_id",), f"candidate_id: '{sub.candidate_id}' is not "
                               f"this pack's candidate ('{candidate_id}')"))
@@ -95,6 +94,27 @@ def check_submission(sub: Submission, pack: Pack, where: Any) -> list[Problem]:
     problems.extend(unknown("ratings", k) for k in sub.ratings if k not in allowed)
     problems.extend(unknown("evidence", k) for k in sub.evidence if k not in allowed)
     return problems
+
+
+def _not_this_pack(sub: Submission, pack_id: str, candidate_id: object) -> str:
+    """Why a scorecard's pack id is not the pack's: sent for another candidate, or for this
+    candidate's pack (the same candidate id, a pack id of the same folder) before ``pack
+    --force`` remade it under a new pack id."""
+    if sub.candidate_id is not None and sub.candidate_id == candidate_id \
+            and _folder_part(sub.pack_id) == _folder_part(pack_id):
+        return (f"pack_id: '{shorten(sub.pack_id)}' is this candidate's earlier pack: it was "
+                f"made again from another version of the role or framework (now '{pack_id}') "
+                "after this scorecard was sent; send the interviewer the new scorecard, or "
+                "copy these ratings into it")
+    return (f"pack_id: '{shorten(sub.pack_id)}' is not this pack ('{pack_id}'); was it sent "
+            "for another candidate?")
+
+
+def _folder_part(pack_id: str) -> str:
+    """The middle of a pack id (``<date>-<folder>-<token>``): the same for every pack id the
+    pack in one folder is made under."""
+    parts = pack_id.split("-", 1)
+    return parts[1].rsplit("-", 1)[0] if len(parts) == 2 and "-" in parts[1] else pack_id
 
 
 def review_notes(sub: Submission, pack: Pack) -> list[str]:
