@@ -529,7 +529,7 @@ def test_a_row_split_by_another_delimiter_is_a_bad_row(tmp_path: Path) -> None:
         f"{rel(sheet)}:3: 4 fields where the header has 3 (name, id, notes), separated by "
         "semicolons"])
     assert sorted(p.name for p in out.iterdir()) == ["ada", "g-1"]
-    assert result.stdout.splitlines()[-1] == "2 packs written, 0 unchanged, 2 failed"
+    assert result.stdout.splitlines()[-1] == "2 packs written, 0 unchanged, 0 kept with differences, 2 failed"
 
 
 def test_a_name_with_a_line_separator_on_the_command_line_is_refused(tmp_path: Path) -> None:
