@@ -122,7 +122,7 @@ def group_figures(seen: list[Seen], groups: Groups, meta: LoopMeta, source: Path
         stages.append({"id": stage, "rates": _rates({p: v for p, v in passed.items()
                                                      if p in group_of}, group_of)})
     decided = {p: _selected(chosen[p]) for p in group_of}
-    rates = _rates({p: v[0] for p, v in decided.items() if v is not None}, group_of)
+    rates = _rates({p: v[0] for p, v in decided.items() if v is not None}, group_of, every=True)
     for r in rates:
         undecided = sum(1 for p, g in group_of.items() if g == r["group"] and decided[p] is None)
         r["undecided"] = _shown(undecided, r["comparable"])
@@ -158,9 +158,13 @@ def _shown(count: int, comparable: bool) -> int | None:
     return count if comparable or count >= MIN_GROUP_SHOWN else None
 
 
-def _rates(outcomes: dict[str, bool], group_of: dict[str, str]) -> list[dict[str, Any]]:
+def _rates(outcomes: dict[str, bool], group_of: dict[str, str], *, every: bool = False
+           ) -> list[dict[str, Any]]:
     """Every group's rate against the highest rate of the groups large enough to compare;
-    a group too few to compare gets its count only (none under ``MIN_GROUP_SHOWN``)."""
+    a group too few to compare gets its count only (none under ``MIN_GROUP_SHOWN``). None
+    where no candidate of any group is counted, unless ``every``."""
+    if not outcomes and not every:
+        return []
     tally: dict[str, list[int]] = {g: [0, 0] for g in group_of.values()}
     for pack, chosen in outcomes.items():
         t = tally[group_of[pack]]
