@@ -113,8 +113,8 @@ def _expand_one(path: Path, found: Found, seen: set[Path], *, top: bool) -> None
         for child in _child_folders(path):
             _expand_one(child, found, seen, top=False)
     else:
-        what = "a folder that holds no pack" if top else "not a pack (no manifest.json)"
-        found.skipped.append(Skipped(str(path), what))
+        what = ", nor a folder of packs" if top else ""
+        found.skipped.append(Skipped(str(path), f"not a pack (no manifest.json){what}"))
 
 
 def _child_folders(path: Path) -> list[Path]:

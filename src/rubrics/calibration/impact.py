@@ -116,7 +116,7 @@ def group_figures(seen: list[Seen], groups: Groups, meta: LoopMeta, source: Path
     if outside:
         warnings.append(f"{outside} candidate{'s are' if outside != 1 else ' is'} in no group "
                         f"of {source.name}: left out of the group figures")
-    stages = []
+    stages: list[dict[str, Any]] = []
     for stage in meta.stages:
         passed = _stage_outcomes(seen, stage)
         stages.append({"id": stage, "rates": _rates({p: v for p, v in passed.items()
@@ -205,9 +205,9 @@ def _cautions(scopes: list[tuple[str, list[dict[str, Any]]]]) -> list[str]:
         out.append(f"no impact ratio for {_listed(bare, quote=False)}: fewer than two groups "
                    f"with {MIN_GROUP_CANDIDATES} candidates or more, or no one selected")
     if thin:
-        out.append(f"group{'s' if len(thin) != 1 else ''} {_listed(thin)}: fewer than {MIN_GROUP_SELECTED} selected at one stage or "
-                   "more, or for the decision: one selection more or less moves the ratio a "
-                   "long way")
+        out.append(f"group{'s' if len(thin) != 1 else ''} {_listed(thin)}: fewer than "
+                   f"{MIN_GROUP_SELECTED} selected at one stage or more, or for the decision: "
+                   "one selection more or less moves the ratio a long way")
     return out
 
 
