@@ -303,6 +303,21 @@ def test_text_report_shows_small_groups_as_counts_and_undecided_per_group() -> N
            "from the rule, 7 undecided):" in text
     decision = text[text.index("  decision ("):].splitlines()
     assert decision[1].split() == ["A", "30/30", "100%", "ratio", "1.00", "3", "undecided"]
-    assert decision[3] == "    Solo                     too few to compare (fewer than 5, " \
-        "undecided not shown)"
+    assert decision[3] == "    Solo                     too few to compare (fewer than 5 " \
+        "candidates, undecided not shown)"
     assert "0/1" not in text and "1/1" not in text
+
+
+def test_ids_of_packs_left_out_by_role_are_ignored_too(folder: Path, tmp_path: Path) -> None:
+    """A candidate of another role's pack, left out by --role, is one of the ids ignored."""
+    from tests.conftest import FIXTURES, ROLE_ID
+
+    made = cli("--workspace", FIXTURES / "ws", "pack", "tiny-engineer", "--candidate", "Zed",
+               "--candidate-id", "zed", "--out", tmp_path / "other", "--format", "html")
+    assert made.exit_code == 0, made.output
+    groups = tmp_path / "g.csv"
+    groups.write_text("candidate_id,group\nc0,A\nc1,A\nc2,B\nzed,B\n", encoding="utf-8")
+    code, data, _ = as_json(folder, tmp_path / "other" / "zed", "--role", ROLE_ID,
+                            "--groups", groups)
+    assert code == 0 and data["packs"]["other_roles"] == 1
+    assert data["groups"]["warnings"][0] == "1 candidate in g.csv is not in these packs; ignored"

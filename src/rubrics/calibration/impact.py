@@ -202,7 +202,9 @@ def _cautions(scopes: list[tuple[str, list[dict[str, Any]]]]) -> list[str]:
                    f"few to compare (no rate, ratio or flag; counts under {MIN_GROUP_SHOWN} "
                    "not shown)")
     if bare:
-        out.append(f"no impact ratio for {_listed(bare, quote=False)}: fewer than two groups "
+        where = ("any stage or for the decision" if len(bare) == sum(1 for _, r in scopes if r)
+                 else _listed(bare, quote=False))
+        out.append(f"no impact ratio for {where}: fewer than two groups "
                    f"with {MIN_GROUP_CANDIDATES} candidates or more, or no one selected")
     if thin:
         out.append(f"group{'s' if len(thin) != 1 else ''} {_listed(thin)}: fewer than "

@@ -127,8 +127,8 @@ def _group_rate(r: dict[str, Any]) -> str:
     left = "" if undecided == "absent" else (
         f", {undecided} undecided" if undecided is not None else ", undecided not shown")
     if not r.get("comparable", True):
-        count = f"{r['total']} candidates" if r["total"] is not None else f"fewer than {MIN_GROUP_SHOWN}"
-        return f"too few to compare ({count}{left})"
+        count = r["total"] if r["total"] is not None else f"fewer than {MIN_GROUP_SHOWN}"
+        return f"too few to compare ({count} candidates{left})"
     ratio = "-" if r["impact_ratio"] is None else f"{r['impact_ratio']:.2f}"
     flag = "  BELOW 4/5" if r["flag"] else ""
     return (f"{r['selected']:>5}/{r['total']:<5} {_pct(r['rate']):>5}  ratio {ratio}{flag}"
