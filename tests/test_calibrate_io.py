@@ -134,6 +134,17 @@ def test_arguments_that_are_no_packs_are_named_once(tmp_path: Path) -> None:
         f"{rel(tmp_path / 'missing')}: not found\n3 problems found\n")
 
 
+def test_a_damaged_manifest_is_named_once(folder: Path) -> None:
+    """The reason for a pack whose manifest is not JSON names the file inside the pack, not
+    the pack's path a second time (relative or absolute)."""
+    (folder / "c1" / "manifest.json").write_text("{", encoding="utf-8")
+    for given_ in (folder, folder.resolve()):
+        code, data, _ = as_json(given_)
+        [skipped] = data["packs"]["skipped"]
+        assert code == 1 and skipped["reason"].startswith(
+            "manifest.json: manifest is not valid JSON"), skipped
+
+
 def test_a_copied_pack_is_read_once_with_a_warning(folder: Path, tmp_path: Path) -> None:
     """The same pack twice (same pack id, same submissions) counts once: figures as without
     the copy, a warning on stderr, exit 0."""

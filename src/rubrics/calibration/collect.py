@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rubrics.aggregation import Rated, outcome
 from rubrics.aggregation.evidence import Evidence
-from rubrics.errors import RubricsError
+from rubrics.errors import RubricsError, display_path
 from rubrics.log import SUBMISSION, LogEntry
 from rubrics.packdir import Pack
 from rubrics.recommend import collector_paused
@@ -212,10 +212,11 @@ def read_one(path: Path) -> PackData | Skipped:
 
 def _without(path: Path, reason: str) -> str:
     """A reason without the pack's own path before it (the report names the pack once)."""
-    for prefix in (f"{path}: ", f"{path}{os.sep}"):
-        if reason.startswith(prefix):
-            return reason[len(prefix):]
-    return reason.replace(f": {path}{os.sep}", ": ")
+    for named in dict.fromkeys((str(path), display_path(path))):
+        for prefix in (f"{named}: ", f"{named}{os.sep}"):
+            if reason.startswith(prefix):
+                return reason[len(prefix):]
+    return reason
 
 
 def _pack_data(record: PackRecord) -> PackData:
