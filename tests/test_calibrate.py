@@ -257,30 +257,31 @@ def groups_of(labels: dict[int, str]) -> tuple[dict[str, tuple[str, int]], Path]
 
 
 def test_selection_rates_impact_ratio_and_the_four_fifths_flag() -> None:
-    """Group A: 3 of 4 pass stage s1, B: 1 of 4; B's ratio 0.25 / 0.75 = 0.333 is flagged;
-    the decision uses the panel's recorded one before the rule's; small groups warned."""
-    recs = ["yes", "yes", "yes", "no", "yes", "no", "no", "strong_no"]
-    packs = [pack(n, [card("s1", "Ann", {"a.x": 3}, recs[n])], outcome="hire" if n < 6 else
-                  "no_hire", panel="no_hire" if n == 0 else None) for n in range(8)]
-    data = run(packs, groups=groups_of({n: "A" if n < 4 else "B" for n in range(8)}))
+    """Group A: 24 of 32 pass stage s1, B: 8 of 32; B's ratio 0.25 / 0.75 = 0.333 is flagged;
+    the decision uses the panel's recorded one before the rule's, and says how many of each."""
+    recs = ["yes"] * 24 + ["no"] * 8 + ["yes"] * 8 + ["no"] * 24
+    packs = [pack(n, [card("s1", "Ann", {"a.x": 3}, recs[n])],
+                  outcome="hire" if n < 48 else "no_hire", panel="no_hire" if n < 8 else None)
+             for n in range(64)]
+    data = run(packs, groups=groups_of({n: "A" if n < 32 else "B" for n in range(64)}))
     s1 = next(s for s in data["groups"]["stages"] if s["id"] == "s1")["rates"]
     assert s1 == [
-        {"group": "A", "selected": 3, "total": 4, "rate": 0.75, "impact_ratio": 1.0, "flag": False},
-        {"group": "B", "selected": 1, "total": 4, "rate": 0.25, "impact_ratio": 0.333,
-         "flag": True}]
-    decision = data["groups"]["decision"]["rates"]
-    assert [(r["selected"], r["total"], r["impact_ratio"], r["flag"]) for r in decision] == [
-        (3, 4, 1.0, False), (2, 4, 0.667, True)]
-    assert data["groups"]["warnings"][0] == (
-        "stage s1: group 'A' has 4 candidates and 3 selected (fewer than 30 candidates and "
-        "fewer than 5 selected): its impact ratio means little")
+        {"group": "A", "comparable": True, "selected": 24, "total": 32, "rate": 0.75,
+         "impact_ratio": 1.0, "flag": False},
+        {"group": "B", "comparable": True, "selected": 8, "total": 32, "rate": 0.25,
+         "impact_ratio": 0.333, "flag": True}]
+    decision = data["groups"]["decision"]
+    assert [(r["selected"], r["total"], r["impact_ratio"], r["flag"], r["undecided"])
+            for r in decision["rates"]] == [(24, 32, 1.0, False, 0), (16, 32, 0.667, True, 0)]
+    assert (decision["from_panel"], decision["from_rule"], decision["undecided"]) == (8, 56, 0)
+    assert data["groups"]["warnings"] == []
 
 
 def test_a_ratio_of_exactly_four_fifths_is_not_flagged_and_no_groups_without_the_file() -> None:
     """Rates 0.5 and 0.4 (ratio 0.8) are not flagged; without groups there is no groups key."""
-    recs = ["yes"] * 5 + ["no"] * 5 + ["yes"] * 4 + ["no"] * 6
-    packs = [pack(n, [card("s1", "Ann", {"a.x": 3}, recs[n])]) for n in range(20)]
-    data = run(packs, groups=groups_of({n: "A" if n < 10 else "B" for n in range(20)}))
+    recs = ["yes"] * 15 + ["no"] * 15 + ["yes"] * 12 + ["no"] * 18
+    packs = [pack(n, [card("s1", "Ann", {"a.x": 3}, recs[n])]) for n in range(60)]
+    data = run(packs, groups=groups_of({n: "A" if n < 30 else "B" for n in range(60)}))
     rates = data["groups"]["stages"][0]["rates"]
     assert [(r["impact_ratio"], r["flag"]) for r in rates] == [(1.0, False), (0.8, False)]
     assert "groups" not in run(packs)
@@ -392,15 +393,15 @@ def test_packs_of_two_roles_need_role(folder: Path, tmp_path: Path) -> None:
                                      f"{ROLE_ID} (3 packs))\n")
 
 
-def test_groups_file_with_unknown_ids_or_a_bad_header_exits_1(folder: Path, tmp_path: Path) -> None:
-    """Unknown candidate ids are each named with their line; a header without a candidate id
-    and a group column is refused; forgiving headers are read."""
+def test_groups_file_with_no_known_id_or_a_bad_header_exits_1(folder: Path, tmp_path: Path) -> None:
+    """A groups file none of whose ids a pack read has is refused; a header without a
+    candidate id and a group column is refused; forgiving headers are read."""
     groups = tmp_path / "groups.csv"
-    groups.write_text("Candidate ID,Group\nc0,A\nc9,B\nc1,B\n", encoding="utf-8")
+    groups.write_text("Candidate ID,Group\nc8,A\nc9,B\n", encoding="utf-8")
     result = cli("calibrate", folder, "--groups", groups)
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"{rel(groups)}:3: candidate id 'c9': no pack read has "
-                                    "this candidate id\n1 problem found\n")
+    assert result.stderr.startswith(f"{rel(groups)}: none of its 2 candidate ids is the "
+                                    "candidate id of a pack read\n1 problem found\n")
     groups.write_text("who,team\nc0,A\n", encoding="utf-8")
     bad = cli("calibrate", folder, "--groups", groups)
     assert bad.exit_code == 1
@@ -411,11 +412,10 @@ def test_groups_file_with_unknown_ids_or_a_bad_header_exits_1(folder: Path, tmp_
     good = cli("calibrate", folder, "--groups", groups, "--format", "json")
     assert good.exit_code == 0, good.output
     found = json.loads(good.stdout)["groups"]
-    for stage in found["stages"]:  # every scorecard says yes
-        assert [(r["group"], r["selected"], r["total"], r["flag"]) for r in stage["rates"]] == [
-            ("A", 1, 1, False), ("B", 2, 2, False)]
-    assert {r["group"]: r["total"] + r["undecided"] for r in found["decision"]["rates"]} == {
-        "A": 1, "B": 2}
+    for stage in found["stages"]:  # groups of one and two: counts not even shown
+        assert [(r["group"], r["comparable"], r["selected"], r["total"], r["flag"])
+                for r in stage["rates"]] == [("A", False, None, None, None),
+                                             ("B", False, None, None, None)]
     assert groups.read_text(encoding="utf-8") == "candidate_id,group\nc0,A\nc1,B\nc2,B\n"
 
 
@@ -435,13 +435,12 @@ def test_calibrate_options_are_checked(folder: Path) -> None:
             2, "error: html and pdf come with the calibration report template\n")
 
 
-def test_since_after_every_interview_leaves_packs_read_but_no_scorecards(folder: Path) -> None:
-    """--since after the interviews: the packs are read, no scorecard is counted."""
+def test_since_after_every_interview_is_refused(folder: Path) -> None:
+    """--since after the interviews: no scorecard to calibrate, exit 1 naming the latest."""
     result = cli("calibrate", folder, "--since", "2027-01-01", "--format", "json")
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
-    assert data["since"] == "2027-01-01" and data["packs"]["with_scorecards"] == 0
-    assert data["interviewers"] == []
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == ("--since: no scorecard on or after 2027-01-01 (the latest "
+                             "interview read is on 2026-11-02)\n1 problem found\n")
 
 
 @settings(max_examples=60, deadline=None)

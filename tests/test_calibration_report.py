@@ -106,7 +106,12 @@ def test_groups_and_months_appear_only_when_present(data: dict[str, Any],
     section; with both, both are shown with the flag and the small-group warning."""
     html = to_html(data, templates)
     assert 'id="groups-h"' in html and "yes: below 0.8" in html
-    assert "group C has 2 candidates" in html and 'id="drift-h"' in html
+    assert "1 group (&#39;group C&#39;) has fewer than 5 candidates" in html
+    assert 'id="drift-h"' in html
+    assert "<th scope=\"row\">group C</th><td colspan=\"5\" class=\"thin\">too few to compare " \
+        "(fewer than 5 candidates)</td>" in html
+    assert "Decision (the panel&#39;s decision, else the rule&#39;s)" in html
+    assert "4 from the panel&#39;s recorded decision, 14 from the rule, 1 undecided" in html
     assert "<h3 id=\"group-1\">Hiring manager conversation</h3>" in html
     bare = copy.deepcopy(data)
     del bare["groups"]

@@ -678,10 +678,11 @@ def calibrate(
 ) -> None:
     """Calibration across candidates: interviewers, agreement per criterion, stages, drift."""
     import json
+    import re
     from datetime import date
 
-    from rubrics import panel
     from rubrics.calibration import calibrate as run
+    from rubrics.calibration import check_out
     from rubrics.fsutil import atomic_write
 
     if fmt not in CALIBRATE_FORMATS:
@@ -690,12 +691,14 @@ def calibrate(
         fail("--format pdf needs --out FILE", 2)
     report = _calibration_report() if fmt in ("html", "pdf") else None
     try:
+        if since is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", since):
+            raise ValueError(since)
         day = date.fromisoformat(since) if since is not None else None
     except ValueError:
         fail(f"--since: '{since}' is not a date (YYYY-MM-DD)", 2)
     with handled():
         if out is not None:
-            panel.check_out(out)
+            check_out(out, list(pack_dirs), groups)
         data = run(list(pack_dirs), since=day, role=role, groups=groups, jobs=jobs)
         if report is not None:
             found = report.to_html(data, _report_templates(templates, workspace))
@@ -717,6 +720,8 @@ def calibrate(
     for skipped in data["packs"]["skipped"]:
         _err(f"error: {skipped['path']}: {skipped['reason']} (skipped: not used in the "
              "calibration)")
+    for warning in data["warnings"]:
+        _err(f"warning: {warning}")
     if data["packs"]["skipped"]:
         raise typer.Exit(1)
 

@@ -9,13 +9,15 @@ aggregation reads them, and what the mechanical rule decides for the candidate.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from rubrics.aggregation import Rated, outcome
 from rubrics.aggregation.evidence import Evidence
-from rubrics.errors import RubricsError
+from rubrics.errors import RubricsError, display_path
 from rubrics.log import SUBMISSION, LogEntry
 from rubrics.packdir import Pack
 from rubrics.recommend import collector_paused
@@ -73,21 +75,64 @@ class Skipped:
     reason: str
 
 
-def expand(arguments: list[Path]) -> list[Path]:
-    """Pack folders, from arguments that are packs or folders of packs (a folder without a
-    manifest.json whose children hold one); anything else is passed on to be reported."""
-    found: list[Path] = []
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What the arguments name: pack folders to read, and what is not a pack (with why)."""
+
+    packs: list[Path]
+    skipped: list[Skipped]
+
+
+def expand(arguments: list[Path]) -> Found:
+    """Pack folders, from arguments that are packs or folders of packs.
+
+    A folder without a manifest.json that holds packs (at any depth) is a folder of packs:
+    each of its child folders is read if it is a pack, recursed into if it holds packs,
+    and otherwise skipped with why; hidden (dot) folders and plain files beside the packs
+    are passed over. An argument that is neither a pack nor holds one is skipped.
+    """
+    found = Found([], [])
+    seen: set[Path] = set()
     for arg in arguments:
-        if arg.is_dir() and not (arg / "manifest.json").exists():
-            children = sorted(c for c in arg.iterdir() if (c / "manifest.json").exists())
-            if children:
-                found.extend(children)
-                continue
-        found.append(arg)
-    unique: dict[Path, Path] = {}
-    for path in found:
-        unique.setdefault(path.resolve(), path)
-    return list(unique.values())
+        _expand_one(arg, found, seen, top=True)
+    return found
+
+
+def _expand_one(path: Path, found: Found, seen: set[Path], *, top: bool) -> None:
+    real = path.resolve()
+    if real in seen:
+        return
+    seen.add(real)
+    if (path / "manifest.json").exists() or (path / "manifest.json").is_symlink():
+        found.packs.append(path)
+    elif not path.exists():
+        found.skipped.append(Skipped(str(path), "not found"))
+    elif not path.is_dir():
+        found.skipped.append(Skipped(str(path), "not a pack folder (it is a file)"))
+    elif _holds_packs(path, set()):
+        for child in _child_folders(path):
+            _expand_one(child, found, seen, top=False)
+    else:
+        what = ", nor a folder of packs" if top else ""
+        found.skipped.append(Skipped(str(path), f"not a pack (no manifest.json){what}"))
+
+
+def _child_folders(path: Path) -> list[Path]:
+    """The folders in ``path``, hidden (dot) folders left out, in name order."""
+    return sorted(c for c in path.iterdir() if c.is_dir() and not c.name.startswith("."))
+
+
+def _holds_packs(path: Path, visited: set[Path]) -> bool:
+    """Whether some folder under ``path`` (not inside a pack) is a pack."""
+    real = path.resolve()
+    if real in visited:
+        return False
+    visited.add(real)
+    try:
+        return any((c / "manifest.json").exists() or _holds_packs(c, visited)
+                   for c in _child_folders(path))
+    except OSError:
+        return False
 
 
 def read_packs(paths: list[Path], jobs: int | None = None) -> tuple[list[PackData], list[Skipped]]:
@@ -109,6 +154,37 @@ def read_packs(paths: list[Path], jobs: int | None = None) -> tuple[list[PackDat
     return packs, [d for d in done if isinstance(d, Skipped)]
 
 
+def one_copy_each(packs: list[PackData]) -> tuple[list[PackData], list[Skipped], list[str]]:
+    """Each pack once: a copy of a pack (same pack id, same content) is read once, with a
+    warning; copies that differ are both skipped (which is the record is not ours to
+    guess). Packs of one candidate id under different pack ids are kept, with a warning."""
+    by_id: dict[str, list[PackData]] = defaultdict(list)
+    for pack in packs:
+        by_id[pack.pack_id].append(pack)
+    kept: list[PackData] = []
+    skipped: list[Skipped] = []
+    warnings: list[str] = []
+    for copies in by_id.values():
+        first, others = copies[0], copies[1:]
+        if all(dataclasses.replace(o, path=first.path) == first for o in others):
+            kept.append(first)
+            warnings += [f"{o.path}: the same pack as {first.path} (pack id {first.pack_id}): "
+                         "read once" for o in others]
+        else:
+            paths = ", ".join(c.path for c in copies)
+            skipped += [Skipped(c.path, f"pack id {c.pack_id} is also that of another pack "
+                                f"read, with different submissions ({paths}): give one copy")
+                        for c in copies]
+    by_candidate: dict[str, list[PackData]] = defaultdict(list)
+    for pack in kept:
+        if pack.candidate_id:
+            by_candidate[pack.candidate_id].append(pack)
+    warnings += [f"candidate id {cid}: {len(ps)} packs ({', '.join(p.path for p in ps)}): "
+                 "counted as that many candidates" for cid, ps in by_candidate.items()
+                 if len(ps) > 1]
+    return kept, skipped, warnings
+
+
 def _warm(paths: list[Path]) -> None:
     """Load the first pack's role and framework before the workers start, so that each
     inherits the parsed loop instead of parsing it again (packs of one role share it)."""
@@ -128,10 +204,19 @@ def read_one(path: Path) -> PackData | Skipped:
             return Skipped(str(path), f"{found.errors[0]}{also}; run rubrics verify")
         return _pack_data(read_record(found))
     except RubricsError as exc:
-        return Skipped(str(path), " ".join(str(exc).split()))
+        return Skipped(str(path), _without(path, " ".join(str(exc).split())))
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""
-        return Skipped(str(path), f"{exc.strerror or exc}{where}")
+        return Skipped(str(path), _without(path, f"{exc.strerror or exc}{where}"))
+
+
+def _without(path: Path, reason: str) -> str:
+    """A reason without the pack's own path before it (the report names the pack once)."""
+    for named in dict.fromkeys((str(path), display_path(path))):
+        for prefix in (f"{named}: ", f"{named}{os.sep}"):
+            if reason.startswith(prefix):
+                return reason[len(prefix):]
+    return reason
 
 
 def _pack_data(record: PackRecord) -> PackData:

@@ -103,10 +103,17 @@ def group_tables(groups: dict[str, Any] | None, stages: list[dict[str, Any]]
         return []
     titles = {s["id"]: s.get("title") or s["id"] for s in stages}
     tables = [{"title": str(s.get("title") or titles.get(s["id"], s["id"])),
-               "rates": s.get("rates") or []} for s in groups.get("stages") or []]
+               "rates": s.get("rates") or [], "sources": None, "undecided": False}
+              for s in groups.get("stages") or []]
     decision = groups.get("decision") or {}
-    tables.append({"title": "Decision (the mechanical recommendation)",
-                   "rates": decision.get("rates") or []})
+    sources = None
+    if "from_panel" in decision:
+        sources = (f"{decision['from_panel']} from the panel's recorded decision, "
+                   f"{decision['from_rule']} from the rule, {decision['undecided']} undecided "
+                   "(left out of the rates).")
+    tables.append({"title": "Decision (the panel's decision, else the rule's)",
+                   "rates": decision.get("rates") or [], "sources": sources,
+                   "undecided": True})
     return tables
 
 

@@ -56,11 +56,14 @@ class LoopMeta:
 @dataclass
 class People:
     """Interviewers, identified across every pack as aggregation identifies them within one
-    (:mod:`rubrics.identity`): by email when given, else by their folded name."""
+    (:mod:`rubrics.identity`): by email when given, else by their folded name; a scorecard
+    without an email joins every email used under its name."""
 
     ids: dict[tuple[str, str | None], str]
     names: dict[str, str]
     emails: dict[str, str | None]
+    all_emails: dict[str, list[str]] = field(default_factory=dict)
+    """Person -> every email merged into them (sorted)."""
 
     @classmethod
     def of(cls, packs: list[PackData]) -> People:
@@ -68,17 +71,25 @@ class People:
         signatures = sorted(spellings, key=lambda s: (s[0], s[1] or ""))
         ids = dict(zip(signatures, people(signatures), strict=True))
         names: dict[str, tuple[int, str]] = {}
-        emails: dict[str, str | None] = {}
+        emails: dict[str, set[str]] = {}
         for sig in signatures:
             person = ids[sig]
             best = names.get(person)
             if best is None or (-spellings[sig], sig[0]) < (-best[0], best[1]):
                 names[person] = (spellings[sig], sig[0])
             key = email_key(sig[1])
-            if key and (emails.get(person) is None or key < str(emails[person])):
-                emails[person] = key
-            emails.setdefault(person, None)
-        return cls(ids, {p: n for p, (_, n) in names.items()}, emails)
+            emails.setdefault(person, set()).update([key] if key else [])
+        return cls(ids, {p: n for p, (_, n) in names.items()},
+                   {p: min(e) if e else None for p, e in emails.items()},
+                   {p: sorted(e) for p, e in emails.items()})
+
+    def merged(self) -> list[str]:
+        """A warning for each interviewer whose distinct emails a scorecard without an email
+        joined (rubrics.identity's cautious reading: fewer interviewers, never more)."""
+        return [f"interviewer {self.names[p]}: scorecards under {len(e)} emails "
+                f"({', '.join(e)}) are counted as one interviewer, joined by scorecards that "
+                "give this name without an email" for p, e in self.all_emails.items()
+                if len(e) > 1]
 
 
 def seen_of(packs: list[PackData], who: People, since: str | None) -> list[Seen]:

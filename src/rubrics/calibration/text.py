@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rubrics.calibration.impact import MIN_GROUP_SHOWN
+
 LITTLE = "too little data"
 
 
@@ -57,6 +59,7 @@ def _heading(data: dict[str, Any]) -> list[str]:
                    "of other roles left out (--role)")
     for s in packs["skipped"]:
         out.append(f"  skipped {s['path']}: {_cut(s['reason'], 200)}")
+    out += [f"  warning: {_cut(w, 300)}" for w in data.get("warnings", [])]
     return out
 
 
@@ -105,13 +108,28 @@ def _months(months: list[dict[str, Any]]) -> list[str]:
 def _groups(groups: dict[str, Any]) -> list[str]:
     out = ["", "Selection rates by group (impact ratio vs the highest rate; flagged below 0.8, "
            "the four-fifths rule)"]
+    decision = groups["decision"]
+    sources = (f"decision (the panel's recorded decision, else the rule's: "
+               f"{decision.get('from_panel', 0)} from the panel, {decision.get('from_rule', 0)} "
+               f"from the rule, {decision.get('undecided', 0)} undecided)")
     scopes = [(f"stage {s['id']}", s["rates"]) for s in groups["stages"]]
-    for name, rates in [*scopes, ("decision", groups["decision"]["rates"])]:
+    for name, rates in [*scopes, (sources, decision["rates"])]:
         out.append(f"  {name}:")
-        for r in rates:
-            ratio = "-" if r["impact_ratio"] is None else f"{r['impact_ratio']:.2f}"
-            flag = "  BELOW 4/5" if r["flag"] else ""
-            out.append(f"    {_cut(r['group'], 24):<24} {r['selected']:>5}/{r['total']:<5} "
-                       f"{_pct(r['rate']):>5}  ratio {ratio}{flag}")
+        out += [f"    {_cut(r['group'], 24):<24} {_group_rate(r)}" for r in rates] or [
+            "    (no candidate of a listed group here)"]
     out += [f"  warning: {w}" for w in groups["warnings"]]
     return out
+
+
+def _group_rate(r: dict[str, Any]) -> str:
+    """One group's row: its rate and ratio, or only its count when too few to compare."""
+    undecided = r.get("undecided", "absent")
+    left = "" if undecided == "absent" else (
+        f", {undecided} undecided" if undecided is not None else ", undecided not shown")
+    if not r.get("comparable", True):
+        count = r["total"] if r["total"] is not None else f"fewer than {MIN_GROUP_SHOWN}"
+        return f"too few to compare ({count} candidates{left})"
+    ratio = "-" if r["impact_ratio"] is None else f"{r['impact_ratio']:.2f}"
+    flag = "  BELOW 4/5" if r["flag"] else ""
+    return (f"{r['selected']:>5}/{r['total']:<5} {_pct(r['rate']):>5}  ratio {ratio}{flag}"
+            f"{left.replace(', ', '  ', 1)}")
