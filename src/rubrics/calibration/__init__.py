@@ -25,7 +25,7 @@ from rubrics.calibration.impact import (
     read_groups,
     unknown_ids,
 )
-from rubrics.calibration.interviewers import MIN_LENIENCY_PAIRS, interviewer_figures
+from rubrics.calibration.interviewers import MIN_LENIENCY_CANDIDATES, interviewer_figures
 from rubrics.calibration.selection import LoopMeta, People, Seen, seen_of
 from rubrics.calibration.stages import stage_figures
 from rubrics.errors import InvalidInput, problem
@@ -63,8 +63,8 @@ def calibrate(pack_dirs: list[Path], *, since: date | None = None, role: str | N
         "packs": {"read": len(chosen), "with_scorecards": found.pop("with_scorecards"),
                   "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
                   "other_roles": len(packs) - len(chosen)},
-        "minimums": {"leniency_pairs": MIN_LENIENCY_PAIRS, "alpha_units": MIN_ALPHA_UNITS,
-                     "correlation_n": MIN_CORRELATION_N,
+        "minimums": {"leniency_candidates": MIN_LENIENCY_CANDIDATES,
+                     "alpha_units": MIN_ALPHA_UNITS, "correlation_n": MIN_CORRELATION_N,
                      "group_candidates": MIN_GROUP_CANDIDATES,
                      "group_selected": MIN_GROUP_SELECTED},
         **found,
