@@ -18,12 +18,14 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from rubrics.aggregation import Rated, outcome
-from rubrics.calibration import summarise
+from rubrics.calibration import calibrate, summarise
 from rubrics.calibration.agreement import MIN_ALPHA_UNITS, alpha
 from rubrics.calibration.collect import PackData, Scorecard
-from rubrics.calibration.interviewers import leniency_pairs
+from rubrics.calibration.interviewers import MIN_LENIENCY_CANDIDATES, leniency_pairs
 from rubrics.calibration.selection import LoopMeta, People, seen_of
+from rubrics.calibration.text import to_text
 from rubrics.cli import app
+from rubrics.cohort import interviewer_name, make_cohort
 from rubrics.fsutil import sha256_bytes
 from rubrics.log import genesis, write_genesis
 from rubrics.submit import submit
@@ -150,8 +152,6 @@ def test_a_stages_harder_criteria_are_not_read_as_a_severe_interviewer() -> None
     for name in ("Ann", "Bo"):
         who = by_name(apart, name)
         assert (who["leniency"], who["leniency_n"], who["leniency_pairs"]) == (None, 0, 0)
-    from rubrics.calibration.text import to_text
-
     assert "no shared criteria" in to_text({**apart, "role": "r", "role_title": "R",
                                             "since": None, "packs": {
                                                 "read": 20, "skipped": [], "other_roles": 0}})
@@ -160,6 +160,43 @@ def test_a_stages_harder_criteria_are_not_read_as_a_severe_interviewer() -> None
         who = by_name(shared, name)
         assert (who["leniency"], who["leniency_n"], who["leniency_interval"]) == (
             0.0, 20, [0.0, 0.0])
+
+
+@pytest.fixture(scope="module")
+def cohorts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two synthetic cohorts of 32 candidates of the bundled role (seed 1): ``fixed``, seven
+    neutral interviewers each always running the same stage; ``planted``, ten interviewers
+    on any stage, one lenient by +1 and one severe by -1."""
+    root = tmp_path_factory.mktemp("cohorts")
+    make_cohort(None, ROLE_ID, root / "fixed", 32, 7, seed=1, fixed_stages=True)
+    make_cohort(None, ROLE_ID, root / "planted", 32, 10, seed=1,
+                lenient={interviewer_name(1): 1.0, interviewer_name(4): -1.0})
+    return root
+
+
+def test_neutral_interviewers_on_fixed_stages_are_not_called_lenient_or_severe(
+        cohorts: Path) -> None:
+    """Seven neutral interviewers, each on their own stage (whose criteria differ in level):
+    every leniency is near 0 and no interval excludes 0, so no month names anyone."""
+    data = calibrate([cohorts / "fixed"])
+    for who in data["interviewers"]:
+        assert who["leniency"] is not None and abs(who["leniency"]) < 0.3, who
+        lo, hi = who["leniency_interval"]
+        assert lo < 0 < hi, who
+    assert to_text(data).count("(95% interval excludes 0): none") == len(data["months"]) == 2
+
+
+def test_planted_lenient_and_severe_interviewers_are_found_in_a_real_cohort(
+        cohorts: Path) -> None:
+    """The +1 interviewer comes out near +1 and the -1 one near -1, each interval on its own
+    side of 0, over candidates (not pairs)."""
+    data = calibrate([cohorts / "planted"])
+    lenient, severe = by_name(data, interviewer_name(1)), by_name(data, interviewer_name(4))
+    assert 0.6 <= lenient["leniency"] <= 1.3 and lenient["leniency_interval"][0] > 0
+    assert -1.3 <= severe["leniency"] <= -0.6 and severe["leniency_interval"][1] < 0
+    assert lenient["leniency_n"] >= MIN_LENIENCY_CANDIDATES
+    assert lenient["leniency_pairs"] > lenient["leniency_n"]
+    assert lenient["halo"]["reference"] is not None  # others run the same stages
 
 
 @st.composite
