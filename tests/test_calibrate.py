@@ -347,6 +347,18 @@ def test_on_time_counts_zero_to_two_days_and_a_return_before_the_interview_apart
         "n": 3, "share": 0.667, "undated": 0, "inconsistent": 1}
 
 
+def test_the_text_output_shows_the_n_of_every_share() -> None:
+    """On time, unassessed, against the rule and halo each show the count they rest on, so a
+    share over one scorecard says so."""
+    packs = [pack(0, [card("s1", "Ann", {"a.x": 3, "a.y": 2}, on="2026-11-02",
+                           returned="2026-11-01")])]
+    text = to_text({**run(packs), "role": "r", "role_title": "R", "since": None,
+                    "packs": {"read": 1, "skipped": [], "other_roles": 0}})
+    row = next(line for line in text.splitlines() if line.startswith("  Ann"))
+    assert "- (0) 1!" in row and "0% (2)" in row and "0.50 (1) / -" in row and "no shared criteria" in row
+    assert "N! = N accepted before the interview date" in text
+
+
 def test_halo_has_a_reference_from_the_others_at_the_same_stages() -> None:
     """An interviewer who runs a stage whose criteria all get one mark is not a halo rater
     when the others at that stage do the same: Ann (s1, always flat) has reference 0 from
