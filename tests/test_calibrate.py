@@ -18,12 +18,14 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from rubrics.aggregation import Rated, outcome
-from rubrics.calibration import summarise
-from rubrics.calibration.agreement import alpha
+from rubrics.calibration import calibrate, summarise
+from rubrics.calibration.agreement import MIN_ALPHA_UNITS, alpha
 from rubrics.calibration.collect import PackData, Scorecard
-from rubrics.calibration.interviewers import leniency_pairs
+from rubrics.calibration.interviewers import MIN_LENIENCY_CANDIDATES, leniency_pairs
 from rubrics.calibration.selection import LoopMeta, People, seen_of
+from rubrics.calibration.text import to_text
 from rubrics.cli import app
+from rubrics.cohort import interviewer_name, make_cohort
 from rubrics.fsutil import sha256_bytes
 from rubrics.log import genesis, write_genesis
 from rubrics.submit import submit
@@ -90,22 +92,111 @@ def test_a_lenient_interviewer_is_found_lenient_with_the_right_sign_and_size() -
     data = run(panel(40, rate, ("Ann", "Bo", "Lenny")))
     lenny = by_name(data, "Lenny")
     assert 0.7 <= lenny["leniency"] <= 1.2
-    assert lenny["leniency_n"] == 80  # 40 candidates x 2 topics
+    assert (lenny["leniency_n"], lenny["leniency_pairs"]) == (40, 160)  # 40 x 4 criteria
     lo, hi = lenny["leniency_interval"]
     assert 0 < lo < lenny["leniency"] < hi
     assert by_name(data, "Ann")["leniency"] < 0 and by_name(data, "Bo")["leniency"] < 0
 
 
-def test_leniency_is_null_under_the_minimum_of_pairs() -> None:
-    """Four paired observations give no leniency (but their count); five give one."""
+def test_leniency_is_null_under_the_minimum_of_candidates() -> None:
+    """Seven candidates give no leniency (but their count and the pairs), however many
+    criteria each has; eight give one, its interval over candidates."""
     def rate(n: int, who: str, c: str) -> int:
         return 3 if who == "Ann" else 2
 
-    few = by_name(run(panel(4, rate, criteria=["a.x"])), "Ann")
-    assert (few["leniency"], few["leniency_n"], few["leniency_interval"]) == (None, 4, None)
-    enough = by_name(run(panel(5, rate, criteria=["a.x"])), "Ann")
+    few = by_name(run(panel(7, rate)), "Ann")
+    assert (few["leniency"], few["leniency_n"], few["leniency_pairs"],
+            few["leniency_interval"]) == (None, 7, 28, None)
+    enough = by_name(run(panel(8, rate, criteria=["a.x"])), "Ann")
     assert (enough["leniency"], enough["leniency_n"], enough["leniency_interval"]) == (
-        1.0, 5, [1.0, 1.0])
+        1.0, 8, [1.0, 1.0])
+
+
+def test_two_candidates_with_many_criteria_give_no_leniency() -> None:
+    """Two scorecards each, however many criteria they share, are two candidates: null, not
+    a confident +1.5 resting on pairs from the same two interviews."""
+    def rate(n: int, who: str, c: str) -> int:
+        return 4 if who == "Ann" else 2 + (n + len(c)) % 2
+
+    ann = by_name(run(panel(2, rate, ("Ann", "Bo"))), "Ann")
+    assert (ann["leniency"], ann["leniency_n"], ann["leniency_pairs"]) == (None, 2, 8)
+
+
+def test_the_leniency_interval_is_over_candidates_and_narrows_with_more_of_them() -> None:
+    """Ann's difference varies between candidates but not within one: the interval is the t
+    interval of the per-candidate means, whatever the number of criteria, and narrower with
+    four times the candidates."""
+    def rate(n: int, who: str, c: str) -> int:
+        return 2 + (n % 2) if who == "Ann" else 2
+
+    def width(candidates: int, criteria: Sequence[str]) -> float:
+        lo, hi = by_name(run(panel(candidates, rate, ("Ann", "Bo"), criteria)),
+                         "Ann")["leniency_interval"]
+        return float(hi - lo)
+
+    assert width(8, CRITERIA) == width(8, ["a.x"])  # more criteria are not more candidates
+    assert width(32, CRITERIA) < width(8, CRITERIA) / 1.8
+    ann = by_name(run(panel(8, rate, ("Ann", "Bo"))), "Ann")
+    assert ann["leniency"] == 0.5 and ann["leniency_interval"] == [0.053, 0.947]  # t(7)
+
+
+def test_a_stages_harder_criteria_are_not_read_as_a_severe_interviewer() -> None:
+    """Ann always runs stage s1 (a.x, easy: rated 3), Bo stage s2 (a.y, harder: rated 2), both
+    on topic a and both neutral: they share no criterion, so leniency is null with no pairs
+    (not Bo -1); with a shared criterion b.z rated alike, both come out 0."""
+    def cards(n: int, shared: bool) -> list[Scorecard]:
+        extra = {"b.z": 1 + n % 4} if shared else {}
+        return [card("s1", "Ann", {"a.x": 3, **extra}), card("s2", "Bo", {"a.y": 2, **extra})]
+
+    apart = run([pack(n, cards(n, False)) for n in range(20)])
+    for name in ("Ann", "Bo"):
+        who = by_name(apart, name)
+        assert (who["leniency"], who["leniency_n"], who["leniency_pairs"]) == (None, 0, 0)
+    assert "no shared criteria" in to_text({**apart, "role": "r", "role_title": "R",
+                                            "since": None, "packs": {
+                                                "read": 20, "skipped": [], "other_roles": 0}})
+    shared = run([pack(n, cards(n, True)) for n in range(20)])
+    for name in ("Ann", "Bo"):
+        who = by_name(shared, name)
+        assert (who["leniency"], who["leniency_n"], who["leniency_interval"]) == (
+            0.0, 20, [0.0, 0.0])
+
+
+@pytest.fixture(scope="module")
+def cohorts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two synthetic cohorts of 32 candidates of the bundled role (seed 1): ``fixed``, seven
+    neutral interviewers each always running the same stage; ``planted``, ten interviewers
+    on any stage, one lenient by +1 and one severe by -1."""
+    root = tmp_path_factory.mktemp("cohorts")
+    make_cohort(None, ROLE_ID, root / "fixed", 32, 7, seed=1, fixed_stages=True)
+    make_cohort(None, ROLE_ID, root / "planted", 32, 10, seed=1,
+                lenient={interviewer_name(1): 1.0, interviewer_name(4): -1.0})
+    return root
+
+
+def test_neutral_interviewers_on_fixed_stages_are_not_called_lenient_or_severe(
+        cohorts: Path) -> None:
+    """Seven neutral interviewers, each on their own stage (whose criteria differ in level):
+    every leniency is near 0 and no interval excludes 0, so no month names anyone."""
+    data = calibrate([cohorts / "fixed"])
+    for who in data["interviewers"]:
+        assert who["leniency"] is not None and abs(who["leniency"]) < 0.3, who
+        lo, hi = who["leniency_interval"]
+        assert lo < 0 < hi, who
+    assert to_text(data).count("(95% interval excludes 0): none") == len(data["months"]) == 2
+
+
+def test_planted_lenient_and_severe_interviewers_are_found_in_a_real_cohort(
+        cohorts: Path) -> None:
+    """The +1 interviewer comes out near +1 and the -1 one near -1, each interval on its own
+    side of 0, over candidates (not pairs)."""
+    data = calibrate([cohorts / "planted"])
+    lenient, severe = by_name(data, interviewer_name(1)), by_name(data, interviewer_name(4))
+    assert 0.6 <= lenient["leniency"] <= 1.3 and lenient["leniency_interval"][0] > 0
+    assert -1.3 <= severe["leniency"] <= -0.6 and severe["leniency_interval"][1] < 0
+    assert lenient["leniency_n"] >= MIN_LENIENCY_CANDIDATES
+    assert lenient["leniency_pairs"] > lenient["leniency_n"]
+    assert lenient["halo"]["reference"] is not None  # others run the same stages
 
 
 @st.composite
@@ -124,8 +215,9 @@ def test_raising_one_interviewers_ratings_never_lowers_their_leniency(
     """Ann's ratings raised by a constant (capped at 4) never lower her mean difference from
     the others, over the same pairs."""
     def mean_diff(ps: list[PackData]) -> float | None:
-        pairs = leniency_pairs(seen_of(ps, People.of(ps), None), META).get("name:ann", [])
-        return sum(pairs) / len(pairs) if pairs else None
+        found = leniency_pairs(seen_of(ps, People.of(ps), None)).get("name:ann", {})
+        means = [sum(d) / len(d) for d in found.values()]
+        return sum(means) / len(means) if means else None
 
     raised = [PackData(**{**{f: getattr(p, f) for f in PackData.__slots__}, "cards": tuple(
         Scorecard(**{**{f: getattr(c, f) for f in Scorecard.__slots__}, "ratings": {
@@ -184,14 +276,24 @@ def test_a_criterion_everyone_leaves_unassessed_is_listed_without_alpha() -> Non
     assert by_name(data, "Ann")["unassessed_share"] == 0.25
 
 
+def test_alpha_is_null_under_ten_units() -> None:
+    """Nine candidates rated by two interviewers, even in perfect agreement, give no alpha
+    (and so no "reliable" label); ten give 1."""
+    assert MIN_ALPHA_UNITS == 10
+    units = [[1 + n % 4, 1 + n % 4] for n in range(10)]
+    assert alpha(units[:9]) is None and alpha(units) == 1.0
+    data = run(panel(9, lambda n, who, c: 1 + n % 4))
+    assert [(x["alpha"], x["units"]) for x in data["criteria"]] == [(None, 9)] * 4
+
+
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.lists(st.integers(1, 4), max_size=4), max_size=30))
 def test_alpha_is_between_minus_one_and_one_or_null(units: list[list[int]]) -> None:
-    """Whatever the ratings, alpha is null (under two pairable units, or no variation) or
-    lies in [-1, 1]."""
+    """Whatever the ratings, alpha is null (under the minimum of pairable units, or no
+    variation) or lies in [-1, 1]."""
     found = alpha(units)
     pairable = [u for u in units if len(u) >= 2]
-    if len(pairable) < 2 or len({v for u in pairable for v in u}) < 2:
+    if len(pairable) < MIN_ALPHA_UNITS or len({v for u in pairable for v in u}) < 2:
         assert found is None
     else:
         assert found is not None and -1 <= found <= 1
@@ -222,16 +324,53 @@ def test_on_time_disagreement_with_the_rule_halo_and_stage_mix() -> None:
     ]
     data = run(packs)
     ann, bo = by_name(data, "Ann"), by_name(data, "Bo")
-    assert ann["on_time"] == {"n": 2, "share": 1.0, "undated": 1}
-    assert bo["on_time"] == {"n": 2, "share": 0.5, "undated": 0}
+    assert ann["on_time"] == {"n": 2, "share": 1.0, "undated": 1, "inconsistent": 0}
+    assert bo["on_time"] == {"n": 2, "share": 0.5, "undated": 0, "inconsistent": 0}
     assert ann["disagrees_with_decision"] == {"n": 2, "share": 0.0}
     assert bo["disagrees_with_decision"] == {"n": 2, "share": 1.0}
-    assert ann["halo"] == {"sd": 0.5, "n": 2} and bo["halo"] == {"sd": 1.0, "n": 1}
+    assert ann["halo"] == {"sd": 0.5, "n": 2, "reference": None, "reference_n": 0}
+    assert bo["halo"] == {"sd": 1.0, "n": 1, "reference": None, "reference_n": 0}
     assert ann["ratings"] == {"1": 0, "2": 1, "3": 2, "4": 2}
     assert ann["panel_ratings"] == {"1": 1, "2": 1, "3": 1, "4": 0}
     s1 = next(s for s in data["stages"] if s["id"] == "s1")
     assert (s1["scorecards"], s1["pass_through"], s1["pass_through_n"]) == (3, 0.667, 3)
     assert s1["decisions"] == {"strong_no": 0, "no": 1, "yes": 2, "strong_yes": 0}
+
+
+def test_on_time_counts_zero_to_two_days_and_a_return_before_the_interview_apart() -> None:
+    """Returned the same day or two days later is on time, three days is late, and accepted a
+    day before the interview it names is inconsistent: neither on time nor in n."""
+    days = ["2026-11-02", "2026-11-04", "2026-11-05", "2026-11-01"]
+    packs = [pack(n, [card("s1", "Ann", {"a.x": 3}, on="2026-11-02", returned=d)])
+             for n, d in enumerate(days)]
+    assert by_name(run(packs), "Ann")["on_time"] == {
+        "n": 3, "share": 0.667, "undated": 0, "inconsistent": 1}
+
+
+def test_the_text_output_shows_the_n_of_every_share() -> None:
+    """On time, unassessed, against the rule and halo each show the count they rest on, so a
+    share over one scorecard says so."""
+    packs = [pack(0, [card("s1", "Ann", {"a.x": 3, "a.y": 2}, on="2026-11-02",
+                           returned="2026-11-01")])]
+    text = to_text({**run(packs), "role": "r", "role_title": "R", "since": None,
+                    "packs": {"read": 1, "skipped": [], "other_roles": 0}})
+    row = next(line for line in text.splitlines() if line.startswith("  Ann"))
+    assert "- (0) 1!" in row and "0% (2)" in row and "0.50 (1) / -" in row and "no shared criteria" in row
+    assert "N! = N accepted before the interview date" in text
+
+
+def test_halo_has_a_reference_from_the_others_at_the_same_stages() -> None:
+    """An interviewer who runs a stage whose criteria all get one mark is not a halo rater
+    when the others at that stage do the same: Ann (s1, always flat) has reference 0 from
+    Cy at s1; Bo (s2, spread 1) has Di's spread at s2 as reference."""
+    packs = [pack(n, [card("s1", "Ann" if n % 2 else "Cy", {"a.x": 3, "a.y": 3}),
+                      card("s2", "Bo" if n % 2 else "Di", {"a.x": 2, "a.y": 4})])
+             for n in range(6)]
+    data = run(packs)
+    assert by_name(data, "Ann")["halo"] == {"sd": 0.0, "n": 3, "reference": 0.0,
+                                            "reference_n": 3}
+    assert by_name(data, "Bo")["halo"] == {"sd": 1.0, "n": 3, "reference": 1.0,
+                                           "reference_n": 3}
 
 
 def test_since_filters_interviews_and_months_appear_only_across_months() -> None:
@@ -347,7 +486,7 @@ def test_calibrate_reads_a_folder_of_packs_to_json(folder: Path) -> None:
     data = json.loads(result.stdout)
     assert data["format"] == "rubrics-calibration/1" and data["role"] == ROLE_ID
     assert data["packs"] == {"read": 3, "with_scorecards": 3, "skipped": [], "other_roles": 0}
-    assert set(data["minimums"]) >= {"leniency_pairs", "alpha_units", "correlation_n",
+    assert set(data["minimums"]) >= {"leniency_candidates", "alpha_units", "correlation_n",
                                      "group_candidates"}
     assert {i["name"] for i in data["interviewers"]} == {f"Person {n}" for n in range(7)}
     assert all(i["scorecards"] == 3 for i in data["interviewers"])

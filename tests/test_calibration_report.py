@@ -66,9 +66,33 @@ def test_first_screen_says_what_was_read_and_what_the_figures_are_not(
     assert "Packs read 20" in text and "Packs skipped 1" in text
     assert "Senior Backend Engineer, Money Movement" in text and "since 2026-10-01" in text
     assert "not verdicts on people" in text
-    assert "leniency for 1 of 5 interviewers (under 10 paired ratings)" in text
+    assert ("leniency for 1 of 5 interviewers (no shared criteria, or shared on fewer than 8 "
+            "candidates)") in text
     assert "agreement for 2 of 5 criteria and 1 of 3 topics" in text
     assert "entry 3 does not chain to entry 2" in text
+
+
+def test_alpha_under_its_minimum_of_units_gets_no_reliability_label(
+        data: dict[str, Any], templates: Templates) -> None:
+    """A criterion alpha of .95 over 4 units (a JSON from an older minimum) is shown without
+    "reliable": the labels start at the minimum of units."""
+    data["criteria"][0].update(alpha=0.95, units=4)
+    html = to_html(data, templates)
+    row = html[html.index(data["criteria"][0]["id"]):]
+    cell = row[:row.index("</tr>")]
+    assert "0.95<br>too little data" in cell and "reliable" not in cell
+
+
+def test_interviewer_rows_show_shared_criteria_inconsistent_dates_and_the_halo_reference(
+        data: dict[str, Any], templates: Templates) -> None:
+    """No pairs at all reads "no shared criteria"; a return before the interview is counted
+    as inconsistent; halo stands beside the others' at the same stages."""
+    sam = data["interviewers"][3]
+    sam.update(leniency_pairs=0, leniency_n=0)
+    html = to_html(data, templates)
+    assert "no shared criteria" in html
+    assert "1 inconsistent" in html
+    assert "others: 0.66 (n=38)" in html
 
 
 def test_a_missing_leniency_is_too_little_data_never_a_dot_at_zero(data: dict[str, Any]) -> None:
@@ -89,7 +113,7 @@ def test_lenient_interviewer_sits_right_of_zero_with_its_interval(data: dict[str
                if r["label"] == "Tomás Álvarez")
     assert row["lo"] < row["x"] < row["hi"]
     html = to_html(data, templates)
-    assert "+0.81 (n=41)<br>+0.55 to +1.07" in html
+    assert "+0.81 (n=16)<br>+0.55 to +1.07" in html
     assert f"{TOO_LITTLE} (n=4)" in html
 
 

@@ -92,3 +92,18 @@ def test_unknown_interviewer_or_too_few_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least as many interviewers"):
         make_cohort(None, ROLE_ID, tmp_path / "b", 1, 3, seed=1)
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_fixed_stages_give_each_interviewer_one_stage(tmp_path: Path) -> None:
+    """With fixed_stages and 14 interviewers for 7 stages, interviewer k only ever runs stage
+    k mod 7."""
+    make_cohort(None, ROLE_ID, tmp_path, 4, 14, seed=2, fixed_stages=True)
+    stages: dict[str, set[str]] = {}
+    order = json.loads((tmp_path / "c0000" / "manifest.json").read_text(encoding="utf-8"))
+    ids = [s["id"] for s in order["stages"]]
+    for pack in tmp_path.iterdir():
+        for sub in submissions(pack):
+            stages.setdefault(sub["interviewer"], set()).add(sub["stage"])
+    for name, seen in stages.items():
+        k = next(k for k in range(14) if interviewer_name(k) == name)
+        assert seen == {ids[k % 7]}

@@ -65,11 +65,14 @@ def interviewer_name(k: int) -> str:
 def make_cohort(workspace_root: Path | None, role_id: str, out_dir: Path, n_candidates: int,
                 n_interviewers: int, seed: int, *, lenient: dict[str, float] | None = None,
                 noisy: dict[str, float] | None = None, stages: int | None = None,
-                start: date = START) -> Cohort:
+                start: date = START, fixed_stages: bool = False,
+                noise: float = NOISE) -> Cohort:
     """``n_candidates`` packs of ``role_id`` in ``out_dir`` (``c0000``, ``c0001``...), the first
     ``stages`` stages of each (all by default) returned by distinct interviewers drawn from
     ``n_interviewers``; ``lenient`` and ``noisy`` map an interviewer's name to their bias
-    and noise. The same arguments give the same scorecards."""
+    and noise (``noise`` for the rest). With ``fixed_stages`` interviewer k always runs stage
+    k mod ``stages`` (as real loops staff them) instead of any stage. The same arguments give
+    the same scorecards."""
     from rubrics.packs import Candidate, PackOptions, build_pack, pack_templates
     from rubrics.workspace import Workspace
 
@@ -85,7 +88,7 @@ def make_cohort(workspace_root: Path | None, role_id: str, out_dir: Path, n_cand
         raise ValueError(f"not among the {n_interviewers} sample interviewers: "
                          f"{', '.join(unknown)} (the first is {names[0]})")
     cohort = Cohort(interviewers=[SampleInterviewer(
-        n, sample_email(n), (lenient or {}).get(n, 0.0), (noisy or {}).get(n, NOISE))
+        n, sample_email(n), (lenient or {}).get(n, 0.0), (noisy or {}).get(n, noise))
         for n in names])
     with tempfile.TemporaryDirectory(prefix="rubrics-cohort-") as tmp:
         built = build_pack(loop, role_source, Candidate("Seed"),
@@ -93,7 +96,8 @@ def make_cohort(workspace_root: Path | None, role_id: str, out_dir: Path, n_cand
         for i in range(n_candidates):
             pack = _copy_pack(built.path, out_dir / f"c{i:04d}", i, seed, start)
             _return_scorecards(pack, cohort.interviewers, loop.role.target_level, filled,
-                               random.Random(f"{seed}:{i}"), start, Path(tmp))  # noqa: S311
+                               random.Random(f"{seed}:{i}"), start, Path(tmp),  # noqa: S311
+                               fixed_stages)
             cohort.packs.append(pack)
     return cohort
 
@@ -115,15 +119,17 @@ def _copy_pack(seed_pack: Path, target: Path, i: int, seed: int, start: date) ->
 
 
 def _return_scorecards(pack: Path, people: list[SampleInterviewer], target: int, filled: int,
-                       rnd: random.Random, start: date, tmp: Path) -> None:
-    """Each of the first ``filled`` stages scored by its own interviewer, submitted through
-    ``rubrics.submit`` on the day it came back."""
+                       rnd: random.Random, start: date, tmp: Path, fixed: bool = False) -> None:
+    """Each of the first ``filled`` stages scored by its own interviewer (with ``fixed``, one
+    of those who run that stage), submitted through ``rubrics.submit`` on the day it came
+    back."""
     from rubrics.submit import submit
 
     manifest = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))
     strength = rnd.gauss(0.0, 0.7)
     first_day = start + timedelta(days=rnd.randrange(DAYS - 10))
-    panel = rnd.sample(people, filled)
+    panel = rnd.sample(people, filled) if not fixed else [
+        rnd.choice(people[n::filled]) for n in range(filled)]
     for n, (stage, who) in enumerate(zip(manifest["stages"], panel, strict=False)):
         day = first_day + timedelta(days=n + rnd.randrange(3))
         answers = scorecard(stage, who, strength, target, rnd)

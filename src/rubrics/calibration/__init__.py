@@ -27,7 +27,7 @@ from rubrics.calibration.impact import (
     match_groups,
     read_groups,
 )
-from rubrics.calibration.interviewers import MIN_LENIENCY_PAIRS, interviewer_figures
+from rubrics.calibration.interviewers import MIN_LENIENCY_CANDIDATES, interviewer_figures
 from rubrics.calibration.selection import LoopMeta, People, Seen, seen_of
 from rubrics.calibration.stages import stage_figures
 from rubrics.errors import InvalidInput, problem
@@ -70,8 +70,8 @@ def calibrate(pack_dirs: list[Path], *, since: date | None = None, role: str | N
                   "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
                   "other_roles": len(packs) - len(chosen)},
         "warnings": warnings + found_figures.pop("warnings"),
-        "minimums": {"leniency_pairs": MIN_LENIENCY_PAIRS, "alpha_units": MIN_ALPHA_UNITS,
-                     "correlation_n": MIN_CORRELATION_N,
+        "minimums": {"leniency_candidates": MIN_LENIENCY_CANDIDATES,
+                     "alpha_units": MIN_ALPHA_UNITS, "correlation_n": MIN_CORRELATION_N,
                      "group_candidates": MIN_GROUP_CANDIDATES,
                      "group_selected": MIN_GROUP_SELECTED, "group_shown": MIN_GROUP_SHOWN},
         **found_figures,

@@ -10,8 +10,9 @@ import math
 from collections.abc import Sequence
 
 SCALE = (1, 2, 3, 4)
-MIN_ALPHA_UNITS = 2
-"""Alpha needs at least this many candidates rated by two or more interviewers."""
+MIN_ALPHA_UNITS = 10
+"""Alpha needs at least this many units (candidates rated by two or more interviewers):
+under it alpha swings too widely to be read (Krippendorff asks for more still)."""
 MIN_CORRELATION_N = 10
 """A correlation needs at least this many candidates."""
 

@@ -78,7 +78,10 @@ def criterion_figures(seen: list[Seen], meta: LoopMeta, table: Table | None = No
 
 def topic_figures(seen: list[Seen], meta: LoopMeta, table: Table | None = None
                   ) -> list[dict[str, Any]]:
-    """Per topic, its criteria pooled: each (candidate, criterion) is one unit of alpha."""
+    """Per topic, its criteria pooled: each (candidate, criterion) is one unit of alpha, so
+    only ratings of the same criterion are compared (never one stage's criterion with
+    another's: a mean over criteria of different levels would mix difficulty into
+    disagreement)."""
     table = table or Table(seen)
     out = []
     for topic, title in meta.topics.items():

@@ -66,9 +66,11 @@ def interval(pair: list[float] | None, digits: int = 2) -> str:
     return f"{signed(lo, digits)} to {signed(hi, digits)}"
 
 
-def alpha_label(alpha: float | None) -> str:
-    """Krippendorff's conventions for alpha: reliable from .8, tentative from .667."""
-    if alpha is None:
+def alpha_label(alpha: float | None, units: int | None = None,
+                minimum: int | None = None) -> str:
+    """Krippendorff's conventions for alpha: reliable from .8, tentative from .667; no label
+    ("too little data") under the minimum of units."""
+    if alpha is None or (units is not None and minimum is not None and units < minimum):
         return TOO_LITTLE
     if alpha >= ALPHA_RELIABLE:
         return "reliable"
@@ -178,7 +180,8 @@ def leniency_chart(interviewers: list[dict[str, Any]]) -> dict[str, Any]:
     for who in interviewers:
         value, pair = who.get("leniency"), who.get("leniency_interval")
         row: dict[str, Any] = {"label": plain(person(who)), "y": y, "value": value,
-                               "n": who.get("leniency_n") or 0}
+                               "n": who.get("leniency_n") or 0,
+                               "pairs": who.get("leniency_pairs", who.get("leniency_n"))}
         if value is not None:
             row["x"] = x(value)
             row["lo"], row["hi"] = (x(pair[0]), x(pair[1])) if pair else (row["x"], row["x"])

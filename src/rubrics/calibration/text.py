@@ -28,11 +28,17 @@ def _pct(x: float | None) -> str:
 
 def to_text(data: dict[str, Any]) -> str:
     out = _heading(data)
-    out += ["", "Interviewers (leniency: mean difference from the other interviewers of the same "
-            "candidate and topic, + = more lenient)",
-            f"  {'interviewer':<24} {'cards':>5} {'on time':>8} {'unassessed':>10}  "
-            f"{'leniency (pairs, 95% interval)':<36} {'vs rule':>8} {'halo sd':>8}"]
+    out += ["", "Interviewers (leniency: mean difference from the other interviewers' ratings "
+            "of the same criterion of the same candidates, + = more lenient; "
+            "(n) = observations; halo: within-scorecard sd, theirs / others' at their stages)",
+            f"  {'interviewer':<24} {'cards':>5} {'on time (n)':>13} {'unassessed (n)':>15}  "
+            f"{'leniency (candidates, 95% interval)':<38} {'vs rule (n)':>11} "
+            f"{'halo sd (n) / others':>22}"]
     out += [_interviewer(i) for i in data["interviewers"]] or ["  (no scorecards)"]
+    if any(i["on_time"]["undated"] or i["on_time"].get("inconsistent")
+           for i in data["interviewers"]):
+        out.append("  (on time: +N? = N scorecards without an interview date; N! = N accepted "
+                   "before the interview date they give; neither is counted in n)")
     out += ["", "Criteria (alpha: Krippendorff's ordinal alpha; r: Spearman with overall level)",
             f"  {'criterion':<44} {'alpha':>15} {'units':>5} {'unassessed':>10} {'sd':>5} "
             f"{'r (n)':>20}"]
@@ -65,16 +71,30 @@ def _heading(data: dict[str, Any]) -> list[str]:
 
 def _interviewer(i: dict[str, Any]) -> str:
     on_time = i["on_time"]
-    timely = _pct(on_time["share"]) + (f" +{on_time['undated']}?" if on_time["undated"] else "")
-    if i["leniency"] is None:
-        lenient = f"{LITTLE} ({i['leniency_n']} pairs)"
-    else:
-        lo, hi = i["leniency_interval"]
-        lenient = f"{i['leniency']:+.2f} ({i['leniency_n']}, {lo:+.2f} to {hi:+.2f})"
+    timely = _with_n(on_time["share"], on_time["n"]) + (
+        f" +{on_time['undated']}?" if on_time["undated"] else "") + (
+        f" {on_time.get('inconsistent')}!" if on_time.get("inconsistent") else "")
     against = i["disagrees_with_decision"]
-    return (f"  {_cut(i['name'], 24):<24} {i['scorecards']:>5} {timely:>8} "
-            f"{_pct(i['unassessed_share']):>10}  {lenient:<36} {_pct(against['share']):>8} "
-            f"{_num(i['halo']['sd']) if i['halo']['sd'] is not None else '-':>8}")
+    halo = i["halo"]
+    own = "-" if halo["sd"] is None else f"{halo['sd']:.2f} ({halo['n']})"
+    others = "-" if halo.get("reference") is None else f"{halo['reference']:.2f}"
+    return (f"  {_cut(i['name'], 24):<24} {i['scorecards']:>5} {timely:>13} "
+            f"{_with_n(i['unassessed_share'], i['unassessed_n']):>15}  {_leniency(i):<38} "
+            f"{_with_n(against['share'], against['n']):>11} {own + ' / ' + others:>22}")
+
+
+def _with_n(value: float | None, n: int) -> str:
+    """A share with the number of observations it rests on."""
+    return f"{_pct(value)} ({n})"
+
+
+def _leniency(i: dict[str, Any]) -> str:
+    if i["leniency"] is not None:
+        lo, hi = i["leniency_interval"]
+        return f"{i['leniency']:+.2f} ({i['leniency_n']}, {lo:+.2f} to {hi:+.2f})"
+    if not i.get("leniency_pairs", i["leniency_n"]):
+        return "no shared criteria"
+    return f"{LITTLE} ({i['leniency_n']} candidates)"
 
 
 def _agreement(name: str, x: dict[str, Any], spread: float | None) -> str:
