@@ -52,6 +52,14 @@ WorkspaceOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 TrackOpt = Annotated[str | None, typer.Option(
     "--track", help="Of a framework with tracks, the one to show (default: its first).")]
+TemplatesOpt = Annotated[Path | None, typer.Option(
+    "--templates", help="Folder of templates that override the built-in ones by name.",
+    file_okay=False)]
+ReportOutOpt = Annotated[Path | None, typer.Option(
+    "--out", "-o", help="Write to this file (default: standard output; required for pdf).",
+    dir_okay=False)]
+JobsOpt = Annotated[int | None, typer.Option("--jobs", "-j", min=1,
+                                             help="Worker processes for many packs.")]
 
 
 def _version(value: bool) -> None:
@@ -430,9 +438,7 @@ def pack(
     formats: Annotated[str, typer.Option("--format", help="Comma-separated: html, pdf.")] = "html,pdf",
     anonymous: Annotated[bool, typer.Option(
         "--anonymous", help="Scorecards show only the candidate id, never the name.")] = False,
-    templates: Annotated[Path | None, typer.Option(
-        "--templates", help="Folder of templates that override the built-in ones by name.",
-        file_okay=False)] = None,
+    templates: TemplatesOpt = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Remake existing packs (the same pack id for the same candidate and "
         "role version); never one with submissions.")] = False,
@@ -614,14 +620,9 @@ def aggregate(
     fmt: Annotated[str, typer.Option(
         "--format", help="text, json, html, pdf, or resolutions (a file of the report's flags "
         "for the debrief to fill in, for rubrics decide --resolutions).")] = "text",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file "
-                                             "(default: standard output; required for pdf).",
-                                             dir_okay=False)] = None,
-    templates: Annotated[Path | None, typer.Option(
-        "--templates", help="Folder of templates that override the built-in ones by name.",
-        file_okay=False)] = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1,
-                                             help="Worker processes for many packs.")] = None,
+    out: ReportOutOpt = None,
+    templates: TemplatesOpt = None,
+    jobs: JobsOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Combine submitted scores into a level recommendation; several packs: a pipeline table."""
@@ -666,14 +667,9 @@ def calibrate(
         "--groups", metavar="FILE.csv", help="Candidate id -> group: adds selection rates and "
         "the four-fifths rule (read only, never written into packs).", dir_okay=False)] = None,
     fmt: Annotated[str, typer.Option("--format", help="text, json, html or pdf.")] = "text",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file "
-                                             "(default: standard output; required for pdf).",
-                                             dir_okay=False)] = None,
-    templates: Annotated[Path | None, typer.Option(
-        "--templates", help="Folder of templates that override the built-in ones by name.",
-        file_okay=False)] = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1,
-                                             help="Worker processes for many packs.")] = None,
+    out: ReportOutOpt = None,
+    templates: TemplatesOpt = None,
+    jobs: JobsOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Calibration across candidates: interviewers, agreement per criterion, stages, drift."""
