@@ -38,6 +38,11 @@ roles_app = typer.Typer(help="List and show roles and their interview loops.",
                         no_args_is_help=True)
 app.add_typer(frameworks_app, name="frameworks")
 app.add_typer(roles_app, name="roles")
+db_app = typer.Typer(help="The database of rubrics serve.", no_args_is_help=True)
+users_app = typer.Typer(help="Recruiters and panel members who sign in to rubrics serve.",
+                        no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
 
 WorkspaceOpt = Annotated[
     Path | None,
@@ -792,6 +797,116 @@ def decide(
         _out(f"  override of the recommendation: {recorded.override}")
     for flag_id in recorded.left_open:
         _out(f"  left open: {flag_id}")
+
+
+# --------------------------------------------------------------------------- serve
+
+DatabaseOpt = Annotated[str | None, typer.Option(
+    "--database-url", envvar="RUBRICS_DATABASE_URL",
+    help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. Default: the SQLite file "
+    "rubrics.sqlite3 in the workspace.")]
+SERVE_EXTRA = "rubrics serve needs its extra: pip install 'rubrics[serve]'"
+
+
+def _server() -> Any:
+    """The server's database module, or a one-line refusal when the extra is missing."""
+    try:
+        from rubrics.server import db
+    except ImportError as exc:
+        fail(f"{SERVE_EXTRA} ({exc.name} is missing)")
+    return db
+
+
+def _database_url(given: str | None, workspace: Path | None) -> str:
+    db = _server()
+    with handled():
+        url: str = db.database_url(given, _workspace_path(workspace))
+    return url
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseOpt = None, workspace: WorkspaceOpt = None) -> None:
+    """Make or migrate the database to this version of rubrics."""
+    url = _database_url(database_url, workspace)
+    db = _server()
+    with handled():
+        before, after = db.upgrade(url)
+    if before == after:
+        _out(f"database {db.shown(url)} is up to date (migration {after})")
+    else:
+        _out(f"database {db.shown(url)} migrated from {before or 'nothing'} to {after}")
+
+
+def _engine(database_url: str | None, workspace: Path | None) -> Any:
+    """A migrated database's engine (refused, naming the command to run, otherwise)."""
+    url = _database_url(database_url, workspace)
+    db = _server()
+    with handled():
+        engine = db.connect(url)
+        db.require_current(engine)
+    return engine
+
+
+@users_app.command("add")
+def users_add(
+    email: Annotated[str, typer.Argument(metavar="EMAIL")],
+    role: Annotated[str, typer.Option("--role", help="recruiter or panel.")],
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from the first line of standard input "
+        "(else asked for at a terminal; none: API tokens only).")] = False,
+    database_url: DatabaseOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Add a recruiter or panel member who signs in to rubrics serve."""
+    engine = _engine(database_url, workspace)
+    from rubrics.server.accounts import add_user
+
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            fail("--password-stdin: standard input holds no password", 2)
+    elif sys.stdin.isatty():
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    with handled("; no user was added"):
+        user = add_user(engine, email, role, password)
+    how = "" if password else " (no password: signs in with API tokens only)"
+    _out(f"added {user.role} {user.email}{how}")
+
+
+@users_app.command("token")
+def users_token(
+    email: Annotated[str, typer.Argument(metavar="EMAIL")],
+    database_url: DatabaseOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Print a new API token for a user's scripts (only its hash is kept)."""
+    engine = _engine(database_url, workspace)
+    from rubrics.server.accounts import new_token
+
+    with handled():
+        token = new_token(engine, email)
+    typer.echo(token)
+    _err("keep it now: it is not shown again (a new one can be made at any time)")
+
+
+@app.command(short_help="Run the shared server for a hiring team.")
+def serve(
+    database_url: DatabaseOpt = None,
+    workspace: WorkspaceOpt = None,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+) -> None:
+    """Run rubrics serve: the web application and its API on a migrated database."""
+    url = _database_url(database_url, workspace)
+    _server()
+    from rubrics.server.app import create_app
+
+    with handled():
+        application = create_app(url)
+    import uvicorn
+
+    uvicorn.run(application, host=host, port=port)
 
 
 # --------------------------------------------------------------------------- init

@@ -1,0 +1,127 @@
+"""Accounts of recruiters and panel members: passwords (argon2) and API tokens (hash only).
+
+Interviewers have no account: they get a personal link (a later migration).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError as DuplicateRow
+from sqlalchemy.orm import Session
+
+from rubrics.errors import Conflict, InvalidInput, NotFound, Problem, problem, shorten
+from rubrics.server.db import ApiTokenRow, AuditEventRow, UserRow, utcnow
+
+ROLES = ("recruiter", "panel")
+MIN_PASSWORD = 12
+TOKEN_PREFIX = "rbk_"  # noqa: S105 (names a token in logs and scanners; no secret)
+
+
+@dataclass(frozen=True)
+class User:
+    email: str
+    role: str
+
+
+def normalise_email(email: str) -> str:
+    """Emails compared as people type them: spacing and case folded."""
+    return email.strip().lower()
+
+
+def hash_password(password: str) -> str:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher().hash(password)
+
+
+def password_matches(stored: str, given: str) -> bool:
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return PasswordHasher().verify(stored, given)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _checked(email: str, role: str, password: str | None) -> list[Problem]:
+    """What is wrong with a new account's fields, each naming the field."""
+    wrong = []
+    local, _, domain = email.partition("@")
+    if not local or "." not in domain or any(c.isspace() for c in email) or len(email) > 320:
+        wrong.append(problem("EMAIL", f"'{shorten(email)}' is not an email address"))
+    if role not in ROLES:
+        wrong.append(problem("--role", f"must be {' or '.join(ROLES)} (got '{shorten(role)}')"))
+    if password is not None and len(password) < MIN_PASSWORD:
+        wrong.append(problem("password", f"at least {MIN_PASSWORD} characters"))
+    return wrong
+
+
+def add_user(engine: Engine, email: str, role: str, password: str | None) -> User:
+    """Add a recruiter or panel member (``password`` None: sign-in by API token only)."""
+    email = normalise_email(email)
+    wrong = _checked(email, role, password)
+    if wrong:
+        raise InvalidInput(wrong)
+    with Session(engine) as session, session.begin():
+        session.add(UserRow(email=email, role=role,
+                            password_hash=hash_password(password) if password else None))
+        session.add(AuditEventRow(actor="cli", action="user.add",
+                                  detail={"email": email, "role": role}))
+        try:
+            session.flush()
+        except DuplicateRow:
+            raise Conflict(f"a user {email} exists already") from None
+    return User(email, role)
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a token: its SHA-256 (a token is 32 random bytes, so no slow hash)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token(engine: Engine, email: str) -> str:
+    """Make a new API token for a user; it is returned once and only its hash is kept."""
+    email = normalise_email(email)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with Session(engine) as session, session.begin():
+        user = session.scalars(select(UserRow).where(UserRow.email == email)).first()
+        if user is None:
+            raise NotFound(f"no user {email} (add one with rubrics users add)")
+        if user.disabled_at is not None:
+            raise Conflict(f"the user {email} is disabled")
+        session.add(ApiTokenRow(user=user.id, token_hash=token_hash(token)))
+        session.add(AuditEventRow(actor="cli", action="token.create", detail={"email": email}))
+    return token
+
+
+def user_for_token(engine: Engine, token: str) -> User | None:
+    """The user a bearer token belongs to, or None (unknown, revoked or disabled)."""
+    with Session(engine) as session, session.begin():
+        found = session.execute(
+            select(UserRow, ApiTokenRow).join(ApiTokenRow, ApiTokenRow.user == UserRow.id)
+            .where(ApiTokenRow.token_hash == token_hash(token))).first()
+        if found is None:
+            return None
+        user, row = found
+        if row.revoked_at is not None or user.disabled_at is not None:
+            return None
+        row.last_used_at = utcnow()
+        return User(user.email, user.role)
+
+
+def sign_in(engine: Engine, email: str, password: str) -> User | None:
+    """The user whose email and password these are, or None."""
+    with Session(engine) as session:
+        user = session.scalars(select(UserRow).where(
+            UserRow.email == normalise_email(email))).first()
+        if user is None or user.disabled_at is not None or not user.password_hash:
+            return None
+        if not password_matches(user.password_hash, password):
+            return None
+        return User(user.email, user.role)
