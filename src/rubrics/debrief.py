@@ -19,9 +19,10 @@ from typing import Any
 from rubrics.aggregation.decision import HIRE_SIDE
 from rubrics.errors import InvalidInput, Problem, problem
 from rubrics.fsutil import sha256_file
-from rubrics.log import DECISION, SUBMISSION, LogEntry, append, next_seq, now
+from rubrics.log import DECISION, SUBMISSION, LogEntry, next_seq, now
 from rubrics.model import LevelBand, unsafe_text
 from rubrics.packdir import Pack
+from rubrics.store import FolderWrite
 from rubrics.verify import PackRecord, read_record
 
 DECISIONS = ("hire", "no_hire")
@@ -232,7 +233,7 @@ def _record(pack: Pack, entries: list[LogEntry], report: dict[str, Any], said: P
         },
     }
     remove_orphans(pack, entries)  # an interrupted submit's folder would share our number
-    append(pack.submissions_dir, entries, [data])
+    FolderWrite(pack, entries).append([data])
     return Recorded(seq, said.decision, level, override, [f["id"] for f in left_open],
                     previous[-1].seq if previous else None)
 

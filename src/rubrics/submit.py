@@ -27,12 +27,13 @@ from rubrics.errors import (
     problem,
     shorten,
 )
-from rubrics.fsutil import atomic_write, sha256_bytes, sha256_file
+from rubrics.fsutil import sha256_bytes, sha256_file
 from rubrics.identity import same_person
 from rubrics.ids import slugify
-from rubrics.log import SUBMISSION, LogEntry, append, next_seq, now
+from rubrics.log import SUBMISSION, LogEntry, next_seq, now
 from rubrics.model import Submission
 from rubrics.packdir import Pack, writer_lock
+from rubrics.store import FolderWrite, PackWrite
 from rubrics.submissions import read_submission
 from rubrics.verify import Inspection, PackRecord, inspect, read_record
 from rubrics.yamlio import read_bytes
@@ -280,6 +281,7 @@ def _replaces(record: PackRecord, sub: Submission, amend: bool) -> tuple[LogEntr
 def _store(pack: Pack, entries: list[LogEntry], prepared: list[_Prepared],
            reason: str | None) -> list[Accepted]:
     remove_orphans(pack, entries)
+    write: PackWrite = FolderWrite(pack, entries)
     accepted, new = [], []
     manifest_sha = sha256_file(pack.path / "manifest.json")
     seq = next_seq(entries)
@@ -290,8 +292,8 @@ def _store(pack: Pack, entries: list[LogEntry], prepared: list[_Prepared],
         folder = f"{seq:04d}-{sub.stage}--{slugify(sub.interviewer, max_chars=40) or 'interviewer'}"
         original_rel = f"{folder}/original{ext}"
         normalised_rel = f"{folder}/submission.json"
-        atomic_write(pack.submissions_dir / original_rel, item.raw, exclusive=True)
-        atomic_write(pack.submissions_dir / normalised_rel, item.normalised, exclusive=True)
+        write.put(original_rel, item.raw)
+        write.put(normalised_rel, item.normalised)
         new.append({
             "seq": seq,
             "kind": SUBMISSION,
@@ -312,7 +314,7 @@ def _store(pack: Pack, entries: list[LogEntry], prepared: list[_Prepared],
                                  item.amends.seq if item.amends else None,
                                  review_notes(sub, pack)))
         seq += 1
-    append(pack.submissions_dir, entries, new)
+    write.append(new)
     return accepted
 
 
