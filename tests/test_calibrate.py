@@ -183,7 +183,12 @@ def test_neutral_interviewers_on_fixed_stages_are_not_called_lenient_or_severe(
         assert who["leniency"] is not None and abs(who["leniency"]) < 0.3, who
         lo, hi = who["leniency_interval"]
         assert lo < 0 < hi, who
-    assert to_text(data).count("(95% interval excludes 0): none") == len(data["months"]) == 2
+    assert to_text(data).count("(95% interval excludes 0): none of") == len(data["months"]) == 2
+    for month in data["months"]:  # nobody measured: say so, never "none"
+        for who in month["interviewers"]:
+            who["leniency"] = who["leniency_interval"] = None
+    n = len(data["months"][0]["interviewers"])
+    assert f"(95% interval excludes 0): too little data ({n} of {n} interviewers)" in to_text(data)
 
 
 def test_planted_lenient_and_severe_interviewers_are_found_in_a_real_cohort(

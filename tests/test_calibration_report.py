@@ -201,3 +201,4 @@ def test_axe_and_narrow_screens(data: dict[str, Any], templates: Templates, tmp_
             assert page.evaluate("document.scripts.length") == 0
         finally:
             browser.close()
+
