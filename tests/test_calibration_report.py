@@ -154,11 +154,11 @@ def test_each_leniency_dot_and_label_sits_inside_its_own_row(data: dict[str, Any
         if TOO_LITTLE in body:
             assert "<circle" not in body
     assert dots == len(data["interviewers"]) - 1
-    grid = [float(x) for x in re.findall(r'<line x1="([\d.]+)" y1="\d+" x2="\1"', svg)
-            if True]
+    grid = [float(x) for x in re.findall(r'<line x1="([\d.]+)" y1="\d+" x2="\1"', svg)]
     assert grid and min(grid) >= chart["plot_x"]
-    for top, _bottom, body in groups:
-        assert all(float(x) < chart["plot_x"] for x in re.findall(r'<text [^>]*x="([\d.]+)"', body))
+    for _top, _bottom, body in groups:
+        labels = re.findall(r'<text [^>]*x="([\d.]+)"', body)
+        assert all(float(x) < chart["plot_x"] for x in labels)
 
 
 def test_alpha_under_its_minimum_of_units_gets_no_reliability_label(
