@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rubrics import __version__, pdfcache
+from rubrics.csvtext import DELIMITERS, decode_csv, delimiter_name, sniff_delimiter, split_sep_line
 from rubrics.errors import Conflict, InvalidInput, Problem, RubricsError, Severity, problem, shorten
 from rubrics.frameworks import framework_to_yaml
 from rubrics.fsutil import exchange, fsync_dir, sha256_bytes
@@ -664,8 +665,7 @@ def read_candidates_csv(path: Path) -> Iterator[tuple[int, Candidate | Problem]]
     by commas, semicolons or tabs, whichever the header row uses; a row split otherwise
     (more fields than the header, or too few to reach its name and id) is refused.
     """
-    text = _csv_text(path)
-    delimiter = _delimiter(text)
+    text, delimiter = _delimiter(_csv_text(path))
     _check_quotes_closed(path, text, delimiter)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
@@ -740,8 +740,8 @@ def candidates_csv_warnings(path: Path) -> list[Problem]:
     """A warning for each column of a candidates CSV that rubrics does not read, so a
     misspelt 'emial' is not silently left out of every pack; header row problems are
     left to ``read_candidates_csv``."""
-    text = _csv_text(path)
-    header = next(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text)), [])
+    text, delimiter = _delimiter(_csv_text(path))
+    header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
     if "name" not in map(column_key, header):
         return []  # read_candidates_csv refuses it, naming the columns it has
     known = ", ".join(CANDIDATE_COLUMNS)
@@ -761,46 +761,36 @@ def _misfit_row(header: list[str], keys: list[str], row: list[str],
         return None
     columns = ", ".join(shorten(h.strip(), 20) for h in header)
     what = (f"{len(row)} field{'s' if len(row) != 1 else ''} where the header has "
-            f"{len(header)} ({columns}), separated by {_delimiter_name(delimiter)}")
+            f"{len(header)} ({columns}), separated by {delimiter_name(delimiter)}")
     for other in (d for d in DELIMITERS if d != delimiter):
         if len(row) < len(header) and any(other in c for c in row):
-            return (f"{what}; this row holds {_delimiter_name(other)}: separate it by "
-                    f"{_delimiter_name(delimiter)} too")
+            return (f"{what}; this row holds {delimiter_name(other)}: separate it by "
+                    f"{delimiter_name(delimiter)} too")
     return what
-
-
-def _delimiter_name(delimiter: str) -> str:
-    return {",": "commas", ";": "semicolons", "\t": "tabs"}[delimiter]
 
 
 SAVE_AS_UTF8 = ('save it as "CSV UTF-8" (Excel: File > Save As > CSV UTF-8 (Comma '
                 'delimited)) and run again')
-DELIMITERS = (",", ";", "\t")
-"""What separates columns: a comma, or the semicolon Excel uses where the comma is the
-decimal mark (much of Europe), or a tab."""
 
 
 def _csv_text(path: Path) -> str:
-    """The text of a candidates CSV: UTF-8, with or without Excel's byte order mark; any
-    other encoding is refused on the first byte that is not UTF-8."""
-    from rubrics.yamlio import decode_text, not_utf8, read_bytes
+    """The text of a candidates CSV (see rubrics.csvtext), without Excel's ``sep=`` line."""
+    from rubrics.yamlio import read_bytes
 
     raw = read_bytes(path)  # a regular file of at most 8 MB, never a device or pipe
-    if (bad := not_utf8(str(path), raw)) is not None:
-        raise InvalidInput([bad], hint=SAVE_AS_UTF8)
-    return decode_text(str(path), raw)[0]
+    return decode_csv(str(path), raw, SAVE_AS_UTF8)[0]
 
 
-def _delimiter(text: str) -> str:
-    """The delimiter of the header line: of those that give it a 'name' column (else of
-    all), the one it uses most; a comma when that is a tie."""
+def _delimiter(text: str) -> tuple[str, str]:
+    """The text past Excel's ``sep=`` line and its delimiter: the one that line names, else
+    of those that give the header a 'name' column, the one it uses most."""
+    text, named = split_sep_line(text)
     header = text.split("\n", 1)[0]
 
-    def columns(delimiter: str) -> list[str]:
-        return [column_key(h) for h in next(csv.reader([header], delimiter=delimiter), [])]
+    def gives_a_name(delimiter: str) -> bool:
+        return "name" in (column_key(h) for h in next(csv.reader([header], delimiter=delimiter), []))
 
-    named = [d for d in DELIMITERS if "name" in columns(d)]
-    return max(named or DELIMITERS, key=header.count)
+    return text, named or sniff_delimiter(header, gives_a_name)
 
 
 def _no_name_column(header: list[str]) -> str:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from rubrics.csvtext import DELIMITERS, decode_csv, delimiter_name, sniff_delimiter, split_sep_line
 from rubrics.errors import (
     Conflict,
     InvalidInput,
@@ -64,7 +65,6 @@ REQUIRED = ("topic", "level", "criterion")
 _NAMES = ("topic", "level", "level_name", "topic_title")  # one line, nothing invisible
 _LEVEL = re.compile(r"(?:l|level)?\s*(\d{1,3})(?:\.0+)?", re.IGNORECASE)
 _BULLET = re.compile(r"^(?:[-*•·]|\d{1,2}[.)])\s+")  # "2024. year" is no bullet
-_SEP_LINE = re.compile(r"sep=(.)\r?\n", re.IGNORECASE)  # Excel's delimiter line
 # What a damaged workbook raises while openpyxl reads it (XML errors are SyntaxErrors).
 _DAMAGED = (zipfile.BadZipFile, zlib.error, KeyError, ValueError, TypeError, IndexError,
             AttributeError, EOFError, OSError, SyntaxError)
@@ -161,17 +161,11 @@ def read_spreadsheet(path: Path, framework_id: str, title: str, *, sheet: str | 
 
 
 def _rows_csv(name: str, raw: bytes) -> tuple[list[Row], list[Problem], str]:
-    """Rows of a CSV and its delimiter: UTF-8 (with or without Excel's BOM), delimiter
-    from Excel's ``sep=;`` first line (which Excel does not show as a row), else sniffed
-    from the header line; a quoted cell may hold line breaks."""
-    try:
-        text, warnings = decode_text(name, raw)
-    except InvalidInput as exc:
-        raise InvalidInput(exc.problems, UTF8_HINT if _not_utf8(raw) else None) from None
-    sep = _SEP_LINE.match(text)
-    if sep:
-        text = text[sep.end():]
-    delimiter = sep.group(1) if sep else sniff_delimiter(text)
+    """Rows of a CSV and its delimiter (rubrics.csvtext: UTF-8, Excel's ``sep=;`` line,
+    else sniffed from the header line); a quoted cell may hold line breaks."""
+    text, warnings = decode_csv(name, raw, UTF8_HINT)
+    text, named = split_sep_line(text)
+    delimiter = named or sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[Row] = []
     while True:
@@ -200,39 +194,18 @@ def _delimiter_hint(rows: list[Row], delimiter: str | None) -> str | None:
     filled = [cells for cells in filled if cells]
     if delimiter is None or not filled:
         return None
-    for other in (d for d in (",", ";", "\t") if d != delimiter):
+    for other in (d for d in DELIMITERS if d != delimiter):
         one_cell = [cells for cells in filled if len(cells) == 1 and other in cells[0]]
         if len(one_cell) * 2 > len(filled):
-            return (f"the header row is separated by {_delimiter_name(delimiter)} but most "
-                    f"rows by {_delimiter_name(other)}: use one delimiter throughout")
+            return (f"the header row is separated by {delimiter_name(delimiter)} but most "
+                    f"rows by {delimiter_name(other)}: use one delimiter throughout")
     return None
-
-
-def _delimiter_name(delimiter: str) -> str:
-    return {",": "commas", ";": "semicolons", "\t": "tabs"}.get(delimiter, f"'{delimiter}'")
-
-
-def _not_utf8(raw: bytes) -> bool:
-    try:
-        raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return True
-    return False
 
 
 def _csv_error(exc: csv.Error) -> str:
     if "unexpected end of data" in str(exc):
         return "a quoted cell is never closed (a '\"' missing?)"
     return f"not a readable CSV: {exc}"
-
-
-def sniff_delimiter(text: str) -> str:
-    """',', ';' or a tab: whichever the header line uses most outside quotes (',' on a tie)."""
-    header = text.split("\n", 1)[0]
-    unquoted = re.sub(r'"[^"]*"', "", header)
-    counts = {d: unquoted.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] > counts[","] else ","
 
 
 def _rows_xlsx(name: str, raw: bytes, sheet: str | None) -> list[Row]:
