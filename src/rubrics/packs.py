@@ -29,7 +29,7 @@ from rubrics.errors import Conflict, InvalidInput, Problem, RubricsError, Severi
 from rubrics.frameworks import framework_to_yaml
 from rubrics.fsutil import exchange, fsync_dir, sha256_bytes
 from rubrics.identity import email_key, name_key
-from rubrics.ids import slugify, text_hash
+from rubrics.ids import derived_candidate_id, new_pack_id, slugify, text_hash
 from rubrics.log import GENESIS_KIND, LogLineError, genesis, read_log, write_genesis
 from rubrics.model import RATING_LABELS, Recommendation, Stage, unsafe_text
 from rubrics.packdir import LOG_PATH, PACK_FORMAT, manifest_well_formed
@@ -162,10 +162,6 @@ class Remake:
 def pack_templates(workspace: Workspace, override: Path | None) -> Templates:
     return Templates.for_workspace(workspace.templates_dir, override,
                                    bundled_root() / "templates")
-
-
-def new_pack_id(folder: str, when: datetime) -> str:
-    return f"{when:%Y%m%d}-{folder[:32]}-{secrets.token_hex(4)}"
 
 
 def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
@@ -303,12 +299,20 @@ def _changed(manifest: dict[str, Any], version: RoleVersion) -> str:
     return f"{what} changed" if what else ""
 
 
+def framework_snapshot(loop: InterviewLoop) -> bytes:
+    """The framework as a pack snapshots it (native YAML), made once per loop: it is the
+    dearest step of a small pack, and every pack of a batch needs it twice."""
+    if "framework_yaml" not in loop.memo:
+        loop.memo["framework_yaml"] = framework_to_yaml(loop.framework).encode("utf-8")
+    snapshot: bytes = loop.memo["framework_yaml"]
+    return snapshot
+
+
 def pack_versions(loop: InterviewLoop, role_source: bytes) -> RoleVersion:
     """The role and the role and framework versions a pack made now records, as
     ``_write_pack`` does."""
-    framework_yaml = framework_to_yaml(loop.framework).encode("utf-8")
     return RoleVersion(loop.role.id, sha256_bytes(role_source)[:12],
-                       sha256_bytes(framework_yaml)[:12])
+                       sha256_bytes(framework_snapshot(loop))[:12])
 
 
 def _differences(manifest: dict[str, Any], version: RoleVersion, candidate: Candidate,
@@ -446,13 +450,13 @@ def _write_pack(folder: Path, loop: InterviewLoop, role_source: bytes, candidate
                 options: PackOptions, templates: Templates, pack_id: str, now: datetime,
                 formats: tuple[str, ...]) -> list[str]:
     role, framework = loop.role, loop.framework
-    framework_yaml = framework_to_yaml(framework).encode("utf-8")
+    framework_yaml = framework_snapshot(loop)
     written: dict[str, bytes] = {
         "source/role.yaml": role_source,
         "source/framework.yaml": framework_yaml,
     }
     shown_name = None if options.anonymous else candidate.name
-    candidate_id = candidate.id or ("C-" + text_hash(pack_id, 6).upper())
+    candidate_id = candidate.id or derived_candidate_id(pack_id)
     base_context = {
         "pack_id": pack_id,
         "role": role,
