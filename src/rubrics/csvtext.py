@@ -43,9 +43,7 @@ def sniff_delimiter(text: str, accept: Callable[[str], bool] | None = None) -> s
     header = text.split("\n", 1)[0]
     unquoted = re.sub(r'"[^"]*"', "", header)
     accepted = [d for d in DELIMITERS if accept is None or accept(d)] or list(DELIMITERS)
-    counts = {d: unquoted.count(d) for d in accepted}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] > counts.get(",", -1) else ("," if "," in counts else best)
+    return max(accepted, key=unquoted.count)  # the first of a tie: ',' leads DELIMITERS
 
 
 def delimiter_name(delimiter: str) -> str:

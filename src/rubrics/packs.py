@@ -669,16 +669,17 @@ def read_candidates_csv(path: Path) -> Iterator[tuple[int, Candidate | Problem]]
     by commas, semicolons or tabs, whichever the header row uses; a row split otherwise
     (more fields than the header, or too few to reach its name and id) is refused.
     """
-    text, delimiter = _delimiter(_csv_text(path))
-    _check_quotes_closed(path, text, delimiter)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    text = _csv_text(path)
+    delimiter, skip = _delimiter(text)
+    _check_quotes_closed(path, text, delimiter, skip)
+    reader = _reader(text, delimiter, skip)
     try:
-        header = next(reader, [])
+        header: list[str] = next(reader, [])
     except csv.Error as exc:
-        raise InvalidInput([problem(path, f"not a readable CSV: {exc}", 1)]) from None
+        raise InvalidInput([problem(path, f"not a readable CSV: {exc}", 1 + skip)]) from None
     keys = [column_key(h) for h in header]
     if "name" not in keys:
-        raise InvalidInput([problem(path, _no_name_column(header), 1)])
+        raise InvalidInput([problem(path, _no_name_column(header), 1 + skip)])
     rows = 0
     while True:
         start = reader.line_num + 1
@@ -744,13 +745,14 @@ def candidates_csv_warnings(path: Path) -> list[Problem]:
     """A warning for each column of a candidates CSV that rubrics does not read, so a
     misspelt 'emial' is not silently left out of every pack; header row problems are
     left to ``read_candidates_csv``."""
-    text, delimiter = _delimiter(_csv_text(path))
-    header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+    text = _csv_text(path)
+    delimiter, skip = _delimiter(text)
+    header: list[str] = next(_reader(text, delimiter, skip), [])
     if "name" not in map(column_key, header):
         return []  # read_candidates_csv refuses it, naming the columns it has
     known = ", ".join(CANDIDATE_COLUMNS)
     return [problem(path, f"column '{shorten(h.strip(), 30)}' is not one rubrics reads and is "
-                    f"ignored (the columns are {known})", 1, n, severity=Severity.WARNING)
+                    f"ignored (the columns are {known})", 1 + skip, n, severity=Severity.WARNING)
             for n, h in enumerate(header, 1)
             if h.strip() and column_key(h) not in CANDIDATE_COLUMNS]
 
@@ -785,16 +787,25 @@ def _csv_text(path: Path) -> str:
     return decode_csv(str(path), raw, SAVE_AS_UTF8)[0]
 
 
-def _delimiter(text: str) -> tuple[str, str]:
-    """The text past Excel's ``sep=`` line and its delimiter: the one that line names, else
-    of those that give the header a 'name' column, the one it uses most."""
-    text, named = split_sep_line(text)
-    header = text.split("\n", 1)[0]
+def _delimiter(text: str) -> tuple[str, int]:
+    """The delimiter and how many lines come before the header: Excel's ``sep=`` line names
+    it (and is one line, kept so that line numbers stay the file's), else of the delimiters
+    that give the header a 'name' column, the one it uses most."""
+    body, named = split_sep_line(text)
+    header = body.split("\n", 1)[0]
 
     def gives_a_name(delimiter: str) -> bool:
         return "name" in (column_key(h) for h in next(csv.reader([header], delimiter=delimiter), []))
 
-    return text, named or sniff_delimiter(header, gives_a_name)
+    return (named, 1) if named else (sniff_delimiter(header, gives_a_name), 0)
+
+
+def _reader(text: str, delimiter: str, skip: int, *, strict: bool = False) -> Any:
+    """A csv reader past the ``skip`` lines before the header (Excel's ``sep=`` line)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
+    for _ in range(skip):
+        next(reader, None)
+    return reader
 
 
 def _no_name_column(header: list[str]) -> str:
@@ -806,11 +817,11 @@ def _no_name_column(header: list[str]) -> str:
             "optionally 'email' and 'notes', separated by commas, semicolons or tabs")
 
 
-def _check_quotes_closed(path: Path, text: str, delimiter: str) -> None:
+def _check_quotes_closed(path: Path, text: str, delimiter: str, skip: int) -> None:
     """Refuse a quoted field that is never closed: read leniently it would swallow every
     row after it into one note, and those candidates would silently get no pack."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    start = 1
+    reader = _reader(text, delimiter, skip, strict=True)
+    start = 1 + skip
     while True:
         try:
             if next(reader, None) is None:
