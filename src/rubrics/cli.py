@@ -509,11 +509,8 @@ def _pack_batch(workspace: Path | None, role_id: str, csv_path: Path, options: A
                 jobs: int | None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from rubrics.packs import build_batch, candidates_csv_warnings
+    from rubrics.packs import build_batch
 
-    with handled():
-        for warning in candidates_csv_warnings(csv_path):
-            _err(str(warning))
     console = _console_err()
     bar = Progress(TextColumn("packs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=console, transient=True)
@@ -534,6 +531,8 @@ def _pack_batch(workspace: Path | None, role_id: str, csv_path: Path, options: A
     finally:
         if bar.live.is_started:
             bar.stop()
+    for warning in outcome.warnings:
+        _err(str(warning))
     for result in sorted([*outcome.written, *outcome.kept], key=lambda r: r.path.name):
         _out(_batch_line(result))
     for p in outcome.failed:

@@ -660,7 +660,8 @@ def _framework_levels(loop: InterviewLoop, cid: str, n: int,
 
 
 def read_candidates_csv(path: Path) -> Iterator[tuple[int, Candidate | Problem]]:
-    """Rows of a candidates CSV (name, id, optional email/notes), each with its line number.
+    """Rows of a candidates CSV (name, id, optional email/notes), each with its line number;
+    a warning (a Problem) for each column it does not read comes first.
 
     The csv module splits the rows (``newline=""``): a line break inside quotes stays in
     the field, so notes keep theirs, and U+2028 and the like never split a row. A name, id
@@ -680,6 +681,8 @@ def read_candidates_csv(path: Path) -> Iterator[tuple[int, Candidate | Problem]]
     keys = [column_key(h) for h in header]
     if "name" not in keys:
         raise InvalidInput([problem(path, _no_name_column(header), 1 + skip)])
+    for warning in _unknown_columns(path, header, 1 + skip):
+        yield 1 + skip, warning
     rows = 0
     while True:
         start = reader.line_num + 1
@@ -741,18 +744,12 @@ def column_key(header: str) -> str:
     return COLUMN_SPELLINGS.get(folded, folded)
 
 
-def candidates_csv_warnings(path: Path) -> list[Problem]:
+def _unknown_columns(path: Path, header: list[str], line: int) -> list[Problem]:
     """A warning for each column of a candidates CSV that rubrics does not read, so a
-    misspelt 'emial' is not silently left out of every pack; header row problems are
-    left to ``read_candidates_csv``."""
-    text = _csv_text(path)
-    delimiter, skip = _delimiter(text)
-    header: list[str] = next(_reader(text, delimiter, skip), [])
-    if "name" not in map(column_key, header):
-        return []  # read_candidates_csv refuses it, naming the columns it has
+    misspelt 'emial' is not silently left out of every pack."""
     known = ", ".join(CANDIDATE_COLUMNS)
     return [problem(path, f"column '{shorten(h.strip(), 30)}' is not one rubrics reads and is "
-                    f"ignored (the columns are {known})", 1 + skip, n, severity=Severity.WARNING)
+                    f"ignored (the columns are {known})", line, n, severity=Severity.WARNING)
             for n, h in enumerate(header, 1)
             if h.strip() and column_key(h) not in CANDIDATE_COLUMNS]
 
@@ -841,6 +838,8 @@ class BatchOutcome:
     kept: list[PackResult] = field(default_factory=list)
     """Packs that were there already and were kept as they were, in folder order."""
     failed: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    """What the user should know of the CSV (a column rubrics does not read, ...)."""
 
 
 @functools.cache
@@ -930,7 +929,7 @@ def _rows_to_write(rows: list[tuple[int, Candidate | Problem]], csv_path: Path,
     folders: dict[str, tuple[int, Candidate]] = {}
     for line, item in rows:
         if isinstance(item, Problem):
-            outcome.failed.append(item)
+            (outcome.warnings if item.severity is Severity.WARNING else outcome.failed).append(item)
             continue
         key = f"id:{id_key(item.id)}" if item.id is not None else f"name:{name_key(item.name)}"
         if key in people:
