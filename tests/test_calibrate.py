@@ -3,7 +3,6 @@ known, the literature's worked example, bad input, and `rubrics calibrate` end t
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import shutil
@@ -565,7 +564,7 @@ def test_groups_file_with_no_known_id_or_a_bad_header_exits_1(folder: Path, tmp_
 
 def test_calibrate_options_are_checked(folder: Path) -> None:
     """Unknown format, pdf without --out and a bad --since exit 2; --out inside a pack is
-    refused; html and pdf wait for the report template when this build lacks it."""
+    refused."""
     assert cli("calibrate", folder, "--format", "xml").exit_code == 2
     assert cli("calibrate", folder, "--format", "pdf").exit_code == 2
     since = cli("calibrate", folder, "--since", "last week")
@@ -573,10 +572,6 @@ def test_calibrate_options_are_checked(folder: Path) -> None:
         2, "error: --since: 'last week' is not a date (YYYY-MM-DD)\n")
     into = cli("calibrate", folder, "--out", folder / "c0" / "manifest.json")
     assert into.exit_code == 1 and "is a file of the pack" in into.stderr
-    if importlib.util.find_spec("rubrics.calibration.report") is None:
-        html = cli("calibrate", folder, "--format", "html")
-        assert (html.exit_code, html.stderr) == (
-            2, "error: html and pdf come with the calibration report template\n")
 
 
 def test_since_after_every_interview_is_refused(folder: Path) -> None:
@@ -597,3 +592,16 @@ def test_outcome_without_the_margin_decides_as_aggregate(rated: list[Rated]) -> 
     assert (quick.decision, quick.evidence_outcome, quick.level, quick.below) == (
         full["decision"], full["evidence_outcome"], full["recommended_level"],
         full["recommended_below"])
+
+
+def test_calibrate_writes_html_and_pdf_reports(folder: Path, tmp_path: Path) -> None:
+    """--format html and pdf write the report to --out: the page with its caveat and what
+    stands out, and a PDF of it."""
+    html_out, pdf_out = tmp_path / "cal.html", tmp_path / "cal.pdf"
+    html = cli("calibrate", folder, "--format", "html", "--out", html_out)
+    assert (html.exit_code, html.stdout) == (0, f"wrote {html_out}\n")
+    page = html_out.read_text(encoding="utf-8")
+    assert "not verdicts on people" in page and "What stands out" in page
+    pdf = cli("calibrate", folder, "--format", "pdf", "--out", pdf_out)
+    assert (pdf.exit_code, pdf.stdout) == (0, f"wrote {pdf_out}\n")
+    assert pdf_out.read_bytes().startswith(b"%PDF-")

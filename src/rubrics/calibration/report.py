@@ -8,11 +8,14 @@ data", never as 0.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 from rubrics.render import Templates, html_to_pdf, plain
 
 PAGE = "calibration.html.j2"
+FORMATS = ("text", "json", "html", "pdf")
 RATINGS = ("1", "2", "3", "4")
 RATING_COLOURS = {"1": "#b42318", "2": "#f4a582", "3": "#92c5de", "4": "#0b5cad"}
 """A diverging palette (red for 1 to blue for 4) that stays apart in grey and for the
@@ -38,6 +41,20 @@ def to_html(data: dict[str, Any], templates: Templates, *, for_pdf: bool = False
 def to_pdf(data: dict[str, Any], templates: Templates) -> bytes:
     html = to_html(data, templates, for_pdf=True)
     return html_to_pdf(html, base=templates.folder_of(PAGE), allowed=templates.folders)
+
+
+def report_bytes(data: dict[str, Any], fmt: str, templates: Callable[[], Templates]) -> bytes:
+    """The calibration in one of ``FORMATS`` (templates are made only for html and pdf),
+    as ``rubrics.panel.report`` gives a pack's report."""
+    if fmt == "json":
+        return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    if fmt == "html":
+        return to_html(data, templates()).encode("utf-8")
+    if fmt == "pdf":
+        return to_pdf(data, templates())
+    from rubrics.calibration.text import to_text
+
+    return to_text(data).encode("utf-8")
 
 
 # --------------------------------------------------------------------------- labels
