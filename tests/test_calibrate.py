@@ -512,6 +512,7 @@ def test_a_damaged_pack_is_skipped_and_reported(folder: Path) -> None:
     [skipped] = data["packs"]["skipped"]
     assert skipped["path"] == str(damaged) and "altered" in skipped["reason"]
     assert f"error: {rel(damaged)}" in result.stderr or str(damaged) in result.stderr
+    assert str(damaged) not in skipped["reason"]  # the pack is named once, by its path
 
 
 def test_packs_of_two_roles_need_role(folder: Path, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from rubrics.errors import RubricsError, display_path
 from rubrics.log import SUBMISSION, LogEntry
 from rubrics.packdir import Pack
 from rubrics.recommend import collector_paused
-from rubrics.verify import PackRecord, inspect, read_record
+from rubrics.verify import PackRecord, load_record
 
 POOL_FROM = 32
 """From this many packs on, packs are read by worker processes (as ``aggregate`` does)."""
@@ -197,12 +197,7 @@ def read_one(path: Path) -> PackData | Skipped:
     """One pack, or why it is skipped: any error ``verify`` reports, or a pack that cannot
     be opened."""
     try:
-        found = inspect(Pack.open(path))
-        if found.errors:
-            more = len(found.errors) - 1
-            also = f" (and {more} more problem{'s' if more != 1 else ''})" if more else ""
-            return Skipped(str(path), f"{found.errors[0]}{also}; run rubrics verify")
-        return _pack_data(read_record(found))
+        return _pack_data(load_record(Pack.open(path)))  # what aggregate would read
     except RubricsError as exc:
         return Skipped(str(path), _without(path, " ".join(str(exc).split())))
     except OSError as exc:
