@@ -606,3 +606,10 @@ def test_calibrate_writes_html_and_pdf_reports(folder: Path, tmp_path: Path) -> 
     pdf = cli("calibrate", folder, "--format", "pdf", "--out", pdf_out)
     assert (pdf.exit_code, pdf.stdout) == (0, f"wrote {pdf_out}\n")
     assert pdf_out.read_bytes().startswith(b"%PDF-")
+
+
+def test_worker_processes_give_the_same_calibration(folder: Path) -> None:
+    """Reading the packs in two worker processes gives the JSON one process gives."""
+    runs = [cli("calibrate", folder, "--format", "json", "--jobs", jobs) for jobs in ("1", "2")]
+    assert [r.exit_code for r in runs] == [0, 0]
+    assert runs[0].stdout == runs[1].stdout

@@ -20,10 +20,9 @@ from rubrics.aggregation.evidence import Evidence
 from rubrics.errors import RubricsError, display_path
 from rubrics.log import SUBMISSION, LogEntry
 from rubrics.packdir import Pack
-from rubrics.recommend import collector_paused
+from rubrics.recommend import map_packs
 from rubrics.verify import PackRecord, load_record
 
-POOL_FROM = 32
 """From this many packs on, packs are read by worker processes (as ``aggregate`` does)."""
 
 
@@ -136,20 +135,8 @@ def _holds_packs(path: Path, visited: set[Path]) -> bool:
 
 
 def read_packs(paths: list[Path], jobs: int | None = None) -> tuple[list[PackData], list[Skipped]]:
-    """Every pack read (in worker processes from ``POOL_FROM`` packs), in the order given."""
-    jobs = jobs or (min(os.cpu_count() or 1, 4) if len(paths) >= POOL_FROM else 1)
-    jobs = max(1, min(jobs, len(paths), 32))
-    with collector_paused():
-        if jobs == 1:
-            done = [read_one(p) for p in paths]
-        else:
-            import multiprocessing
-
-            _warm(paths)
-
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            with multiprocessing.get_context(method).Pool(jobs) as pool:
-                done = pool.map(read_one, paths, chunksize=max(1, len(paths) // (jobs * 8)))
+    """Every pack read (in worker processes for many packs: recommend.map_packs), in the order given."""
+    done = map_packs(read_one, paths, jobs, before_pool=lambda: _warm(paths))
     packs = [d for d in done if isinstance(d, PackData)]
     return packs, [d for d in done if isinstance(d, Skipped)]
 
