@@ -449,8 +449,7 @@ def _row_problems(name: str, row: int, columns: dict[str, int], cell: dict[str, 
 
 def _build(name: str, framework_id: str, title: str, entries: list[Entry],
            columns: dict[str, int]) -> tuple[Framework, list[Problem]]:
-    """The framework the rows describe; raise InvalidInput for names that disagree or
-    ids that cannot be derived."""
+    """The framework the rows describe; raise InvalidInput for names that disagree."""
     problems: list[Problem] = []
     warnings: list[Problem] = []
     at = _Locator(name, columns)
@@ -460,7 +459,7 @@ def _build(name: str, framework_id: str, title: str, entries: list[Entry],
         by_topic.setdefault(_topic_id(entry.topic), []).append(entry)
     topic_titles = _named_once(at, entries, "topic_title", lambda e: _topic_id(e.topic),
                                problems)
-    topics = [_topic(at, topic_id, rows, topic_titles, problems, warnings)
+    topics = [_topic(at, topic_id, rows, topic_titles, warnings)
               for topic_id, rows in by_topic.items()]
     if problems:
         raise InvalidInput(problems)
@@ -514,13 +513,9 @@ def _named_once(at: _Locator, entries: list[Entry], key: str, owner: Callable[[E
 
 
 def _topic(at: _Locator, topic_id: str, entries: list[Entry], titles: dict[str, str],
-           problems: list[Problem], warnings: list[Problem]) -> dict[str, Any]:
+           warnings: list[Problem]) -> dict[str, Any]:
     """One topic: its title and its criteria by level, duplicates merged, ids derived."""
-    first = entries[0]
-    why = _id_problem(topic_id)
-    if why:
-        problems.append(at(first, "topic", f"'{shorten(first.topic)}' gives the topic id "
-                           f"'{shorten(topic_id)}', which is not a valid id: {why}"))
+    first = entries[0]  # (derived ids are always valid: rubrics.ids)
     spellings = {e.topic: e for e in reversed(entries)}  # each spelling at its first row
     for spelling, entry in spellings.items():
         if spelling != first.topic:
@@ -528,17 +523,14 @@ def _topic(at: _Locator, topic_id: str, entries: list[Entry], titles: dict[str, 
                                f"'{shorten(first.topic)}' of row {first.row} (same id "
                                f"'{shorten(topic_id)}')", Severity.WARNING))
     criteria: list[dict[str, Any]] = []
-    criterion_problems: list[Problem] = []
     for level in sorted({e.level for e in entries}):
         criteria += _criteria(at, topic_id, level, [e for e in entries if e.level == level],
-                              criterion_problems, warnings)
-    if not why:  # a criterion id is only as valid as its topic's: that problem is enough
-        problems += criterion_problems
+                              warnings)
     return {"id": topic_id, "title": titles.get(topic_id) or first.topic, "criteria": criteria}
 
 
 def _criteria(at: _Locator, topic_id: str, level: int, entries: list[Entry],
-              problems: list[Problem], warnings: list[Problem]) -> list[dict[str, Any]]:
+              warnings: list[Problem]) -> list[dict[str, Any]]:
     """The criteria of one topic and level: a repeated row warns and is merged into the
     first (examples kept), and each gets its derived id."""
     unique: dict[str, tuple[Entry, list[str]]] = {}
@@ -559,10 +551,6 @@ def _criteria(at: _Locator, topic_id: str, level: int, entries: list[Entry],
             warnings.append(at(entry, "criterion", f"shares its id's words with another "
                                f"criterion of level {level}; given the id '{cid}' (reword "
                                "its opening to keep ids readable)", Severity.WARNING))
-        why = _id_problem(cid)
-        if why:
-            problems.append(at(entry, "criterion", f"gives the id '{shorten(cid)}', which is "
-                               f"not a valid id: {why}"))
         out.append({"id": cid, "level": level, "text": text, "examples": examples})
     return out
 
