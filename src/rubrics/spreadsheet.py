@@ -714,14 +714,13 @@ def import_notes(workspace: Workspace, framework_id: str) -> list[Problem]:
     """Warnings about what the framework just written changes in ``workspace``: it is the
     base the progression files next to it inherit from (``generic``, or ``base`` with no
     ``generic``), and each role naming it that no longer validates, with its problem count."""
-    from rubrics.frameworks import BASE_NAMES, FRAMEWORK_SUFFIXES
+    from rubrics.frameworks import base_file
     from rubrics.validate import validate_file
 
     notes: list[Problem] = []
     folder = workspace.frameworks_dir
-    generic = [folder / f"generic{s}" for s in FRAMEWORK_SUFFIXES]
-    if framework_id in BASE_NAMES and (framework_id == "generic"
-                                       or not any(p.is_file() for p in generic)):
+    base = base_file(folder)
+    if base is not None and base.stem == framework_id:
         notes.append(problem(folder / f"{framework_id}.yaml", "is now the base framework: the "
                              "progression-format (.md) files next to it inherit its criteria "
                              "for the topics they share; choose another --id if that is not "
