@@ -489,7 +489,7 @@ def _kept_note(result: PackResult) -> str:
     if result.locked:
         force = ("it holds submitted scorecards or a decision, so --force will not replace "
                  "it either")
-    elif result.same_version:
+    elif not result.changed:
         force = "--force remakes it under the same pack id"
     else:
         force = "--force remakes it with a new pack id (scorecards already sent for it are then refused)"

@@ -129,16 +129,14 @@ class PackResult:
     differs: tuple[str, ...] = ()
     """How a kept pack differs from what this run would make ("made from another version of
     the role", ...); empty when it is what this run would make."""
-    same_version: bool = True
-    """Whether a kept pack was made from this version of the role and framework: --force
-    then remakes it under the same pack id, else under a new one."""
     locked: bool = False
     """Whether a kept pack holds submissions or a decision, so --force would refuse it
     (looked at only where it is said: for a pack that differs, or a single pack)."""
     old_pack_id: str | None = None
     """The pack id a ``replaced`` pack had."""
     changed: str = ""
-    """Why a ``replaced`` pack got a new pack id ("the role changed", ...)."""
+    """What changed since the pack was made ("the role changed", ...): why a ``replaced``
+    pack got a new pack id, or why --force would give a ``kept`` one a new one."""
 
 
 @dataclass(frozen=True)
@@ -266,7 +264,7 @@ def keep_or_remake(target: Path, version: RoleVersion, candidate: Candidate,
     if not options.force:
         differs = _differences(manifest, version, candidate, options)
         return PackResult(candidate, target, str(manifest["pack_id"]), status="kept",
-                          differs=differs, same_version=not changed,
+                          differs=differs, changed=changed,
                           locked=bool(differs) and _holds_a_record(target / "submissions"))
     _check_replaceable(target)
     return Remake(str(manifest["pack_id"]), changed)
