@@ -99,14 +99,8 @@ def _amendment(record: PackRecord, entry: LogEntry) -> dict[str, Any]:
 
 def _originals(record: PackRecord) -> list[Rated]:
     """The counted submissions as first returned, before any amendment."""
-    by_seq = {e.seq: e for e in record.entries}
-    out = []
-    for entry in record.effective:
-        first = entry
-        while first.amends is not None and first.amends in by_seq:
-            first = by_seq[first.amends]
-        out.append(Rated(first.ref, record.submissions[first.seq]))
-    return out
+    firsts = [record.first_of(entry) for entry in record.effective]
+    return [Rated(first.ref, record.submissions[first.seq]) for first in firsts]
 
 
 def _compare_with_originals(record: PackRecord, result: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from rubrics.aggregation import Rated, outcome
 from rubrics.aggregation.evidence import Evidence
 from rubrics.errors import RubricsError, display_path
-from rubrics.log import SUBMISSION, LogEntry
+from rubrics.log import SUBMISSION
 from rubrics.packdir import Pack
 from rubrics.recommend import map_packs
 from rubrics.verify import PackRecord, load_record
@@ -207,7 +207,7 @@ def _pack_data(record: PackRecord) -> PackData:
     rated = [Rated(e.ref, record.submissions[e.seq]) for e in counted]
     result = outcome(pack.loop, rated)
     level = None if result.level is None else result.level - (0.5 if result.below else 0)
-    first = _first_returned(record.entries)
+    first = _first_returned(record)
     ev = Evidence.gather(pack.loop, rated)
     by_ref = {e.ref: e for e in counted}
     cards = tuple(Scorecard(
@@ -230,15 +230,7 @@ def _snapshot(pack: Pack) -> tuple[str, str]:
             pack.hashes[str(pack.manifest["framework"]["file"])])
 
 
-def _first_returned(entries: list[LogEntry]) -> dict[int, str]:
+def _first_returned(record: PackRecord) -> dict[int, str]:
     """Log number -> the day its scorecard was first accepted (following amendments back)."""
-    by_seq = {e.seq: e for e in entries}
-    out = {}
-    for e in entries:
-        if e.kind != SUBMISSION:
-            continue
-        first = e
-        while first.amends is not None and first.amends in by_seq:
-            first = by_seq[first.amends]
-        out[e.seq] = str(first.data.get("accepted_at") or "")[:10]
-    return out
+    return {e.seq: str(record.first_of(e).data.get("accepted_at") or "")[:10]
+            for e in record.entries if e.kind == SUBMISSION}
