@@ -22,8 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rubrics.fsutil import sha256_bytes
-from rubrics.log import genesis, write_genesis
+from rubrics.cohort import copy_pack
 from rubrics.packs import Candidate, PackOptions, build_pack, pack_templates
 from rubrics.samples import html_export, sample_answers
 from rubrics.submit import submit
@@ -64,17 +63,9 @@ def main() -> None:
     t0 = time.perf_counter()
     returned = work / "returned"
     for i in range(args.packs):
-        target = packs / f"c{i:04d}"
-        shutil.copytree(seed.path, target)
+        target = copy_pack(seed.path, packs / f"c{i:04d}", f"bench-{i:04d}",
+                           {"name": f"Candidate {i}", "id": f"c{i:04d}"}, "2026-11-22")
         manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
-        manifest["pack_id"] = f"bench-{i:04d}"
-        manifest["candidate"] = {"name": f"Candidate {i}", "id": f"c{i:04d}",
-                                 "email": None, "anonymous": False}
-        manifest_bytes = json.dumps(manifest).encode("utf-8")
-        (target / "manifest.json").write_bytes(manifest_bytes)
-        shutil.rmtree(target / "submissions")  # each copy is anchored to its own manifest
-        write_genesis(target / "submissions", genesis(manifest["pack_id"],
-                                                      sha256_bytes(manifest_bytes), "2026-11-22"))
         folder = returned / f"c{i:04d}"
         folder.mkdir(parents=True)
         for n, stage in enumerate(manifest["stages"]):

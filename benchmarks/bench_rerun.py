@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import shutil
 import subprocess
@@ -23,8 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rubrics.fsutil import sha256_bytes
-from rubrics.log import genesis, write_genesis
+from rubrics.cohort import copy_pack
 from rubrics.packs import Candidate, PackOptions, build_pack, pack_templates
 from rubrics.workspace import Workspace
 
@@ -34,17 +32,8 @@ ROLE = "senior-backend-money-movement"
 def make_packs(out: Path, count: int, seed: Path) -> None:
     """``count`` copies of the pack in ``seed``, each with its own candidate and pack id."""
     for i in range(count):
-        target = out / f"c{i:05d}"
-        shutil.copytree(seed, target)
-        manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
-        manifest["pack_id"] = f"bench-{i:05d}"
-        manifest["candidate"] = {"name": f"Candidate {i}", "id": f"c{i:05d}", "email": None,
-                                 "notes": None, "anonymous": False}
-        manifest_bytes = (json.dumps(manifest, indent=2) + "\n").encode("utf-8")
-        (target / "manifest.json").write_bytes(manifest_bytes)
-        shutil.rmtree(target / "submissions")
-        write_genesis(target / "submissions", genesis(manifest["pack_id"],
-                                                      sha256_bytes(manifest_bytes), "2026-11-23"))
+        copy_pack(seed, out / f"c{i:05d}", f"bench-{i:05d}",
+                  {"name": f"Candidate {i}", "id": f"c{i:05d}", "notes": None}, "2026-11-23")
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from rubrics.calibration.report import TOO_LITTLE, leniency_chart, to_html, to_pdf
+from rubrics.calibration.report import TOO_LITTLE, leniency_chart, stands_out, to_html, to_pdf
 from rubrics.panel import default_templates
 from rubrics.render import Templates
 
@@ -70,6 +70,95 @@ def test_first_screen_says_what_was_read_and_what_the_figures_are_not(
             "candidates)") in text
     assert "agreement for 2 of 5 criteria and 1 of 3 topics" in text
     assert "entry 3 does not chain to entry 2" in text
+
+
+def _glance(html: str) -> str:
+    block = html[html.index('<h2 id="glance-h"'):]
+    return " ".join(re.sub(r"<[^>]+>", " ", block[:block.index("</section>")]).split())
+
+
+def test_what_stands_out_lists_each_signal_with_its_n_and_section(
+        data: dict[str, Any], templates: Templates) -> None:
+    """The fixture's lenient and severe interviewers, low-alpha criterion and topic, widest
+    pass-through gap and flagged groups are listed, each linking to its section."""
+    lines = [(i["href"], i["text"]) for i in stands_out(data)["items"]]
+    assert lines == [
+        ("#interviewers-h", "Tomás Álvarez rates more leniently than colleagues: +0.81 "
+         "(interval +0.55 to +1.07; n=16 candidates)"),
+        ("#interviewers-h", "Grace Okafor rates more severely than colleagues: \u22120.42 "
+         "(interval \u22120.66 to \u22120.18; n=13 candidates)"),
+        ("#criteria-h", "Low agreement on criterion \u201cLeads incident resolutions\u201d: "
+         "alpha 0.31 (n=12 candidates)"),
+        ("#topics-h", "Low agreement on topic \u201cMastery\u201d: alpha 0.58 (n=17 candidates)"),
+        ("#stages-h", "Pass-through differs most between Hiring manager conversation, 75% "
+         "(n=20) and System design: money movement, 58% (n=19)"),
+        ("#groups-h", "group B at System design: money movement: impact ratio 0.78, below "
+         "four-fifths (3 of 6 candidates selected)"),
+        ("#groups-h", "group B at the decision: impact ratio 0.63, below four-fifths (2 of 7 "
+         "candidates selected)")]
+    html = to_html(data, templates)
+    assert html.index("not verdicts on people") < html.index('id="glance-h"') \
+        < html.index('id="interviewers-h"')
+    assert '<a href="#stages-h">Pass-through differs most' in html
+    assert "Not listed: 5 of 16 figures were too little data to read" in _glance(html)
+
+
+def test_what_stands_out_leaves_out_groups_when_there_are_none(data: dict[str, Any]) -> None:
+    """Without groups no group line is listed, even though the stages have group flags
+    elsewhere; an alpha under .667 below the minimum of units is not listed either."""
+    del data["groups"]
+    data["criteria"][2]["units"] = 9
+    hrefs = [i["href"] for i in stands_out(data)["items"]]
+    assert "#groups-h" not in hrefs and "#criteria-h" not in hrefs
+
+
+def test_nothing_stands_out_says_so_and_counts_the_thin_figures(
+        data: dict[str, Any], templates: Templates) -> None:
+    """When no interval excludes 0, no alpha with enough units is under .667, stages pass
+    the same share and no group is flagged, the block says so and how many figures were too
+    little data, without calling the figures fine."""
+    for who in data["interviewers"]:
+        if who["leniency_interval"]:
+            who["leniency_interval"] = [-0.3, 0.3]
+    for row in data["criteria"] + data["topics"]:
+        if row["alpha"] is not None:
+            row["alpha"] = 0.9
+    for stage in data["stages"]:
+        if stage["pass_through"] is not None:
+            stage["pass_through"] = 0.6
+    del data["groups"]
+    text = _glance(to_html(data, templates))
+    assert text == ("What stands out Nothing stands out: no leniency interval excludes 0, no "
+                    "criterion or topic with enough units has alpha below .667, and every stage "
+                    "passes the same share. That does not mean all is well: 5 of 16 figures "
+                    "were too little data to read (see the box above).")
+
+
+def test_each_leniency_dot_and_label_sits_inside_its_own_row(data: dict[str, Any],
+                                                            templates: Templates) -> None:
+    """In the drawn chart every row's name, note, dot and interval lie within that row's
+    band, the gridlines start right of the label column, and a null has no dot."""
+    html = to_html(data, templates)
+    svg = html[html.index('<svg class="chart chart-rows"'):]
+    svg = svg[:svg.index("</svg>")]
+    chart = leniency_chart(data["interviewers"])
+    groups = re.findall(r'<g class="lrow" data-top="(\d+)" data-bottom="(\d+)">(.*?)</g>', svg,
+                        re.S)
+    assert len(groups) == len(data["interviewers"])
+    dots = 0
+    for top, bottom, body in groups:
+        ys = [float(y) for y in re.findall(r'<text [^>]*y="([\d.]+)"', body)]
+        ys += [float(y) for y in re.findall(r'(?:cy|y1|y2)="([\d.]+)"', body)]
+        assert ys and all(int(top) < y < int(bottom) for y in ys), (top, bottom, ys)
+        dots += body.count("<circle")
+        if TOO_LITTLE in body:
+            assert "<circle" not in body
+    assert dots == len(data["interviewers"]) - 1
+    grid = [float(x) for x in re.findall(r'<line x1="([\d.]+)" y1="\d+" x2="\1"', svg)]
+    assert grid and min(grid) >= chart["plot_x"]
+    for _top, _bottom, body in groups:
+        labels = re.findall(r'<text [^>]*x="([\d.]+)"', body)
+        assert all(float(x) < chart["plot_x"] for x in labels)
 
 
 def test_alpha_under_its_minimum_of_units_gets_no_reliability_label(
@@ -201,3 +290,4 @@ def test_axe_and_narrow_screens(data: dict[str, Any], templates: Templates, tmp_
             assert page.evaluate("document.scripts.length") == 0
         finally:
             browser.close()
+

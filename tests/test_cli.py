@@ -188,12 +188,15 @@ def test_schema_unknown(runner: CliRunner) -> None:
 
 def test_init_creates_a_workspace_and_never_overwrites(runner: CliRunner,
                                                        tmp_path: Path) -> None:
-    """init copies the bundled workspace; a second init into the same folder is refused."""
+    """init copies the bundled frameworks and roles (templates stay built in, with a note on
+    overriding them); a second init into the same folder is refused."""
     target = tmp_path / "acme"
     result = runner.invoke(app, ["init", str(target)])
     assert result.exit_code == 0, result.output
     assert (target / "roles" / f"{ROLE_ID}.yaml").is_file()
     assert (target / "frameworks" / "backend.md").read_bytes() == SEED.read_bytes()
+    assert [p.name for p in (target / "templates").iterdir()] == ["README.md"]
+    assert "scorecard.html.j2" in (target / "templates" / "README.md").read_text("utf-8")
     assert runner.invoke(app, ["validate", "-w", str(target)]).exit_code == 0
     result = runner.invoke(app, ["init", str(target)])
     assert result.exit_code == 1

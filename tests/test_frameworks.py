@@ -124,6 +124,15 @@ def test_mojibake_warns_and_cp1252_is_repaired_too(tmp_path: Path) -> None:
     assert warnings[0].severity is Severity.WARNING
 
 
+def test_text_a_repair_would_turn_into_control_characters_is_kept() -> None:
+    """Good text that merely looks garbled is kept when the "repair" would yield a
+    control character (ftfy reads "čĀ¸©" as "č" + U+008F + "©")."""
+    from rubrics.mojibake import repair
+
+    assert repair("čĀ¸©") == ("čĀ¸©", None)
+    assert repair("we‚Äôre")[0] == "we’re"
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.text(alphabet="abcdefgh ", min_size=3, max_size=40).filter(str.strip),
                 min_size=1, max_size=12, unique_by=str.strip), st.randoms())

@@ -532,6 +532,17 @@ def test_a_row_split_by_another_delimiter_is_a_bad_row(tmp_path: Path) -> None:
     assert result.stdout.splitlines()[-1] == "2 packs written, 0 unchanged, 0 kept with differences, 2 failed"
 
 
+def test_excel_sep_line_names_the_delimiter_and_lines_stay_the_files(tmp_path: Path) -> None:
+    """A candidates CSV starting with Excel's 'sep=;' line is read by semicolons, and a bad
+    row is named on its line in the file (the sep line counts)."""
+    sheet = write_csv(tmp_path / "c.csv", "sep=;\nname;id\nAna Lima;a-1\nBob,b\n")
+    result, out = pack_csv(tmp_path, sheet)
+    assert (result.exit_code, failures(result)) == (1, [
+        f"{rel(sheet)}:4: 1 field where the header has 2 (name, id), separated by "
+        "semicolons; this row holds commas: separate it by semicolons too"])
+    assert [p.name for p in out.iterdir()] == ["a-1"]
+
+
 def test_a_name_with_a_line_separator_on_the_command_line_is_refused(tmp_path: Path) -> None:
     """--candidate with U+2028 is a usage error naming the character."""
     result = cli("pack", "tiny-engineer", "-w", WS, "--candidate", "Ada\u2028Lovelace",

@@ -494,7 +494,7 @@ def _kept_note(result: PackResult) -> str:
     if result.locked:
         force = ("it holds submitted scorecards or a decision, so --force will not replace "
                  "it either")
-    elif result.same_version:
+    elif not result.changed:
         force = "--force remakes it under the same pack id"
     else:
         force = "--force remakes it with a new pack id (scorecards already sent for it are then refused)"
@@ -514,11 +514,8 @@ def _pack_batch(workspace: Path | None, role_id: str, csv_path: Path, options: A
                 jobs: int | None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from rubrics.packs import build_batch, candidates_csv_warnings
+    from rubrics.packs import build_batch
 
-    with handled():
-        for warning in candidates_csv_warnings(csv_path):
-            _err(str(warning))
     console = _console_err()
     bar = Progress(TextColumn("packs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=console, transient=True)
@@ -539,6 +536,8 @@ def _pack_batch(workspace: Path | None, role_id: str, csv_path: Path, options: A
     finally:
         if bar.live.is_started:
             bar.stop()
+    for warning in outcome.warnings:
+        _err(str(warning))
     for result in sorted([*outcome.written, *outcome.kept], key=lambda r: r.path.name):
         _out(_batch_line(result))
     for p in outcome.failed:
@@ -632,7 +631,6 @@ def aggregate(
 ) -> None:
     """Combine submitted scores into a level recommendation; several packs: a pipeline table."""
     from rubrics import panel
-    from rubrics.fsutil import atomic_write
 
     if fmt not in panel.FORMATS:
         fail(f"unknown format '{fmt}' (choose from {', '.join(panel.FORMATS)})", 2)
@@ -643,20 +641,11 @@ def aggregate(
             panel.check_out(out)
         data, failures = panel.report(list(pack_dirs), fmt,
                                       lambda: _report_templates(templates, workspace), jobs)
-        if out is None:
-            sys.stdout.flush()
-            sys.stdout.buffer.write(_for_terminal(data, fmt))
-            sys.stdout.buffer.flush()
-        else:
-            atomic_write(out, data)
-            _out(f"wrote {out}")
+        _emit(data, fmt, out)
     for line in failures:
         _err(f"error: {line} (left out of the table)")
     if failures:
         raise typer.Exit(1)
-
-
-CALIBRATE_FORMATS = ("text", "json", "html", "pdf")
 
 
 @app.command(short_help="How interviewers rate and agree, across candidates.")
@@ -678,19 +667,17 @@ def calibrate(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Calibration across candidates: interviewers, agreement per criterion, stages, drift."""
-    import json
     import re
     from datetime import date
 
     from rubrics.calibration import calibrate as run
     from rubrics.calibration import check_out
-    from rubrics.fsutil import atomic_write
+    from rubrics.calibration.report import FORMATS, report_bytes
 
-    if fmt not in CALIBRATE_FORMATS:
-        fail(f"unknown format '{fmt}' (choose from {', '.join(CALIBRATE_FORMATS)})", 2)
+    if fmt not in FORMATS:
+        fail(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})", 2)
     if fmt == "pdf" and out is None:
         fail("--format pdf needs --out FILE", 2)
-    report = _calibration_report() if fmt in ("html", "pdf") else None
     try:
         if since is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", since):
             raise ValueError(since)
@@ -701,23 +688,8 @@ def calibrate(
         if out is not None:
             check_out(out, list(pack_dirs), groups)
         data = run(list(pack_dirs), since=day, role=role, groups=groups, jobs=jobs)
-        if report is not None:
-            found = report.to_html(data, _report_templates(templates, workspace))
-            body = found.encode("utf-8") if fmt == "html" else report.to_pdf(
-                data, _report_templates(templates, workspace))
-        elif fmt == "json":
-            body = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-        else:
-            from rubrics.calibration.text import to_text
-
-            body = to_text(data).encode("utf-8")
-        if out is None:
-            sys.stdout.flush()
-            sys.stdout.buffer.write(_for_terminal(body, fmt))
-            sys.stdout.buffer.flush()
-        else:
-            atomic_write(out, body)
-            _out(f"wrote {out}")
+        _emit(report_bytes(data, fmt, lambda: _report_templates(templates, workspace)),
+              fmt, out)
     for skipped in data["packs"]["skipped"]:
         _err(f"error: {skipped['path']}: {skipped['reason']} (skipped: not used in the "
              "calibration)")
@@ -727,16 +699,17 @@ def calibrate(
         raise typer.Exit(1)
 
 
-def _calibration_report() -> Any:
-    """The calibration report's HTML and PDF renderer, when this build has it."""
-    import importlib
+def _emit(body: bytes, fmt: str, out: Path | None) -> None:
+    """A report to standard output (made safe for a terminal), or atomically to ``out``."""
+    from rubrics.fsutil import atomic_write
 
-    try:
-        return importlib.import_module("rubrics.calibration.report")
-    except ModuleNotFoundError as exc:
-        if exc.name != "rubrics.calibration.report":
-            raise
-        fail("html and pdf come with the calibration report template", 2)
+    if out is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(_for_terminal(body, fmt))
+        sys.stdout.buffer.flush()
+    else:
+        atomic_write(out, body)
+        _out(f"wrote {out}")
 
 
 def _for_terminal(data: bytes, fmt: str) -> bytes:

@@ -1,8 +1,8 @@
 """Synthetic panels for the calibration demo, tests and benchmark: many real packs, each
 with scorecards from interviewers whose leniency and noise are known.
 
-One pack is built, then copied per candidate with its own pack id and candidate (as
-benchmarks/bench_aggregate.py does); each scorecard is written as the HTML form's saved
+One pack is built, then copied per candidate with its own pack id and candidate
+(``copy_pack``, which the benchmarks use too); each scorecard is written as the HTML form's saved
 file and stored through the real ``rubrics.submit.submit``, so every pack verifies.
 
 The model: a candidate has a latent strength; a criterion is harder the further its level
@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from rubrics.fsutil import atomic_write, sha256_bytes
 from rubrics.log import genesis, write_genesis
@@ -94,7 +95,9 @@ def make_cohort(workspace_root: Path | None, role_id: str, out_dir: Path, n_cand
         built = build_pack(loop, role_source, Candidate("Seed"),
                            PackOptions(out=Path(tmp), formats=("html",)), pack_templates(ws, None))
         for i in range(n_candidates):
-            pack = _copy_pack(built.path, out_dir / f"c{i:04d}", i, seed, start)
+            pack = copy_pack(built.path, out_dir / f"c{i:04d}", f"cohort-{seed}-{i:04d}",
+                             {"name": f"Candidate {i:04d}", "id": f"c{i:04d}"},
+                             start.isoformat())
             _return_scorecards(pack, cohort.interviewers, loop.role.target_level, filled,
                                random.Random(f"{seed}:{i}"), start, Path(tmp),  # noqa: S311
                                fixed_stages)
@@ -102,19 +105,19 @@ def make_cohort(workspace_root: Path | None, role_id: str, out_dir: Path, n_cand
     return cohort
 
 
-def _copy_pack(seed_pack: Path, target: Path, i: int, seed: int, start: date) -> Path:
-    """A copy of the seed pack with its own pack id, candidate and log (anchored to its own
-    manifest)."""
+def copy_pack(seed_pack: Path, target: Path, pack_id: str, candidate: dict[str, Any],
+              day: str) -> Path:
+    """A copy of ``seed_pack`` at ``target`` with its own pack id, candidate and log (a
+    genesis entry anchored to its own manifest, dated ``day``): a real pack, made in
+    milliseconds, for cohorts and benchmarks."""
     shutil.copytree(seed_pack, target)
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
-    manifest["pack_id"] = f"cohort-{seed}-{i:04d}"
-    manifest["candidate"] = {"name": f"Candidate {i:04d}", "id": f"c{i:04d}", "email": None,
-                             "anonymous": False}
+    manifest["pack_id"] = pack_id
+    manifest["candidate"] = {"email": None, "anonymous": False, **candidate}
     manifest_bytes = json.dumps(manifest).encode("utf-8")
     atomic_write(target / "manifest.json", manifest_bytes)
     shutil.rmtree(target / "submissions")
-    write_genesis(target / "submissions", genesis(manifest["pack_id"],
-                                                  sha256_bytes(manifest_bytes), start.isoformat()))
+    write_genesis(target / "submissions", genesis(pack_id, sha256_bytes(manifest_bytes), day))
     return target
 
 

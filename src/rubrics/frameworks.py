@@ -105,16 +105,24 @@ def load_framework(path: Path, *, track: str | None = None) -> tuple[Framework, 
 # --------------------------------------------------------------------------- the base
 
 
-def _base_of(path: Path, doc: Document) -> tuple[_Read | None, Path | None, list[Problem]]:
-    """The base next to ``path`` (``generic.*``, else ``base.*``): read, its file, and
-    why nothing is inherited from it when it does not load."""
+def base_file(folder: Path) -> Path | None:
+    """The base framework of the progression files in ``folder``: ``generic.*``, else
+    ``base.*``; None when there is neither."""
     for stem in BASE_NAMES:
         for suffix in FRAMEWORK_SUFFIXES:
-            candidate = path.with_name(stem + suffix)
-            if candidate.is_file():
-                read, notes = _load_base(candidate, doc)
-                return read, candidate, notes
-    return None, None, []
+            if (folder / (stem + suffix)).is_file():
+                return folder / (stem + suffix)
+    return None
+
+
+def _base_of(path: Path, doc: Document) -> tuple[_Read | None, Path | None, list[Problem]]:
+    """The base next to ``path``: read, its file, and why nothing is inherited from it when
+    it does not load."""
+    found = base_file(path.parent)
+    if found is None:
+        return None, None, []
+    read, notes = _load_base(found, doc)
+    return read, found, notes
 
 
 def _load_base(path: Path, child: Document) -> tuple[_Read | None, list[Problem]]:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 import unicodedata
+from datetime import datetime
 
 MAX_WORDS = 8
 MAX_CHARS = 60
@@ -72,3 +74,24 @@ def disambiguate(topic: str, level: int, texts: list[str]) -> tuple[list[str], s
         for cid, text in zip(base, texts, strict=True)
     ]
     return ids, collided
+
+
+# --------------------------------------------------------------------------- pack ids
+
+
+def new_pack_id(folder: str, when: datetime) -> str:
+    """``<date>-<folder>-<token>``: a pack's id, readable and never guessed."""
+    return f"{when:%Y%m%d}-{folder[:32]}-{secrets.token_hex(4)}"
+
+
+def pack_id_folder(pack_id: str) -> str:
+    """The middle of a pack id (``<date>-<folder>-<token>``): the same for every pack id the
+    pack in one folder is made under."""
+    parts = pack_id.split("-", 1)
+    return parts[1].rsplit("-", 1)[0] if len(parts) == 2 and "-" in parts[1] else pack_id
+
+
+def derived_candidate_id(pack_id: str) -> str:
+    """The candidate id a pack made for a candidate given none records (from its pack id,
+    so a later run finds the pack again by it)."""
+    return "C-" + text_hash(pack_id, 6).upper()

@@ -7,6 +7,8 @@ then Windows-1252); ftfy handles files where only some strings are garbled.
 
 from __future__ import annotations
 
+import unicodedata
+
 import ftfy
 from ftfy.badness import badness
 
@@ -23,12 +25,18 @@ def repair(text: str) -> tuple[str, str | None]:
             candidate = text.encode(encoding).decode("utf-8")
         except (UnicodeEncodeError, UnicodeDecodeError):
             continue
-        if badness(candidate) < before:
+        if _plausible(candidate) and badness(candidate) < before:
             return candidate, f"repaired mojibake: the file's UTF-8 had been read as {_label(encoding)}"
     fixed = ftfy.fix_text(text, uncurl_quotes=False, fix_line_breaks=False, normalization=None)
-    if fixed != text and badness(fixed) < before:
+    if fixed != text and _plausible(fixed) and badness(fixed) < before:
         return fixed, "repaired mojibake in some strings (ftfy)"
     return text, None
+
+
+def _plausible(candidate: str) -> bool:
+    """Whether a repair is text a person wrote: a "repair" that yields a control
+    character (say U+008F from "čĀ¸©") turned good text into garbage."""
+    return not any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in candidate)
 
 
 def _label(encoding: str) -> str:

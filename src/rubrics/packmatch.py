@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from rubrics.errors import Conflict, shorten
 from rubrics.identity import email_key, name_key
-from rubrics.ids import text_hash
+from rubrics.ids import derived_candidate_id
 
 if TYPE_CHECKING:
     from rubrics.packs import Candidate
@@ -138,7 +138,7 @@ def _made_without_id(folder: str, recorded: dict[str, Any], anonymous: bool) -> 
         return False
     if anonymous:
         return recorded["id"] == folder and ANONYMOUS_ID.fullmatch(folder) is not None
-    return bool(recorded["id"] == "C-" + text_hash(recorded["pack_id"], 6).upper())
+    return bool(recorded["id"] == derived_candidate_id(recorded["pack_id"]))
 
 
 def find_without_id(candidate: Candidate, out: OutFolder, anonymous: bool,

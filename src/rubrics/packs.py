@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rubrics import __version__, pdfcache
+from rubrics.csvtext import DELIMITERS, decode_csv, delimiter_name, sniff_delimiter, split_sep_line
 from rubrics.errors import Conflict, InvalidInput, Problem, RubricsError, Severity, problem, shorten
 from rubrics.frameworks import framework_to_yaml
 from rubrics.fsutil import exchange, fsync_dir, sha256_bytes
 from rubrics.identity import email_key, name_key
-from rubrics.ids import slugify, text_hash
+from rubrics.ids import derived_candidate_id, new_pack_id, slugify, text_hash
 from rubrics.log import GENESIS_KIND, LogLineError, genesis, read_log, write_genesis
 from rubrics.model import RATING_LABELS, Recommendation, Stage, unsafe_text
 from rubrics.packdir import LOG_PATH, PACK_FORMAT, manifest_well_formed
@@ -128,16 +129,14 @@ class PackResult:
     differs: tuple[str, ...] = ()
     """How a kept pack differs from what this run would make ("made from another version of
     the role", ...); empty when it is what this run would make."""
-    same_version: bool = True
-    """Whether a kept pack was made from this version of the role and framework: --force
-    then remakes it under the same pack id, else under a new one."""
     locked: bool = False
     """Whether a kept pack holds submissions or a decision, so --force would refuse it
     (looked at only where it is said: for a pack that differs, or a single pack)."""
     old_pack_id: str | None = None
     """The pack id a ``replaced`` pack had."""
     changed: str = ""
-    """Why a ``replaced`` pack got a new pack id ("the role changed", ...)."""
+    """What changed since the pack was made ("the role changed", ...): why a ``replaced``
+    pack got a new pack id, or why --force would give a ``kept`` one a new one."""
 
 
 @dataclass(frozen=True)
@@ -161,10 +160,6 @@ class Remake:
 def pack_templates(workspace: Workspace, override: Path | None) -> Templates:
     return Templates.for_workspace(workspace.templates_dir, override,
                                    bundled_root() / "templates")
-
-
-def new_pack_id(folder: str, when: datetime) -> str:
-    return f"{when:%Y%m%d}-{folder[:32]}-{secrets.token_hex(4)}"
 
 
 def build_pack(loop: InterviewLoop, role_source: bytes, candidate: Candidate,
@@ -269,7 +264,7 @@ def keep_or_remake(target: Path, version: RoleVersion, candidate: Candidate,
     if not options.force:
         differs = _differences(manifest, version, candidate, options)
         return PackResult(candidate, target, str(manifest["pack_id"]), status="kept",
-                          differs=differs, same_version=not changed,
+                          differs=differs, changed=changed,
                           locked=bool(differs) and _holds_a_record(target / "submissions"))
     _check_replaceable(target)
     return Remake(str(manifest["pack_id"]), changed)
@@ -302,12 +297,20 @@ def _changed(manifest: dict[str, Any], version: RoleVersion) -> str:
     return f"{what} changed" if what else ""
 
 
+def framework_snapshot(loop: InterviewLoop) -> bytes:
+    """The framework as a pack snapshots it (native YAML), made once per loop: it is the
+    dearest step of a small pack, and every pack of a batch needs it twice."""
+    if "framework_yaml" not in loop.memo:
+        loop.memo["framework_yaml"] = framework_to_yaml(loop.framework).encode("utf-8")
+    snapshot: bytes = loop.memo["framework_yaml"]
+    return snapshot
+
+
 def pack_versions(loop: InterviewLoop, role_source: bytes) -> RoleVersion:
     """The role and the role and framework versions a pack made now records, as
     ``_write_pack`` does."""
-    framework_yaml = framework_to_yaml(loop.framework).encode("utf-8")
     return RoleVersion(loop.role.id, sha256_bytes(role_source)[:12],
-                       sha256_bytes(framework_yaml)[:12])
+                       sha256_bytes(framework_snapshot(loop))[:12])
 
 
 def _differences(manifest: dict[str, Any], version: RoleVersion, candidate: Candidate,
@@ -445,13 +448,13 @@ def _write_pack(folder: Path, loop: InterviewLoop, role_source: bytes, candidate
                 options: PackOptions, templates: Templates, pack_id: str, now: datetime,
                 formats: tuple[str, ...]) -> list[str]:
     role, framework = loop.role, loop.framework
-    framework_yaml = framework_to_yaml(framework).encode("utf-8")
+    framework_yaml = framework_snapshot(loop)
     written: dict[str, bytes] = {
         "source/role.yaml": role_source,
         "source/framework.yaml": framework_yaml,
     }
     shown_name = None if options.anonymous else candidate.name
-    candidate_id = candidate.id or ("C-" + text_hash(pack_id, 6).upper())
+    candidate_id = candidate.id or derived_candidate_id(pack_id)
     base_context = {
         "pack_id": pack_id,
         "role": role,
@@ -655,7 +658,8 @@ def _framework_levels(loop: InterviewLoop, cid: str, n: int,
 
 
 def read_candidates_csv(path: Path) -> Iterator[tuple[int, Candidate | Problem]]:
-    """Rows of a candidates CSV (name, id, optional email/notes), each with its line number.
+    """Rows of a candidates CSV (name, id, optional email/notes), each with its line number;
+    a warning (a Problem) for each column it does not read comes first.
 
     The csv module splits the rows (``newline=""``): a line break inside quotes stays in
     the field, so notes keep theirs, and U+2028 and the like never split a row. A name, id
@@ -665,16 +669,18 @@ def read_candidates_csv(path: Path) -> Iterator[tuple[int, Candidate | Problem]]
     (more fields than the header, or too few to reach its name and id) is refused.
     """
     text = _csv_text(path)
-    delimiter = _delimiter(text)
-    _check_quotes_closed(path, text, delimiter)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    delimiter, skip = _delimiter(text)
+    _check_quotes_closed(path, text, delimiter, skip)
+    reader = _reader(text, delimiter, skip)
     try:
-        header = next(reader, [])
+        header: list[str] = next(reader, [])
     except csv.Error as exc:
-        raise InvalidInput([problem(path, f"not a readable CSV: {exc}", 1)]) from None
+        raise InvalidInput([problem(path, f"not a readable CSV: {exc}", 1 + skip)]) from None
     keys = [column_key(h) for h in header]
     if "name" not in keys:
-        raise InvalidInput([problem(path, _no_name_column(header), 1)])
+        raise InvalidInput([problem(path, _no_name_column(header), 1 + skip)])
+    for warning in _unknown_columns(path, header, 1 + skip):
+        yield 1 + skip, warning
     rows = 0
     while True:
         start = reader.line_num + 1
@@ -736,17 +742,12 @@ def column_key(header: str) -> str:
     return COLUMN_SPELLINGS.get(folded, folded)
 
 
-def candidates_csv_warnings(path: Path) -> list[Problem]:
+def _unknown_columns(path: Path, header: list[str], line: int) -> list[Problem]:
     """A warning for each column of a candidates CSV that rubrics does not read, so a
-    misspelt 'emial' is not silently left out of every pack; header row problems are
-    left to ``read_candidates_csv``."""
-    text = _csv_text(path)
-    header = next(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text)), [])
-    if "name" not in map(column_key, header):
-        return []  # read_candidates_csv refuses it, naming the columns it has
+    misspelt 'emial' is not silently left out of every pack."""
     known = ", ".join(CANDIDATE_COLUMNS)
     return [problem(path, f"column '{shorten(h.strip(), 30)}' is not one rubrics reads and is "
-                    f"ignored (the columns are {known})", 1, n, severity=Severity.WARNING)
+                    f"ignored (the columns are {known})", line, n, severity=Severity.WARNING)
             for n, h in enumerate(header, 1)
             if h.strip() and column_key(h) not in CANDIDATE_COLUMNS]
 
@@ -761,46 +762,45 @@ def _misfit_row(header: list[str], keys: list[str], row: list[str],
         return None
     columns = ", ".join(shorten(h.strip(), 20) for h in header)
     what = (f"{len(row)} field{'s' if len(row) != 1 else ''} where the header has "
-            f"{len(header)} ({columns}), separated by {_delimiter_name(delimiter)}")
+            f"{len(header)} ({columns}), separated by {delimiter_name(delimiter)}")
     for other in (d for d in DELIMITERS if d != delimiter):
         if len(row) < len(header) and any(other in c for c in row):
-            return (f"{what}; this row holds {_delimiter_name(other)}: separate it by "
-                    f"{_delimiter_name(delimiter)} too")
+            return (f"{what}; this row holds {delimiter_name(other)}: separate it by "
+                    f"{delimiter_name(delimiter)} too")
     return what
-
-
-def _delimiter_name(delimiter: str) -> str:
-    return {",": "commas", ";": "semicolons", "\t": "tabs"}[delimiter]
 
 
 SAVE_AS_UTF8 = ('save it as "CSV UTF-8" (Excel: File > Save As > CSV UTF-8 (Comma '
                 'delimited)) and run again')
-DELIMITERS = (",", ";", "\t")
-"""What separates columns: a comma, or the semicolon Excel uses where the comma is the
-decimal mark (much of Europe), or a tab."""
 
 
 def _csv_text(path: Path) -> str:
-    """The text of a candidates CSV: UTF-8, with or without Excel's byte order mark; any
-    other encoding is refused on the first byte that is not UTF-8."""
-    from rubrics.yamlio import decode_text, not_utf8, read_bytes
+    """The text of a candidates CSV (see rubrics.csvtext), without Excel's ``sep=`` line."""
+    from rubrics.yamlio import read_bytes
 
     raw = read_bytes(path)  # a regular file of at most 8 MB, never a device or pipe
-    if (bad := not_utf8(str(path), raw)) is not None:
-        raise InvalidInput([bad], hint=SAVE_AS_UTF8)
-    return decode_text(str(path), raw)[0]
+    return decode_csv(str(path), raw, SAVE_AS_UTF8)[0]
 
 
-def _delimiter(text: str) -> str:
-    """The delimiter of the header line: of those that give it a 'name' column (else of
-    all), the one it uses most; a comma when that is a tie."""
-    header = text.split("\n", 1)[0]
+def _delimiter(text: str) -> tuple[str, int]:
+    """The delimiter and how many lines come before the header: Excel's ``sep=`` line names
+    it (and is one line, kept so that line numbers stay the file's), else of the delimiters
+    that give the header a 'name' column, the one it uses most."""
+    body, named = split_sep_line(text)
+    header = body.split("\n", 1)[0]
 
-    def columns(delimiter: str) -> list[str]:
-        return [column_key(h) for h in next(csv.reader([header], delimiter=delimiter), [])]
+    def gives_a_name(delimiter: str) -> bool:
+        return "name" in (column_key(h) for h in next(csv.reader([header], delimiter=delimiter), []))
 
-    named = [d for d in DELIMITERS if "name" in columns(d)]
-    return max(named or DELIMITERS, key=header.count)
+    return (named, 1) if named else (sniff_delimiter(header, gives_a_name), 0)
+
+
+def _reader(text: str, delimiter: str, skip: int, *, strict: bool = False) -> Any:
+    """A csv reader past the ``skip`` lines before the header (Excel's ``sep=`` line)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
+    for _ in range(skip):
+        next(reader, None)
+    return reader
 
 
 def _no_name_column(header: list[str]) -> str:
@@ -812,11 +812,11 @@ def _no_name_column(header: list[str]) -> str:
             "optionally 'email' and 'notes', separated by commas, semicolons or tabs")
 
 
-def _check_quotes_closed(path: Path, text: str, delimiter: str) -> None:
+def _check_quotes_closed(path: Path, text: str, delimiter: str, skip: int) -> None:
     """Refuse a quoted field that is never closed: read leniently it would swallow every
     row after it into one note, and those candidates would silently get no pack."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    start = 1
+    reader = _reader(text, delimiter, skip, strict=True)
+    start = 1 + skip
     while True:
         try:
             if next(reader, None) is None:
@@ -836,6 +836,8 @@ class BatchOutcome:
     kept: list[PackResult] = field(default_factory=list)
     """Packs that were there already and were kept as they were, in folder order."""
     failed: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    """What the user should know of the CSV (a column rubrics does not read, ...)."""
 
 
 @functools.cache
@@ -925,7 +927,7 @@ def _rows_to_write(rows: list[tuple[int, Candidate | Problem]], csv_path: Path,
     folders: dict[str, tuple[int, Candidate]] = {}
     for line, item in rows:
         if isinstance(item, Problem):
-            outcome.failed.append(item)
+            (outcome.warnings if item.severity is Severity.WARNING else outcome.failed).append(item)
             continue
         key = f"id:{id_key(item.id)}" if item.id is not None else f"name:{name_key(item.name)}"
         if key in people:

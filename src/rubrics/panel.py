@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from rubrics.errors import InvalidInput, Problem, RubricsError, problem
-from rubrics.recommend import collector_paused, recommend_pack
+from rubrics.recommend import map_packs, recommend_pack
 from rubrics.render import Templates, html_to_pdf
 from rubrics.workspace import bundled_root
 
 FORMATS = ("text", "json", "html", "pdf", "resolutions")
-POOL_FROM = 32
 """Pipelines of at least this many packs are aggregated by worker processes."""
 
 
@@ -94,18 +92,7 @@ def build_pipeline(pack_dirs: list[Path], *, with_json: bool = False,
     (pickling whole results back cost more than the work, see BENCHMARKS.md); the
     cycle collector is paused meanwhile, as the results are large and acyclic.
     """
-    jobs = jobs or (min(os.cpu_count() or 1, 4) if len(pack_dirs) >= POOL_FROM else 1)
-    jobs = max(1, min(jobs, len(pack_dirs), 32))
-    tasks = [(path, with_json) for path in pack_dirs]
-    with collector_paused():
-        if jobs == 1:
-            done = [_pipeline_entry(t) for t in tasks]
-        else:
-            import multiprocessing
-
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            with multiprocessing.get_context(method).Pool(jobs) as pool:
-                done = pool.map(_pipeline_entry, tasks, chunksize=max(1, len(tasks) // (jobs * 8)))
+    done = map_packs(_pipeline_entry, [(path, with_json) for path in pack_dirs], jobs)
     pipe = Pipeline()
     for row, text, failure in done:
         if failure is not None:

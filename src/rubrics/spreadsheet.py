@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from rubrics.csvtext import DELIMITERS, decode_csv, delimiter_name, sniff_delimiter, split_sep_line
 from rubrics.errors import (
     Conflict,
     InvalidInput,
@@ -64,7 +65,6 @@ REQUIRED = ("topic", "level", "criterion")
 _NAMES = ("topic", "level", "level_name", "topic_title")  # one line, nothing invisible
 _LEVEL = re.compile(r"(?:l|level)?\s*(\d{1,3})(?:\.0+)?", re.IGNORECASE)
 _BULLET = re.compile(r"^(?:[-*•·]|\d{1,2}[.)])\s+")  # "2024. year" is no bullet
-_SEP_LINE = re.compile(r"sep=(.)\r?\n", re.IGNORECASE)  # Excel's delimiter line
 # What a damaged workbook raises while openpyxl reads it (XML errors are SyntaxErrors).
 _DAMAGED = (zipfile.BadZipFile, zlib.error, KeyError, ValueError, TypeError, IndexError,
             AttributeError, EOFError, OSError, SyntaxError)
@@ -161,17 +161,11 @@ def read_spreadsheet(path: Path, framework_id: str, title: str, *, sheet: str | 
 
 
 def _rows_csv(name: str, raw: bytes) -> tuple[list[Row], list[Problem], str]:
-    """Rows of a CSV and its delimiter: UTF-8 (with or without Excel's BOM), delimiter
-    from Excel's ``sep=;`` first line (which Excel does not show as a row), else sniffed
-    from the header line; a quoted cell may hold line breaks."""
-    try:
-        text, warnings = decode_text(name, raw)
-    except InvalidInput as exc:
-        raise InvalidInput(exc.problems, UTF8_HINT if _not_utf8(raw) else None) from None
-    sep = _SEP_LINE.match(text)
-    if sep:
-        text = text[sep.end():]
-    delimiter = sep.group(1) if sep else sniff_delimiter(text)
+    """Rows of a CSV and its delimiter (rubrics.csvtext: UTF-8, Excel's ``sep=;`` line,
+    else sniffed from the header line); a quoted cell may hold line breaks."""
+    text, warnings = decode_csv(name, raw, UTF8_HINT)
+    text, named = split_sep_line(text)
+    delimiter = named or sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[Row] = []
     while True:
@@ -200,39 +194,18 @@ def _delimiter_hint(rows: list[Row], delimiter: str | None) -> str | None:
     filled = [cells for cells in filled if cells]
     if delimiter is None or not filled:
         return None
-    for other in (d for d in (",", ";", "\t") if d != delimiter):
+    for other in (d for d in DELIMITERS if d != delimiter):
         one_cell = [cells for cells in filled if len(cells) == 1 and other in cells[0]]
         if len(one_cell) * 2 > len(filled):
-            return (f"the header row is separated by {_delimiter_name(delimiter)} but most "
-                    f"rows by {_delimiter_name(other)}: use one delimiter throughout")
+            return (f"the header row is separated by {delimiter_name(delimiter)} but most "
+                    f"rows by {delimiter_name(other)}: use one delimiter throughout")
     return None
-
-
-def _delimiter_name(delimiter: str) -> str:
-    return {",": "commas", ";": "semicolons", "\t": "tabs"}.get(delimiter, f"'{delimiter}'")
-
-
-def _not_utf8(raw: bytes) -> bool:
-    try:
-        raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return True
-    return False
 
 
 def _csv_error(exc: csv.Error) -> str:
     if "unexpected end of data" in str(exc):
         return "a quoted cell is never closed (a '\"' missing?)"
     return f"not a readable CSV: {exc}"
-
-
-def sniff_delimiter(text: str) -> str:
-    """',', ';' or a tab: whichever the header line uses most outside quotes (',' on a tie)."""
-    header = text.split("\n", 1)[0]
-    unquoted = re.sub(r'"[^"]*"', "", header)
-    counts = {d: unquoted.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] > counts[","] else ","
 
 
 def _rows_xlsx(name: str, raw: bytes, sheet: str | None) -> list[Row]:
@@ -476,8 +449,7 @@ def _row_problems(name: str, row: int, columns: dict[str, int], cell: dict[str, 
 
 def _build(name: str, framework_id: str, title: str, entries: list[Entry],
            columns: dict[str, int]) -> tuple[Framework, list[Problem]]:
-    """The framework the rows describe; raise InvalidInput for names that disagree or
-    ids that cannot be derived."""
+    """The framework the rows describe; raise InvalidInput for names that disagree."""
     problems: list[Problem] = []
     warnings: list[Problem] = []
     at = _Locator(name, columns)
@@ -487,7 +459,7 @@ def _build(name: str, framework_id: str, title: str, entries: list[Entry],
         by_topic.setdefault(_topic_id(entry.topic), []).append(entry)
     topic_titles = _named_once(at, entries, "topic_title", lambda e: _topic_id(e.topic),
                                problems)
-    topics = [_topic(at, topic_id, rows, topic_titles, problems, warnings)
+    topics = [_topic(at, topic_id, rows, topic_titles, warnings)
               for topic_id, rows in by_topic.items()]
     if problems:
         raise InvalidInput(problems)
@@ -541,13 +513,9 @@ def _named_once(at: _Locator, entries: list[Entry], key: str, owner: Callable[[E
 
 
 def _topic(at: _Locator, topic_id: str, entries: list[Entry], titles: dict[str, str],
-           problems: list[Problem], warnings: list[Problem]) -> dict[str, Any]:
+           warnings: list[Problem]) -> dict[str, Any]:
     """One topic: its title and its criteria by level, duplicates merged, ids derived."""
-    first = entries[0]
-    why = _id_problem(topic_id)
-    if why:
-        problems.append(at(first, "topic", f"'{shorten(first.topic)}' gives the topic id "
-                           f"'{shorten(topic_id)}', which is not a valid id: {why}"))
+    first = entries[0]  # (derived ids are always valid: rubrics.ids)
     spellings = {e.topic: e for e in reversed(entries)}  # each spelling at its first row
     for spelling, entry in spellings.items():
         if spelling != first.topic:
@@ -555,17 +523,14 @@ def _topic(at: _Locator, topic_id: str, entries: list[Entry], titles: dict[str, 
                                f"'{shorten(first.topic)}' of row {first.row} (same id "
                                f"'{shorten(topic_id)}')", Severity.WARNING))
     criteria: list[dict[str, Any]] = []
-    criterion_problems: list[Problem] = []
     for level in sorted({e.level for e in entries}):
         criteria += _criteria(at, topic_id, level, [e for e in entries if e.level == level],
-                              criterion_problems, warnings)
-    if not why:  # a criterion id is only as valid as its topic's: that problem is enough
-        problems += criterion_problems
+                              warnings)
     return {"id": topic_id, "title": titles.get(topic_id) or first.topic, "criteria": criteria}
 
 
 def _criteria(at: _Locator, topic_id: str, level: int, entries: list[Entry],
-              problems: list[Problem], warnings: list[Problem]) -> list[dict[str, Any]]:
+              warnings: list[Problem]) -> list[dict[str, Any]]:
     """The criteria of one topic and level: a repeated row warns and is merged into the
     first (examples kept), and each gets its derived id."""
     unique: dict[str, tuple[Entry, list[str]]] = {}
@@ -586,10 +551,6 @@ def _criteria(at: _Locator, topic_id: str, level: int, entries: list[Entry],
             warnings.append(at(entry, "criterion", f"shares its id's words with another "
                                f"criterion of level {level}; given the id '{cid}' (reword "
                                "its opening to keep ids readable)", Severity.WARNING))
-        why = _id_problem(cid)
-        if why:
-            problems.append(at(entry, "criterion", f"gives the id '{shorten(cid)}', which is "
-                               f"not a valid id: {why}"))
         out.append({"id": cid, "level": level, "text": text, "examples": examples})
     return out
 
@@ -753,14 +714,13 @@ def import_notes(workspace: Workspace, framework_id: str) -> list[Problem]:
     """Warnings about what the framework just written changes in ``workspace``: it is the
     base the progression files next to it inherit from (``generic``, or ``base`` with no
     ``generic``), and each role naming it that no longer validates, with its problem count."""
-    from rubrics.frameworks import BASE_NAMES, FRAMEWORK_SUFFIXES
+    from rubrics.frameworks import base_file
     from rubrics.validate import validate_file
 
     notes: list[Problem] = []
     folder = workspace.frameworks_dir
-    generic = [folder / f"generic{s}" for s in FRAMEWORK_SUFFIXES]
-    if framework_id in BASE_NAMES and (framework_id == "generic"
-                                       or not any(p.is_file() for p in generic)):
+    base = base_file(folder)
+    if base is not None and base.stem == framework_id:
         notes.append(problem(folder / f"{framework_id}.yaml", "is now the base framework: the "
                              "progression-format (.md) files next to it inherit its criteria "
                              "for the topics they share; choose another --id if that is not "

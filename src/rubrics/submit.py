@@ -29,7 +29,7 @@ from rubrics.errors import (
 )
 from rubrics.fsutil import sha256_bytes, sha256_file
 from rubrics.identity import same_person
-from rubrics.ids import slugify
+from rubrics.ids import pack_id_folder, slugify
 from rubrics.log import SUBMISSION, LogEntry, next_seq, now
 from rubrics.model import Submission
 from rubrics.packdir import Pack, writer_lock
@@ -102,20 +102,13 @@ def _not_this_pack(sub: Submission, pack_id: str, candidate_id: object) -> str:
     candidate's pack (the same candidate id, a pack id of the same folder) before ``pack
     --force`` remade it under a new pack id."""
     if sub.candidate_id is not None and sub.candidate_id == candidate_id \
-            and _folder_part(sub.pack_id) == _folder_part(pack_id):
+            and pack_id_folder(sub.pack_id) == pack_id_folder(pack_id):
         return (f"pack_id: '{shorten(sub.pack_id)}' is this candidate's earlier pack: it was "
                 f"made again from another version of the role or framework (now '{pack_id}') "
                 "after this scorecard was sent; send the interviewer the new scorecard, or "
                 "copy these ratings into it")
     return (f"pack_id: '{shorten(sub.pack_id)}' is not this pack ('{pack_id}'); was it sent "
             "for another candidate?")
-
-
-def _folder_part(pack_id: str) -> str:
-    """The middle of a pack id (``<date>-<folder>-<token>``): the same for every pack id the
-    pack in one folder is made under."""
-    parts = pack_id.split("-", 1)
-    return parts[1].rsplit("-", 1)[0] if len(parts) == 2 and "-" in parts[1] else pack_id
 
 
 def review_notes(sub: Submission, pack: Pack) -> list[str]:

@@ -216,6 +216,14 @@ class PackRecord:
     def decisions(self) -> list[LogEntry]:
         return [e for e in self.entries if e.kind == DECISION]
 
+    def first_of(self, entry: LogEntry) -> LogEntry:
+        """The submission ``entry`` amends, followed back to the one first returned
+        (verify refuses an ``amends`` that is not an earlier submission of the log)."""
+        by_seq = {e.seq: e for e in self.entries}
+        while entry.amends is not None:
+            entry = by_seq[entry.amends]
+        return entry
+
 
 def load_record(pack: Pack) -> PackRecord:
     """The pack's log and submissions, refusing (IntegrityError) a pack with any error

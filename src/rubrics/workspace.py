@@ -159,6 +159,18 @@ def _files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
 
 
+def _templates_readme(folder: Path, builtin: Path) -> None:
+    """An empty templates/ with a note: copies of the built-in templates would pin a new
+    workspace to today's, so later fixes to them would never reach it."""
+    folder.mkdir()
+    names = sorted(p.name for p in builtin.iterdir() if p.is_file()) if builtin.is_dir() else []
+    (folder / "README.md").write_text(
+        "# Templates\n\nA file here overrides the built-in template of the same name "
+        "(the others stay built in, and improve as rubrics does). To change one, copy it from "
+        f"{builtin}\nand edit the copy. Built-in templates: {', '.join(names)}.\n",
+        encoding="utf-8")
+
+
 def init_workspace(target: Path) -> list[Path]:
     """Start a new workspace at ``target`` from the bundled one; never overwrite."""
     source = bundled_root()
@@ -170,10 +182,11 @@ def init_workspace(target: Path) -> list[Path]:
     staging.mkdir(parents=True)
     written = []
     try:
-        for sub in SUBFOLDERS:
+        for sub in ("frameworks", "roles"):
             src = source / sub
             if src.is_dir():
                 shutil.copytree(src, staging / sub)
+        _templates_readme(staging / "templates", source / "templates")
         for path in sorted(staging.rglob("*")):
             if path.is_file():
                 written.append(target / path.relative_to(staging))

@@ -123,12 +123,12 @@ def summarise(packs: list[PackData], meta: LoopMeta, *, since: date | None = Non
 def figures(seen: list[Seen], who: People, meta: LoopMeta) -> dict[str, Any]:
     """The interviewer, criterion, topic and stage figures over ``seen``."""
     table = Table(seen)
-    interviewers = interviewer_figures(seen, who, meta)
+    interviewers = interviewer_figures(seen, who)
     for row in interviewers:
         row["emails"] = who.all_emails.get(row["id"], [])
     return {"interviewers": interviewers,
-            "criteria": criterion_figures(seen, meta, table),
-            "topics": topic_figures(seen, meta, table),
+            "criteria": criterion_figures(table, meta),
+            "topics": topic_figures(table, meta),
             "stages": stage_figures(seen, meta)}
 
 

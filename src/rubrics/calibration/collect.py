@@ -18,12 +18,11 @@ from pathlib import Path
 from rubrics.aggregation import Rated, outcome
 from rubrics.aggregation.evidence import Evidence
 from rubrics.errors import RubricsError, display_path
-from rubrics.log import SUBMISSION, LogEntry
+from rubrics.log import SUBMISSION
 from rubrics.packdir import Pack
-from rubrics.recommend import collector_paused
-from rubrics.verify import PackRecord, inspect, read_record
+from rubrics.recommend import map_packs
+from rubrics.verify import PackRecord, load_record
 
-POOL_FROM = 32
 """From this many packs on, packs are read by worker processes (as ``aggregate`` does)."""
 
 
@@ -136,20 +135,8 @@ def _holds_packs(path: Path, visited: set[Path]) -> bool:
 
 
 def read_packs(paths: list[Path], jobs: int | None = None) -> tuple[list[PackData], list[Skipped]]:
-    """Every pack read (in worker processes from ``POOL_FROM`` packs), in the order given."""
-    jobs = jobs or (min(os.cpu_count() or 1, 4) if len(paths) >= POOL_FROM else 1)
-    jobs = max(1, min(jobs, len(paths), 32))
-    with collector_paused():
-        if jobs == 1:
-            done = [read_one(p) for p in paths]
-        else:
-            import multiprocessing
-
-            _warm(paths)
-
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            with multiprocessing.get_context(method).Pool(jobs) as pool:
-                done = pool.map(read_one, paths, chunksize=max(1, len(paths) // (jobs * 8)))
+    """Every pack read (in worker processes for many packs: recommend.map_packs), in the order given."""
+    done = map_packs(read_one, paths, jobs, before_pool=lambda: _warm(paths))
     packs = [d for d in done if isinstance(d, PackData)]
     return packs, [d for d in done if isinstance(d, Skipped)]
 
@@ -197,12 +184,7 @@ def read_one(path: Path) -> PackData | Skipped:
     """One pack, or why it is skipped: any error ``verify`` reports, or a pack that cannot
     be opened."""
     try:
-        found = inspect(Pack.open(path))
-        if found.errors:
-            more = len(found.errors) - 1
-            also = f" (and {more} more problem{'s' if more != 1 else ''})" if more else ""
-            return Skipped(str(path), f"{found.errors[0]}{also}; run rubrics verify")
-        return _pack_data(read_record(found))
+        return _pack_data(load_record(Pack.open(path)))  # what aggregate would read
     except RubricsError as exc:
         return Skipped(str(path), _without(path, " ".join(str(exc).split())))
     except OSError as exc:
@@ -225,7 +207,7 @@ def _pack_data(record: PackRecord) -> PackData:
     rated = [Rated(e.ref, record.submissions[e.seq]) for e in counted]
     result = outcome(pack.loop, rated)
     level = None if result.level is None else result.level - (0.5 if result.below else 0)
-    first = _first_returned(record.entries)
+    first = _first_returned(record)
     ev = Evidence.gather(pack.loop, rated)
     by_ref = {e.ref: e for e in counted}
     cards = tuple(Scorecard(
@@ -248,15 +230,7 @@ def _snapshot(pack: Pack) -> tuple[str, str]:
             pack.hashes[str(pack.manifest["framework"]["file"])])
 
 
-def _first_returned(entries: list[LogEntry]) -> dict[int, str]:
+def _first_returned(record: PackRecord) -> dict[int, str]:
     """Log number -> the day its scorecard was first accepted (following amendments back)."""
-    by_seq = {e.seq: e for e in entries}
-    out = {}
-    for e in entries:
-        if e.kind != SUBMISSION:
-            continue
-        first = e
-        while first.amends is not None and first.amends in by_seq:
-            first = by_seq[first.amends]
-        out[e.seq] = str(first.data.get("accepted_at") or "")[:10]
-    return out
+    return {e.seq: str(record.first_of(e).data.get("accepted_at") or "")[:10]
+            for e in record.entries if e.kind == SUBMISSION}

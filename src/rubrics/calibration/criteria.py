@@ -60,9 +60,7 @@ class Table:
         return spearman(xs, ys), len(xs)
 
 
-def criterion_figures(seen: list[Seen], meta: LoopMeta, table: Table | None = None
-                      ) -> list[dict[str, Any]]:
-    table = table or Table(seen)
+def criterion_figures(table: Table, meta: LoopMeta) -> list[dict[str, Any]]:
     out = []
     for cid, (topic, text) in meta.criteria.items():
         units = table.units([cid])
@@ -76,13 +74,11 @@ def criterion_figures(seen: list[Seen], meta: LoopMeta, table: Table | None = No
     return out
 
 
-def topic_figures(seen: list[Seen], meta: LoopMeta, table: Table | None = None
-                  ) -> list[dict[str, Any]]:
+def topic_figures(table: Table, meta: LoopMeta) -> list[dict[str, Any]]:
     """Per topic, its criteria pooled: each (candidate, criterion) is one unit of alpha, so
     only ratings of the same criterion are compared (never one stage's criterion with
     another's: a mean over criteria of different levels would mix difficulty into
     disagreement)."""
-    table = table or Table(seen)
     out = []
     for topic, title in meta.topics.items():
         cids = meta.topic_criteria(topic)

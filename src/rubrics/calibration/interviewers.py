@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from rubrics.calibration.agreement import SCALE, mean_interval, r3, sd, share
-from rubrics.calibration.selection import HIRE_SIDE, YES, LoopMeta, People, Seen
+from rubrics.calibration.selection import HIRE_SIDE, YES, People, Seen
 
 ON_TIME_DAYS = 2
 """A scorecard is on time when returned 0 to this many days after the interview."""
@@ -17,7 +17,7 @@ MIN_LENIENCY_CANDIDATES = 8
 candidates, not over ratings)."""
 
 
-def interviewer_figures(seen: list[Seen], who: People, meta: LoopMeta) -> list[dict[str, Any]]:
+def interviewer_figures(seen: list[Seen], who: People) -> list[dict[str, Any]]:
     """One entry per interviewer who returned a scorecard in ``seen``, by name."""
     mine: dict[str, list[Seen]] = defaultdict(list)
     for s in seen:

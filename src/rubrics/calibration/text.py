@@ -45,11 +45,11 @@ def to_text(data: dict[str, Any]) -> str:
     out += [_agreement(c["id"], c, c["sd"]) for c in data["criteria"]]
     out += ["", "Topics", f"  {'topic':<44} {'alpha':>15} {'units':>5} {'unassessed':>10} "
             f"{'':>5} {'r (n)':>20}"]
-    out += [_agreement(t["title"], t, None) for t in data["topics"]]
-    out += ["", "Stages", f"  {'stage':<36} {'cards':>5} {'pass-through':>12}  "
+    out += [_agreement(t["title"], t, None, with_sd=False) for t in data["topics"]]
+    out += ["", "Stages", f"  {'stage':<35} {'cards':>5} {'pass-through':>12}  "
             "strong no / no / yes / strong yes"]
-    out += [_stage(s) for s in data["stages"]]
-    out += _months(data.get("months", []))
+    out += [_stage(n, s) for n, s in enumerate(data["stages"], 1)]
+    out += _months(data.get("months", []), [s["id"] for s in data["stages"]])
     if "groups" in data:
         out += _groups(data["groups"])
     return "\n".join(out) + "\n"
@@ -94,35 +94,50 @@ def _leniency(i: dict[str, Any]) -> str:
         return f"{i['leniency']:+.2f} ({i['leniency_n']}, {lo:+.2f} to {hi:+.2f})"
     if not i.get("leniency_pairs", i["leniency_n"]):
         return "no shared criteria"
-    return f"{LITTLE} ({i['leniency_n']} candidates)"
+    n = i["leniency_n"]
+    return f"{LITTLE} ({n} candidate{'' if n == 1 else 's'})"
 
 
-def _agreement(name: str, x: dict[str, Any], spread: float | None) -> str:
+def _agreement(name: str, x: dict[str, Any], spread: float | None, *, with_sd: bool = True
+               ) -> str:
     r = (LITTLE if x["level_correlation"] is None else f"{x['level_correlation']:+.2f}")
+    sd = "" if not with_sd else "-" if spread is None else f"{spread:.2f}"
     return (f"  {_cut(name, 44):<44} {_num(x['alpha']):>15} {x['units']:>5} "
-            f"{_pct(x['unassessed_share']):>10} {'-' if spread is None else f'{spread:.2f}':>5} "
+            f"{_pct(x['unassessed_share']):>10} {sd:>5} "
             f"{r + ' (' + str(x['level_correlation_n']) + ')':>20}")
 
 
-def _stage(s: dict[str, Any]) -> str:
+def _stage(n: int, s: dict[str, Any]) -> str:
     mix = " / ".join(str(n) for n in s["decisions"].values())
-    return f"  {_cut(s['title'], 36):<36} {s['scorecards']:>5} {_pct(s['pass_through']):>12}  {mix}"
+    return (f"  S{n:<2} {_cut(s['title'], 32):<32} {s['scorecards']:>5} "
+            f"{_pct(s['pass_through']):>12}  {mix}")
 
 
-def _months(months: list[dict[str, Any]]) -> list[str]:
+def _months(months: list[dict[str, Any]], stage_ids: list[str]) -> list[str]:
     if not months:
         return []
-    out = ["", "By month (scorecards; pass-through per stage; who stands apart)"]
+    number = {sid: f"S{n}" for n, sid in enumerate(stage_ids, 1)}
+    out = ["", "By month (scorecards; pass-through per stage, S as in Stages; who stands apart)"]
     for m in months:
         cards = sum(s["scorecards"] for s in m["stages"])
-        stages = ", ".join(f"{s['id']} {_pct(s['pass_through'])}" for s in m["stages"]
-                           if s["scorecards"])
-        apart = ", ".join(f"{_cut(i['name'], 20)} {i['leniency']:+.2f}"
-                          for i in m["interviewers"] if i["leniency_interval"] is not None
-                          and (i["leniency_interval"][0] > 0 or i["leniency_interval"][1] < 0))
+        stages = ", ".join(f"{number.get(s['id'], s['id'])} {_pct(s['pass_through'])}"
+                           for s in m["stages"] if s["scorecards"])
         out += [f"  {m['month']}: {cards} scorecards; {stages}",
-                f"    lenient or severe (95% interval excludes 0): {apart or 'none'}"]
+                f"    lenient or severe (95% interval excludes 0): {_apart(m['interviewers'])}"]
     return out
+
+
+def _apart(interviewers: list[dict[str, Any]]) -> str:
+    """Who stands apart in a month, or that nobody could be measured (never "none" then)."""
+    measured = [i for i in interviewers if i["leniency_interval"] is not None]
+    if not measured:
+        n = len(interviewers)
+        return f"{LITTLE} ({n} of {n} interviewer{'' if n == 1 else 's'})"
+    apart = ", ".join(f"{_cut(i['name'], 20)} {i['leniency']:+.2f}" for i in measured
+                      if i["leniency_interval"][0] > 0 or i["leniency_interval"][1] < 0)
+    unmeasured = len(interviewers) - len(measured)
+    rest = f"; {LITTLE} for {unmeasured} more" if unmeasured else ""
+    return (apart or f"none of {len(measured)} measured") + rest
 
 
 def _groups(groups: dict[str, Any]) -> list[str]:
