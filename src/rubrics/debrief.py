@@ -22,7 +22,7 @@ from rubrics.fsutil import sha256_file
 from rubrics.log import DECISION, SUBMISSION, LogEntry, next_seq, now
 from rubrics.model import LevelBand, unsafe_text
 from rubrics.packdir import Pack
-from rubrics.store import FolderWrite
+from rubrics.store import Hold, PackWrite, folder_hold
 from rubrics.verify import PackRecord, read_record
 
 DECISIONS = ("hire", "no_hire")
@@ -71,17 +71,17 @@ HINT = ("resolve each flag with --resolve ID=TEXT or a --resolutions FILE (rubri
         "--force-unresolved \"why\"")
 
 
-def decide(pack_dir: Path, said: PanelDecision) -> Recorded:
+def decide(pack_dir: Path, said: PanelDecision, *, hold: Hold = folder_hold) -> Recorded:
     """Record the panel's decision on a pack, after checking it against the pack's report.
 
     Every problem (arguments, levels, flags) is reported at once, and nothing is written
     unless there are none."""
     from rubrics.recommend import recommend
-    from rubrics.submit import check_writable, locked
+    from rubrics.submit import check_writable
 
     problems = _argument_problems(said)
     pack = Pack.open(pack_dir)
-    with locked(pack):
+    with hold(pack) as writer:
         inspected = check_writable(pack)
         entries = inspected.entries
         report = recommend(read_record(inspected))
@@ -90,7 +90,7 @@ def decide(pack_dir: Path, said: PanelDecision) -> Recorded:
         problems += level_problems + flag_problems
         if problems:
             raise InvalidInput(problems, HINT if unresolved else None)
-        return _record(pack, entries, report, said, level)
+        return _record(pack, writer(entries), entries, report, said, level)
 
 
 def _text_problem(text: str, *, single_line: bool) -> str | None:
@@ -197,10 +197,8 @@ def _flag_problems(report: dict[str, Any], said: PanelDecision) -> tuple[list[Pr
     return problems, False
 
 
-def _record(pack: Pack, entries: list[LogEntry], report: dict[str, Any], said: PanelDecision,
-            level: int | None) -> Recorded:
-    from rubrics.submit import remove_orphans
-
+def _record(pack: Pack, write: PackWrite, entries: list[LogEntry], report: dict[str, Any],
+            said: PanelDecision, level: int | None) -> Recorded:
     flags = {f["id"]: f for f in report["flags"]}
     texts = {res.flag: res.text.strip() for res in said.resolutions}
     left_open = [f for fid, f in flags.items() if fid not in texts]
@@ -232,8 +230,7 @@ def _record(pack: Pack, entries: list[LogEntry], report: dict[str, Any], said: P
             "supersedes": previous[-1].seq if previous else None,
         },
     }
-    remove_orphans(pack, entries)  # an interrupted submit's folder would share our number
-    FolderWrite(pack, entries).append([data])
+    write.append([data])
     return Recorded(seq, said.decision, level, override, [f["id"] for f in left_open],
                     previous[-1].seq if previous else None)
 

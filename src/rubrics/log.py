@@ -266,17 +266,10 @@ def next_seq(entries: list[LogEntry]) -> int:
     return entries[-1].seq + 1 if entries else 1
 
 
-def append(folder: Path, entries: list[LogEntry], new: list[dict[str, Any]]) -> list[LogEntry]:
-    """Chain ``new`` entries after ``entries`` and write the log, then its head record.
-
-    Each new entry gets its ``prev`` and ``hash`` (callers number them with
-    :func:`next_seq`, as a submission's folder is named by its number); the log is
-    rewritten atomically (the commit point), and only then the head record.
-    """
-    log_path = folder / LOG
-    text = log_path.read_text(encoding="utf-8") if log_path.is_file() else ""
-    if text and not text.endswith("\n"):
-        text += "\n"
+def chain(entries: list[LogEntry], new: list[dict[str, Any]]) -> list[LogEntry]:
+    """``new`` entries chained after ``entries``: each gets its ``prev`` and ``hash``
+    (callers number them with :func:`next_seq`, as a submission's folder is named by its
+    number). Both stores (ADR 15) chain with this, so their hashes are one rule."""
     prev = entries[-1].data["hash"] if entries else GENESIS
     seq = next_seq(entries) - 1
     added = []
@@ -287,9 +280,32 @@ def append(folder: Path, entries: list[LogEntry], new: list[dict[str, Any]]) -> 
         data = {**data, "seq": seq, "prev": prev}
         data["hash"] = entry_hash(data)
         prev = data["hash"]
-        text += json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n"
         added.append(LogEntry(data))
+    return added
+
+
+def log_line(entry: LogEntry) -> str:
+    """The entry as its line of ``log.jsonl`` (without the newline)."""
+    return json.dumps(entry.data, ensure_ascii=False, sort_keys=True)
+
+
+def head_record(entries: list[LogEntry]) -> bytes:
+    """``head.json`` for a log of ``entries``: their count and the last hash."""
+    last = entries[-1].data["hash"] if entries else GENESIS
+    return (json.dumps({"entries": len(entries), "hash": last}) + "\n").encode("utf-8")
+
+
+def append(folder: Path, entries: list[LogEntry], new: list[dict[str, Any]]) -> list[LogEntry]:
+    """Chain ``new`` entries after ``entries`` and write the log, then its head record.
+
+    The log is rewritten atomically (the commit point), and only then the head record.
+    """
+    log_path = folder / LOG
+    text = log_path.read_text(encoding="utf-8") if log_path.is_file() else ""
+    if text and not text.endswith("\n"):
+        text += "\n"
+    added = chain(entries, new)
+    text += "".join(log_line(e) + "\n" for e in added)
     atomic_write(log_path, text.encode("utf-8"))  # the commit point
-    head = {"entries": len(entries) + len(added), "hash": prev}
-    atomic_write(folder / HEAD, (json.dumps(head) + "\n").encode("utf-8"))
+    atomic_write(folder / HEAD, head_record(entries + added))
     return added

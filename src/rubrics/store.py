@@ -1,14 +1,18 @@
-"""Where a pack's writes go (ADR 15): the folder on disk today, a database for ``rubrics serve``.
+"""Where a pack's writes go (ADR 15): the folder on disk for the CLI, a database for
+``rubrics serve``.
 
-The domain (``submit``, ``decide``) decides *what* to write, under the pack's writer lock
-or transaction; a :class:`PackWrite` is *how* it lands: each new file exclusively, then
-the log entries, whose landing is the commit point. So far only the writing half is
-behind this interface; reading (``verify.inspect``, ``read_record``) still goes to the
-folder (see docs/serve-progress.md).
+The domain (``submit``, ``decide``) decides *what* to write while it holds the pack; a
+:class:`Hold` is how it holds the pack (the folder's writer lock, or the server's
+transaction), and the :class:`PackWrite` it hands out is how the writes land: each new
+file exclusively, then the log entries, whose landing is the commit point. Both stores
+read a pack as a folder: the server reads through a mirror of its database rows
+(:mod:`rubrics.server.store`), so every rule is the CLI's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -27,6 +31,13 @@ class PackWrite(Protocol):
         """Chain and log ``new`` entries after those read under the lock: the commit point."""
 
 
+Writer = Callable[[list[LogEntry]], PackWrite]
+"""Given the log entries read while holding the pack, the write that adds to them."""
+
+Hold = Callable[[Pack], AbstractContextManager[Writer]]
+"""Hold a pack as its one writer, handing out its :data:`Writer` meanwhile."""
+
+
 @dataclass
 class FolderWrite:
     """A pack folder's writes: files by write-to-temp, fsync and exclusive link; the log
@@ -40,3 +51,17 @@ class FolderWrite:
 
     def append(self, new: list[dict[str, Any]]) -> list[LogEntry]:
         return append(self.pack.submissions_dir, self.entries, new)
+
+
+@contextmanager
+def folder_hold(pack: Pack) -> Iterator[Writer]:
+    """Hold a pack folder: its writer lock (checking it was not replaced meanwhile); each
+    write first moves an interrupted submit's unlogged folders aside."""
+    from rubrics.submit import locked, remove_orphans
+
+    def writer(entries: list[LogEntry]) -> PackWrite:
+        remove_orphans(pack, entries)  # an interrupted submit's folder would share our number
+        return FolderWrite(pack, entries)
+
+    with locked(pack):
+        yield writer

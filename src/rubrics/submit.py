@@ -33,7 +33,7 @@ from rubrics.ids import pack_id_folder, slugify
 from rubrics.log import SUBMISSION, LogEntry, next_seq, now
 from rubrics.model import Submission
 from rubrics.packdir import Pack, writer_lock
-from rubrics.store import FolderWrite, PackWrite
+from rubrics.store import Hold, PackWrite, Writer, folder_hold
 from rubrics.submissions import read_submission
 from rubrics.verify import Inspection, PackRecord, inspect, read_record
 from rubrics.yamlio import read_bytes
@@ -184,20 +184,22 @@ class _Prepared:
 
 
 def submit(pack_dir: Path, files: list[Path], *, amend: bool = False,
-           reason: str | None = None) -> list[Accepted]:
-    """Check and store returned scorecards; all files are accepted or none is."""
+           reason: str | None = None, hold: Hold = folder_hold) -> list[Accepted]:
+    """Check and store returned scorecards; all files are accepted or none is. ``hold``
+    is how the pack is held while writing (the folder's lock; the server's transaction)."""
     if amend and not (reason and reason.strip()):
         raise InvalidInput([problem("--reason", "--amend needs --reason saying why")])
     pack = Pack.open(pack_dir)
     # A lock-free dry run first, so that a refused submit leaves the pack exactly as it
     # was (not even a submissions/ folder or lock file); the run under the lock decides.
-    _submit_locked(pack, files, amend, reason, dry_run=True)
-    with locked(pack):
-        return _submit_locked(pack, files, amend, reason)
+    _submit_locked(pack, files, amend, reason)
+    with hold(pack) as writer:
+        return _submit_locked(pack, files, amend, reason, writer=writer)
 
 
-def _submit_locked(pack: Pack, files: list[Path], amend: bool,
-                   reason: str | None, *, dry_run: bool = False) -> list[Accepted]:
+def _submit_locked(pack: Pack, files: list[Path], amend: bool, reason: str | None, *,
+                   writer: Writer | None = None) -> list[Accepted]:
+    """Check ``files`` against the pack; with a ``writer`` (the pack held), store them."""
     inspected = check_writable(pack)
     entries = inspected.entries
     record = read_record(inspected)
@@ -239,9 +241,9 @@ def _submit_locked(pack: Pack, files: list[Path], amend: bool,
         prepared.append(_Prepared(path, raw, sub, normalised, previous))
     if problems:
         raise InvalidInput(problems)
-    if dry_run:
+    if writer is None:
         return []
-    return _store(pack, entries, prepared, reason)
+    return _store(pack, writer(entries), entries, prepared, reason)
 
 
 def _same_person(a: Submission, b: Submission) -> bool:
@@ -271,10 +273,8 @@ def _replaces(record: PackRecord, sub: Submission, amend: bool) -> tuple[LogEntr
     return None, ""
 
 
-def _store(pack: Pack, entries: list[LogEntry], prepared: list[_Prepared],
+def _store(pack: Pack, write: PackWrite, entries: list[LogEntry], prepared: list[_Prepared],
            reason: str | None) -> list[Accepted]:
-    remove_orphans(pack, entries)
-    write: PackWrite = FolderWrite(pack, entries)
     accepted, new = [], []
     manifest_sha = sha256_file(pack.path / "manifest.json")
     seq = next_seq(entries)

@@ -156,14 +156,28 @@ def connect(url: str) -> Engine:
         raise WrongUsage(f"--database-url: cannot use '{shown(url)}': {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Foreign keys on, a wait for a busy database, WAL (readers do not wait for the
+    writer), and transactions begun by us (SQLAlchemy's documented recipe), so that a
+    writer can take the database's write lock first."""
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    if dbapi_connection.execute("PRAGMA database_list").fetchone()[2]:  # a file, not :memory:
+        cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """A writer's transaction takes SQLite's write lock at once (BEGIN IMMEDIATE): two
+    writers then queue instead of one failing on upgrading its read lock."""
+    immediate = conn.get_execution_options().get("rubrics_write")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 # --------------------------------------------------------------------------- migrations

@@ -1,0 +1,261 @@
+"""The database store of ADR 15: packs kept as rows, read by the CLI's own code.
+
+A pack is its files (``pack_files``, byte for byte), its manifest and its hash-chained
+log (``log_entries``, each entry the JSON text it was hashed from). To read or add to a
+pack the server brings a private *mirror* folder up to date with the rows and runs the
+domain code (``inspect``, ``submit``, ``decide``, ``recommend``) on it, exactly as the CLI
+does on a pack folder; writes go to the database through :class:`SqlWrite`, inside one
+transaction that holds the pack's row (``SELECT … FOR UPDATE`` on PostgreSQL, ``BEGIN
+IMMEDIATE`` on SQLite). COMMIT is the commit point: a process killed before it leaves no
+trace of the write, after it the whole write. The mirror is a cache: it can be removed at
+any time, and is made again from the rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError as DuplicateRow
+from sqlalchemy.orm import Session
+
+from rubrics.errors import Conflict, IntegrityError, NotFound
+from rubrics.fsutil import sha256_bytes
+from rubrics.log import GENESIS, LOG, SUBMISSION, LogEntry, chain, log_line
+from rubrics.packdir import Pack
+from rubrics.server.db import LogEntryRow, PackFileRow, PackRow
+from rubrics.store import Hold, PackWrite, Writer
+
+LOG_REL = f"submissions/{LOG}"
+HEAD_REL = "submissions/head.json"
+
+
+@dataclass
+class SqlWrite:
+    """One transaction's additions to a pack: files as ``pack_files`` rows, entries as
+    ``log_entries`` rows and the pack's new head."""
+
+    session: Session
+    row: PackRow
+    entries: list[LogEntry]
+
+    def put(self, rel: str, data: bytes) -> None:
+        self.session.add(PackFileRow(pack=self.row.id, path=f"submissions/{rel}", data=data,
+                                     sha256=sha256_bytes(data)))
+        self.session.flush()  # an existing path fails here, as the folder's exclusive link
+
+    def append(self, new: list[dict[str, Any]]) -> list[LogEntry]:
+        added = chain(self.entries, new)
+        for entry in added:
+            self.session.add(LogEntryRow(pack=self.row.id, seq=entry.seq, kind=entry.kind,
+                                         data=log_line(entry), hash=entry.data["hash"]))
+        self.row.head_entries = len(self.entries) + len(added)
+        self.row.head_hash = added[-1].data["hash"] if added else self.row.head_hash
+        self.session.flush()  # a second writer that slipped past the lock fails on (pack, seq)
+        return added
+
+
+class SqlStore:
+    """Packs in the database at ``engine``, read through mirrors under ``mirrors``."""
+
+    def __init__(self, engine: Engine, mirrors: Path | None = None) -> None:
+        self.engine = engine
+        self._writer_engine = engine.execution_options(rubrics_write=True)
+        self.mirrors = mirrors or Path(tempfile.mkdtemp(prefix="rubrics-mirrors-"))
+        self._synced: dict[str, str] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ reading
+
+    @contextmanager
+    def reading(self, pack_id: str) -> Iterator[Pack]:
+        """The pack as last committed, as a folder the domain code reads; no write of this
+        process changes it meanwhile."""
+        with self._lock(pack_id), Session(self.engine) as session:
+            row = self._row(session, pack_id)
+            folder = self._sync(session, row)
+            session.rollback()  # only read: end the transaction before the work
+            yield Pack.open(folder)
+
+    @contextmanager
+    def writing(self, pack_id: str) -> Iterator[tuple[Pack, Hold]]:
+        """The pack held for writing, and the :data:`Hold` that ``submit``/``decide`` take:
+        one transaction holding the pack's row, committed when the block ends without an
+        exception, rolled back (and the mirror dropped) otherwise."""
+        with self._lock(pack_id), Session(self._writer_engine) as session:
+            try:
+                with session.begin():
+                    row = self._row(session, pack_id, for_update=True)
+                    folder = self._sync(session, row)
+
+                    @contextmanager
+                    def hold(_pack: Pack) -> Iterator[Writer]:
+                        def writer(entries: list[LogEntry]) -> PackWrite:
+                            return SqlWrite(session, row, entries)
+                        yield writer
+
+                    yield Pack.open(folder), hold
+            finally:
+                self._synced.pop(pack_id, None)  # our writes are in the rows, not the mirror
+
+    def pack_ids(self) -> list[str]:
+        with Session(self.engine) as session:
+            return list(session.scalars(select(PackRow.pack_id).order_by(PackRow.id)))
+
+    # ------------------------------------------------------------------ mirror
+
+    def _lock(self, pack_id: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks.setdefault(pack_id, threading.Lock())
+
+    @staticmethod
+    def _row(session: Session, pack_id: str, *, for_update: bool = False) -> PackRow:
+        query = select(PackRow).where(PackRow.pack_id == pack_id)
+        row = session.scalars(query.with_for_update() if for_update else query).first()
+        if row is None:
+            raise NotFound(f"no pack '{pack_id}'")
+        return row
+
+    def _sync(self, session: Session, row: PackRow) -> Path:
+        """Bring the pack's mirror up to the rows read in ``session``: files are only ever
+        added, so only the missing ones are fetched; anything else there is removed."""
+        folder = self.mirrors / row.folder
+        if self._synced.get(row.pack_id) == row.head_hash and folder.is_dir():
+            return folder
+        materialise(session, row, folder, have=_files_in(folder))
+        self._synced[row.pack_id] = row.head_hash
+        return folder
+
+
+def _files_in(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` by its path relative to it (empty if there is none)."""
+    found: dict[str, bytes] = {}
+    for path in folder.rglob("*") if folder.is_dir() else ():
+        if path.is_file():
+            found[path.relative_to(folder).as_posix()] = b""
+    return found
+
+
+def materialise(session: Session, row: PackRow, folder: Path, *,
+                have: dict[str, bytes] | None = None) -> None:
+    """Write the pack of ``row`` into ``folder`` as the folder store keeps it: its files,
+    the manifest, ``log.jsonl`` and ``head.json``. Paths in ``have`` are already there and
+    are not fetched again (pack files never change once stored); others are removed."""
+    have = have or {}
+    stored = dict(session.execute(select(PackFileRow.path, PackFileRow.id)
+                                  .where(PackFileRow.pack == row.id)).tuples().all())
+    wanted = set(stored) | {"manifest.json"}
+    entries = [line for line in session.scalars(
+        select(LogEntryRow.data).where(LogEntryRow.pack == row.id).order_by(LogEntryRow.seq))]
+    if entries:
+        wanted |= {LOG_REL, HEAD_REL}
+    for rel in set(have) - wanted - {LOG_REL, HEAD_REL}:
+        (folder / rel).unlink()
+    missing = [stored[rel] for rel in stored if rel not in have]
+    for start in range(0, len(missing), 200):
+        for rel, data in session.execute(select(PackFileRow.path, PackFileRow.data).where(
+                PackFileRow.id.in_(missing[start:start + 200]))).tuples():
+            _write(folder, rel, data)
+    _write(folder, "manifest.json", row.manifest)
+    if entries:
+        _write(folder, LOG_REL, "".join(line + "\n" for line in entries).encode("utf-8"))
+        head = {"entries": row.head_entries, "hash": row.head_hash}
+        _write(folder, HEAD_REL, (json.dumps(head) + "\n").encode("utf-8"))
+
+
+def _write(folder: Path, rel: str, data: bytes) -> None:
+    path = folder / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+# --------------------------------------------------------------------------- import, export
+
+
+def import_pack(engine: Engine, folder: Path) -> str:
+    """Bring a pack folder in, with its submissions and log, after ``inspect`` finds no
+    error in it; return its pack id. One transaction: the pack is in whole or not at all.
+    A pack id or folder name already in the database is refused."""
+    from rubrics.verify import inspect
+
+    pack = Pack.open(folder)
+    found = inspect(pack, files=True)
+    if found.errors:
+        raise IntegrityError(f"{folder}: not imported, it fails verification: {found.errors[0]}")
+    entries = found.entries
+    files = pack_file_paths(pack, entries)
+    row = PackRow(pack_id=pack.pack_id, folder=folder.name, role_id=str(pack.loop.role.id),
+                  candidate=pack.candidate, manifest=(folder / "manifest.json").read_bytes(),
+                  manifest_sha256=sha256_bytes((folder / "manifest.json").read_bytes()),
+                  head_entries=len(entries),
+                  head_hash=entries[-1].data["hash"] if entries else GENESIS)
+    try:
+        with Session(engine) as session, session.begin():
+            session.add(row)
+            session.flush()
+            for rel in files:
+                data = (folder / rel).read_bytes()
+                session.add(PackFileRow(pack=row.id, path=rel, data=data, sha256=sha256_bytes(data)))
+            for entry in entries:
+                session.add(LogEntryRow(pack=row.id, seq=entry.seq, kind=entry.kind,
+                                        data=log_line(entry), hash=entry.data["hash"]))
+    except DuplicateRow:
+        raise Conflict(f"{folder}: not imported: the database already has pack "
+                       f"'{pack.pack_id}' or a pack in a folder named '{folder.name}'") from None
+    return pack.pack_id
+
+
+def pack_file_paths(pack: Pack, entries: list[LogEntry]) -> list[str]:
+    """The files a pack consists of: those its manifest lists, its source snapshot, and
+    each logged submission's original and normalised copy (not an interrupted submit's
+    leftovers, a lock file or the log itself, which is kept as entries)."""
+    paths = [str(f["path"]) for f in pack.manifest["files"]]
+    paths += sorted(pack.source_files() - set(paths))
+    for entry in entries:
+        if entry.kind == SUBMISSION:
+            paths += [f"submissions/{entry.data['original']['path']}",
+                      f"submissions/{entry.data['normalised']['path']}"]
+    return list(dict.fromkeys(p for p in paths if p not in ("manifest.json", LOG_REL, HEAD_REL)))
+
+
+def export_pack(engine: Engine, pack_id: str, out: Path) -> Path:
+    """Write the pack as a folder under ``out`` (staged, then renamed into place); an
+    existing folder is never replaced."""
+    with Session(engine) as session:
+        row = SqlStore._row(session, pack_id)
+        target = out / row.folder
+        if target.exists():
+            raise Conflict(f"{target}: already exists; export into an empty folder")
+        out.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{row.folder}.", dir=out))
+        try:
+            materialise(session, row, staging)
+            _fsync_tree(staging)
+            os.rename(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return target
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            atomic_sync(path)
+
+
+def atomic_sync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
