@@ -155,8 +155,8 @@ async def post_submission(request: Request, amend: bool = False,
     if not isinstance(data, dict):
         return _refused(422, [{"field": None, "message": "must be a JSON object (the "
                                                          "scorecard form's submission)"}])
-    await run_in_threadpool(granted, team, token, pack_id=str(data.get("pack_id")),
-                            stage=str(data.get("stage")))
+    named = {k: data[k] for k in ("pack_id", "stage") if isinstance(data.get(k), str)}
+    await run_in_threadpool(lambda: granted(team, token, **named))  # missing: a 422 below
     email = data.get("interviewer_email")
     if not isinstance(email, str) or email.strip().casefold() != link.email.casefold():
         return _refused(422, [{"field": "interviewer_email",
