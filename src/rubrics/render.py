@@ -301,6 +301,12 @@ class Templates:
     def render_page(self, name: str, *, css: str | None = None, js: str | None = None,
                     **context: Any) -> str:
         """Render a self-contained page: inline CSS/JS pinned by a strict CSP."""
+        return self.render_served_page(name, css=css, js=js, **context)[0]
+
+    def render_served_page(self, name: str, *, css: str | None = None, js: str | None = None,
+                           connect: bool = False, **context: Any) -> tuple[str, str]:
+        """A self-contained page and its strict CSP (the server sends it as a header too);
+        ``connect``: its script may fetch from the page's own origin."""
         style = self.render(css, **context) if css else ""
         script = self.render(js, **context) if js else ""
         policy = ["default-src 'none'", "img-src data:", "base-uri 'none'", "form-action 'none'"]
@@ -308,9 +314,12 @@ class Templates:
             policy.append(f"style-src {csp_hash(style)}")
         if script:
             policy.append(f"script-src {csp_hash(script)}")
+        if connect:
+            policy.append("connect-src 'self'")
+        csp = "; ".join(policy)
         # Our own rendered CSS/JS templates (autoescaped values inside), pinned by the CSP.
         return self.render(name, inline_css=Markup(style), inline_js=Markup(script),  # noqa: S704
-                           csp="; ".join(policy), **context)
+                           csp=csp, **context), csp
 
 
 def _fetcher_class() -> Any:

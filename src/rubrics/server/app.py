@@ -3,6 +3,7 @@ a health route and bearer-token sign-in; the pack routes follow, see docs/serve-
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -13,12 +14,19 @@ from rubrics.server.accounts import User, user_for_token
 from rubrics.server.db import connect, head_revision, require_current
 
 
-def create_app(url: str) -> FastAPI:
-    """The application on the database at ``url``, which must be migrated (NotMigrated)."""
+def create_app(url: str, workspace: Path | None = None, mirrors: Path | None = None) -> FastAPI:
+    """The application on the database at ``url``, which must be migrated (NotMigrated),
+    with frameworks, roles and templates from ``workspace`` (default: the bundled one)."""
+    from rubrics.server import interviewers
+    from rubrics.server.service import Team
+    from rubrics.workspace import Workspace
+
     engine = connect(url)
     require_current(engine)
     app = FastAPI(title="rubrics", version=__version__)
     app.state.engine = engine
+    app.state.team = Team.open(engine, Workspace.open(workspace), mirrors)
+    interviewers.install(app)
 
     @app.get("/api/health")
     def health() -> dict[str, Any]:

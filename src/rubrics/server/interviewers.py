@@ -1,0 +1,308 @@
+"""Everything an interviewer reaches with their personal link: their kit and scorecard
+(``/i/{token}``), drafts and submissions (``/api/drafts``, ``/api/submissions`` with the
+token as the bearer token) and, when the team allows it, the others' scorecards.
+
+No peeking: :func:`granted` is the one rule every route here asks. A link grants its own
+pack and stage only; another interviewer's ratings, notes, evidence or recommendation are
+shown only on ``/i/{token}/others``, and only as the team's ``show_others`` setting allows
+(``after_own``: once the interviewer has a counted scorecard for their stage).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from rubrics.errors import Conflict, IntegrityError, InvalidInput, NotFound, Problem
+from rubrics.log import LogEntry
+from rubrics.packs import scorecard_context
+from rubrics.server import links
+from rubrics.server.links import LinkInfo
+from rubrics.server.service import Team, submit_scorecard
+from rubrics.verify import load_record
+
+MAX_BODY = 2_000_000
+"""The largest submission or draft accepted, in bytes (a scorecard is a few kilobytes)."""
+
+PAGE_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'"
+"""The policy of a page without script or style of its own."""
+
+router = APIRouter()
+
+
+def install(app: FastAPI) -> None:
+    """Add the interviewer routes, and the headers every response to them carries."""
+    app.include_router(router)
+
+    @app.middleware("http")
+    async def private(request: Request,
+                      call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        path = request.url.path
+        if path.startswith(("/i/", "/api/submissions", "/api/drafts", "/api/link")):
+            # A token in the path must not leak through a Referer; nothing here is cached.
+            response.headers["Referrer-Policy"] = "no-referrer"
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            response.headers.setdefault("Content-Security-Policy",
+                                        f"{PAGE_CSP}; frame-ancestors 'none'")
+        return response
+
+
+# --------------------------------------------------------------------------- the rule
+
+
+def _team(request: Request) -> Team:
+    team: Team = request.app.state.team
+    return team
+
+
+def bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def own_submissions(team: Team, link: LinkInfo) -> list[LogEntry]:
+    """The link's interviewer's counted scorecards for their stage (amended ones replaced)."""
+    with team.store.reading(link.pack_id) as pack:
+        record = load_record(pack)
+    return [e for e in record.effective if e.stage == link.stage
+            and (e.interviewer_email or "").casefold() == link.email.casefold()]
+
+
+def granted(team: Team, token: str, *, pack_id: str | None = None, stage: str | None = None,
+            others: bool = False) -> LinkInfo:
+    """The one rule of what a link may reach: its own pack and stage (403 otherwise), and
+    other interviewers' scorecards (``others``) only as ``show_others`` allows; 401 for a
+    missing, unknown, revoked or expired token."""
+    link = links.link_for_token(team, token)
+    if link is None:
+        raise HTTPException(401, "this interviewer link is unknown, revoked or expired: ask "
+                                 "your recruiter for a new one",
+                            headers={"WWW-Authenticate": "Bearer"})
+    if (pack_id is not None and pack_id != link.pack_id) or \
+            (stage is not None and stage != link.stage):
+        raise HTTPException(403, "this link is for another candidate's or stage's scorecard")
+    if others:
+        setting = links.get_setting(team.engine, links.SHOW_OTHERS)
+        if setting == "never":
+            raise HTTPException(403, "this team does not show interviewers each other's "
+                                     "scorecards")
+        if setting == "after_own" and not own_submissions(team, link):
+            raise HTTPException(403, "submit your own scorecard for this stage first; then "
+                                     "you can see the others'")
+    return link
+
+
+def may_see_others(team: Team, token: str) -> bool:
+    try:
+        granted(team, token, others=True)
+    except HTTPException:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- API
+
+
+def field_problems(problems: list[Problem]) -> list[dict[str, str | None]]:
+    """Problems as the API answers them: the field (a dotted path, or None for the whole
+    submission) and the message without it."""
+    answer: list[dict[str, str | None]] = []
+    for found in problems:
+        field, message = None, found.message
+        match = re.match(r"([a-z_][\w.\-]*): (.+)\Z", found.message, re.DOTALL)
+        if found.path.startswith("--"):  # an option of rubrics submit: a query parameter
+            field = found.path[2:]
+        elif "/" not in found.path and "\\" not in found.path:  # a field, not the upload
+            field = found.path
+        elif match:
+            field, message = match.group(1), match.group(2)
+        answer.append({"field": field, "message": message})
+    return answer
+
+
+def _refused(status: int, problems: list[dict[str, str | None]]) -> JSONResponse:
+    return JSONResponse({"problems": problems}, status_code=status)
+
+
+@router.post("/api/submissions", status_code=201)
+async def post_submission(request: Request, amend: bool = False,
+                          reason: str | None = Query(default=None, max_length=2000)
+                          ) -> JSONResponse:
+    """Submit the link's scorecard: the JSON the scorecard form saves, the link's token as
+    the bearer token. 201 with the log entry; 200 with the earlier entry for a retry of the
+    same bytes; 422 with one problem per field."""
+    team = _team(request)
+    token = bearer(request)
+    link = await run_in_threadpool(granted, team, token)
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise HTTPException(413, f"a submission is at most {MAX_BODY} bytes")
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        return _refused(422, [{"field": None, "message": f"not JSON: {exc}"}])
+    if not isinstance(data, dict):
+        return _refused(422, [{"field": None, "message": "must be a JSON object (the "
+                                                         "scorecard form's submission)"}])
+    named = {k: data[k] for k in ("pack_id", "stage") if isinstance(data.get(k), str)}
+    await run_in_threadpool(lambda: granted(team, token, **named))  # missing: a 422 below
+    email = data.get("interviewer_email")
+    if not isinstance(email, str) or email.strip().casefold() != link.email.casefold():
+        return _refused(422, [{"field": "interviewer_email",
+                               "message": f"this link is for {link.email}: submit with that "
+                                          "email"}])
+    try:
+        done = await run_in_threadpool(submit_scorecard, team, link.pack_id, raw,
+                                       amend=amend, reason=reason)
+    except InvalidInput as exc:
+        return _refused(422, field_problems(exc.problems))
+    except (Conflict, IntegrityError) as exc:
+        raise HTTPException(409, str(exc)) from None
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    entry = done.entry
+    if not done.again:
+        await run_in_threadpool(links.record_event, team, f"link:{link.id}", "submission",
+                                link.pack_id, {"link": link.id, "seq": entry.seq,
+                                               "stage": entry.stage, "amend": amend})
+    return JSONResponse({"submission": entry.ref, "seq": entry.seq, "stage": entry.stage,
+                         "interviewer": entry.interviewer, "again": done.again,
+                         "amends": entry.amends, "notes": done.notes},
+                        status_code=200 if done.again else 201)
+
+
+@router.get("/api/link")
+def get_link(request: Request) -> dict[str, Any]:
+    """What the link is for, and the interviewer's own counted scorecards."""
+    team = _team(request)
+    link = granted(team, bearer(request))
+    mine = own_submissions(team, link)
+    return {"pack_id": link.pack_id, "stage": link.stage, "name": link.name,
+            "email": link.email, "expires_at": link.expires_at.isoformat(),
+            "submitted": [e.ref for e in mine]}
+
+
+@router.get("/api/drafts")
+def get_draft(request: Request) -> dict[str, Any]:
+    """The link's draft (``data`` None when there is none)."""
+    team = _team(request)
+    link = granted(team, bearer(request))
+    found = links.get_draft(team, link)
+    if found is None:
+        return {"data": None, "saved_at": None}
+    return {"data": json.loads(found[0]), "saved_at": found[1].isoformat()}
+
+
+@router.put("/api/drafts")
+async def put_draft(request: Request) -> JSONResponse:
+    """Keep the link's draft (a JSON object) in place of the earlier one."""
+    team = _team(request)
+    link = await run_in_threadpool(granted, team, bearer(request))
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise HTTPException(413, f"a draft is at most {MAX_BODY} bytes")
+    try:
+        saved = await run_in_threadpool(links.save_draft, team, link,
+                                        raw.decode("utf-8", errors="replace"))
+    except InvalidInput as exc:
+        return _refused(422, field_problems(exc.problems))
+    return JSONResponse({"saved_at": saved.isoformat()})
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def _html(body: str, csp: str = PAGE_CSP) -> HTMLResponse:
+    """A page with its strict CSP as a header, which (unlike the meta tag) also forbids
+    framing."""
+    return HTMLResponse(body, headers={"Content-Security-Policy":
+                                       f"{csp}; frame-ancestors 'none'"})
+
+
+@router.get("/i/{token}", response_class=HTMLResponse)
+def kit(request: Request, token: str) -> HTMLResponse:
+    """The interviewer's scorecard for their stage, posting to the server."""
+    from rubrics import __version__
+    from rubrics.render import Templates
+    from rubrics.workspace import bundled_root
+
+    team = _team(request)
+    link = granted(team, token)
+    mine = own_submissions(team, link)
+    templates = Templates.for_workspace(team.workspace.templates_dir, None,
+                                        bundled_root() / "templates")
+    with team.store.reading(link.pack_id) as pack:
+        loop = pack.loop
+        stage = loop.role.stage(link.stage)
+        manifest = pack.manifest
+    assert stage is not None  # a link is made only for a stage of its pack
+    candidate = manifest.get("candidate", {})
+    anonymous = bool(candidate.get("anonymous"))
+    context: dict[str, Any] = {
+        "pack_id": link.pack_id, "role": loop.role, "framework": loop.framework,
+        "candidate_name": candidate.get("name"),
+        "candidate_label": (f"Candidate {candidate.get('id')}" if anonymous
+                            else candidate.get("name")),
+        "candidate_id": candidate.get("id"), "anonymous": anonymous,
+        "created": manifest.get("created_at"), "version": __version__,
+        **scorecard_context(loop, stage),
+        "served": {"name": link.name, "email": link.email,
+                   "submitted": [e.ref for e in mine],
+                   "others": f"/i/{token}/others" if may_see_others(team, token)
+                   else None},
+    }
+    page, csp = templates.render_served_page(
+        "scorecard.html.j2", css="scorecard.css", js="scorecard-served.js", connect=True,
+        for_pdf=False, form_font=None, **context)
+    return _html(page, csp)
+
+
+@cache
+def _pages() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+                              autoescape=True, undefined=jinja2.StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True)
+
+
+@router.get("/i/{token}/others", response_class=HTMLResponse)
+def others(request: Request, token: str) -> HTMLResponse:
+    """The other interviewers' scorecards for the candidate, as ``show_others`` allows."""
+    team = _team(request)
+    link = granted(team, token, others=True)
+    with team.store.reading(link.pack_id) as pack:
+        record = load_record(pack)
+        loop = pack.loop
+        candidate = pack.candidate
+    mine = {e.seq for e in own_submissions(team, link)}
+    titles = {s.id: s.title for s in loop.role.stages}
+    cards = []
+    for entry in record.effective:
+        if entry.seq in mine:
+            continue
+        sub = record.submissions[entry.seq]
+        cards.append({
+            "ref": entry.ref, "stage_title": titles.get(entry.stage, entry.stage),
+            "interviewer": sub.interviewer, "recommendation": sub.recommendation.label,
+            "interviewed_on": sub.interviewed_on.isoformat() if sub.interviewed_on else None,
+            "rows": [{"text": loop.criteria[cid][1].text if cid in loop.criteria else cid,
+                      "rating": "not assessed" if rating is None else int(rating),
+                      "evidence": sub.evidence.get(cid, "")}
+                     for cid, rating in sub.ratings.items()],
+            "red_flags": sub.red_flags, "notes": sub.notes})
+    anonymous = bool(candidate.get("anonymous"))
+    page = _pages().get_template("others.html.j2").render(
+        cards=cards, role_title=loop.role.title, back=f"/i/{token}",
+        candidate_label=(f"Candidate {candidate.get('id')}" if anonymous
+                         else candidate.get("name")))
+    return _html(page)
