@@ -876,7 +876,7 @@ def serve(
     from rubrics.server.app import create_app
 
     with handled():
-        application = create_app(url)
+        application = create_app(url, _workspace_path(workspace))
     import uvicorn
 
     uvicorn.run(application, host=host, port=port)
