@@ -820,6 +820,26 @@ def _engine(database_url: str | None, workspace: Path | None) -> Any:
     return engine
 
 
+@db_app.command("setting")
+def db_setting(
+    key: Annotated[str, typer.Argument(metavar="KEY", help="show_others: may an interviewer "
+                                       "who has submitted see the others' scorecards?")],
+    value: Annotated[str | None, typer.Argument(
+        metavar="[VALUE]", help="never, after_own (the default) or always; none: print it.")
+    ] = None,
+    database_url: DatabaseOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Print or set a team setting of rubrics serve (every server process reads it)."""
+    engine = _engine(database_url, workspace)
+    from rubrics.server.links import get_setting, set_setting
+
+    with handled():
+        if value is not None:
+            set_setting(engine, key, value, by="cli")
+        _out(f"{key} = {get_setting(engine, key)}")
+
+
 @users_app.command("add")
 def users_add(
     email: Annotated[str, typer.Argument(metavar="EMAIL")],

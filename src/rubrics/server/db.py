@@ -121,6 +121,42 @@ class AuditEventRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class InterviewerLinkRow(Base):
+    """An interviewer's personal link: one pack and stage, expiring and revocable; only
+    the SHA-256 of its token is kept."""
+
+    __tablename__ = "interviewer_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pack: Mapped[int] = mapped_column(ForeignKey("packs.id", ondelete="RESTRICT"), index=True)
+    stage: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class DraftRow(Base):
+    """What an interviewer has typed so far through their link (one draft a link)."""
+
+    __tablename__ = "drafts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    link: Mapped[int] = mapped_column(ForeignKey("interviewer_links.id", ondelete="CASCADE"),
+                                      unique=True)
+    data: Mapped[str] = mapped_column(Text)
+    saved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SettingRow(Base):
+    """A team setting every server process reads from the database (e.g. ``show_others``)."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 # --------------------------------------------------------------------------- where
 
 
