@@ -23,7 +23,7 @@ from rubrics.server.security import PAGE_CSP, RateLimiter, api_user, save_sessio
 from rubrics.server.service import Team
 from rubrics.workspace import Workspace
 
-SECRET_ENV = "RUBRICS_SECRET_KEY"
+SECRET_ENV = "RUBRICS_SECRET_KEY"  # noqa: S105 (the variable's name, not a secret)
 """The key sessions are signed with; every server process of a team must share it (a
 random one per process otherwise: sessions then end when the process does)."""
 
@@ -103,7 +103,9 @@ def _handle_errors(app: FastAPI) -> None:
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if wants_page(request):
-            return error_page(request, exc.status_code, str(exc.detail))
+            shown = error_page(request, exc.status_code, str(exc.detail))
+            shown.headers.update(exc.headers or {})
+            return shown
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
                             headers=exc.headers)
 

@@ -76,8 +76,7 @@ def page(request: Request, name: str, status: int = 200, **context: Any) -> HTML
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
-    return page(request, "error", status, title=f"Error {status}", status=status,
-                message=message)
+    return page(request, "error", status, title=f"Error {status}", message=message)
 
 
 # --------------------------------------------------------------------------- who
@@ -103,9 +102,12 @@ def page_panel(user: Annotated[User, Depends(signed_in_user)]) -> User:
     return user
 
 
-async def posted(request: Request) -> FormData:
-    """The form posted, refused (403) unless it carries the session's CSRF token."""
-    form = await request.form()
+async def posted(request: Request, *, files: bool = False) -> FormData:
+    """The form posted, refused (403) unless it carries the session's CSRF token. Files
+    in it are closed at once unless the route takes ``files`` (and closes them)."""
+    form = await request.form(max_files=1 if files else 0)
+    if not files or not csrf_ok(request, form.get(CSRF_FIELD)):
+        await form.close()
     if not csrf_ok(request, form.get(CSRF_FIELD)):
         raise HTTPException(403, CSRF_REFUSED)
     return form
@@ -246,11 +248,14 @@ async def upload_post(request: Request, user: Annotated[User, Depends(page_recru
                       ) -> Response:
     """Packs for every candidate of a CSV (the file `rubrics pack --candidates` takes);
     nothing is made unless every row is right."""
-    form = await posted(request)
+    form = await posted(request, files=True)
     upload, role = form.get("candidates"), text(form, "role")
-    if not isinstance(upload, UploadFile):
+    try:
+        raw = await upload.read(MAX_CSV + 1) if isinstance(upload, UploadFile) else None
+    finally:
+        await form.close()
+    if raw is None:
         return new_page(request, 422, [problem("candidates", "choose a CSV file")])
-    raw = await upload.read(MAX_CSV + 1)
     if len(raw) > MAX_CSV:
         return new_page(request, 422, [problem("candidates", f"at most {MAX_CSV:,} bytes")])
     team = team_of(request)
