@@ -45,7 +45,9 @@ def create_app(url: str, workspace: Path | None = None, *, secret: str | None = 
     app.state.team = Team.open(engine, Workspace.open(workspace), mirrors)
     app.state.engine = engine
     app.state.secret = secret or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
-    app.state.sign_in_limiter = RateLimiter(limit=5, seconds=60)
+    app.state.sign_in_limiter = RateLimiter(limit=5, seconds=60)  # an email from an address
+    app.state.sign_in_ip_limiter = RateLimiter(limit=30, seconds=60)  # any emails, one address
+    app.state.link_limiter = RateLimiter(limit=60, seconds=60)  # for the interviewer link routes
     app.state.page_formats = page_formats
     _handle_errors(app)
     _add_headers(app)

@@ -135,6 +135,7 @@ async def sign_in_post(request: Request) -> Response:
     form = await posted(request)
     email, password = text(form, "email").strip(), text(form, "password")
     team = team_of(request)
+    request.app.state.sign_in_ip_limiter.check(client_ip(request), "sign-in attempts")
     request.app.state.sign_in_limiter.check(f"{email.lower()}|{client_ip(request)}",
                                             "sign-in attempts")
     user = sign_in(team.engine, email, password) if email and password else None
