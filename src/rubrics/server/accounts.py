@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError as DuplicateRow
 from sqlalchemy.orm import Session
 
 from rubrics.errors import Conflict, InvalidInput, NotFound, Problem, problem, shorten
-from rubrics.server.db import ApiTokenRow, AuditEventRow, UserRow, utcnow
+from rubrics.server.db import ApiTokenRow, AuditEventRow, PackRow, UserRow, utcnow
 
 ROLES = ("recruiter", "panel")
 MIN_PASSWORD = 12
@@ -115,13 +116,49 @@ def user_for_token(engine: Engine, token: str) -> User | None:
         return User(user.email, user.role)
 
 
+_dummy: list[str] = []
+
+
+def dummy_hash() -> str:
+    """An argon2 hash of no one's password, made once: checked against when the email is
+    unknown, so that a sign-in takes as long whether or not the account exists."""
+    if not _dummy:
+        _dummy.append(hash_password(secrets.token_urlsafe(16)))
+    return _dummy[0]
+
+
 def sign_in(engine: Engine, email: str, password: str) -> User | None:
-    """The user whose email and password these are, or None."""
+    """The user whose email and password these are, or None. An unknown, disabled or
+    token-only account still costs one argon2 verification (no timing signal)."""
     with Session(engine) as session:
         user = session.scalars(select(UserRow).where(
             UserRow.email == normalise_email(email))).first()
         if user is None or user.disabled_at is not None or not user.password_hash:
+            password_matches(dummy_hash(), password)
             return None
         if not password_matches(user.password_hash, password):
             return None
         return User(user.email, user.role)
+
+
+def user_by_email(engine: Engine, email: str) -> User | None:
+    """The enabled user with this email, or None (a session's user may since be disabled)."""
+    with Session(engine) as session:
+        row = session.scalars(select(UserRow).where(
+            UserRow.email == normalise_email(email))).first()
+        if row is None or row.disabled_at is not None:
+            return None
+        return User(row.email, row.role)
+
+
+def audit(engine: Engine, actor: str, action: str, pack_id: str | None = None,
+          **detail: Any) -> None:
+    """Keep one audit event: who (an email, ``cli`` or an interviewer link), did what, to
+    which pack."""
+    with Session(engine) as session, session.begin():
+        pack = None
+        if pack_id is not None:
+            pack = session.scalars(select(PackRow.id).where(PackRow.pack_id == pack_id)).first()
+            if pack is None:
+                detail = {"pack_id": pack_id, **detail}
+        session.add(AuditEventRow(actor=actor, action=action, pack=pack, detail=detail))

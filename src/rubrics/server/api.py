@@ -1,0 +1,267 @@
+"""The JSON API for recruiters' and panel members' scripts (bearer API tokens).
+
+Each route checks who is asking (401, then 403 for the wrong role), then makes the
+CLI's own domain call through ``service``; a domain error becomes 422 (one problem per
+field), 404 (no such pack) or 409 in ``app``'s handlers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from rubrics.debrief import PanelDecision, Resolution, gather_resolutions
+from rubrics.errors import InvalidInput, problem, shorten
+from rubrics.packs import Candidate, candidate_problems
+from rubrics.server import links, service
+from rubrics.server.accounts import User, audit
+from rubrics.server.db import utcnow
+from rubrics.server.security import api_user, require_role
+from rubrics.server.service import Team
+
+router = APIRouter(prefix="/api", tags=["packs"])
+
+RECRUITER, PANEL = "recruiter", "panel"
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid API token as the bearer token"},
+    403: {"description": "The token's user has the wrong role"},
+    404: {"description": "No such pack"},
+    422: {"description": "Invalid input: `{\"problems\": [{\"field\", \"message\"}]}`"},
+}
+
+
+def team_of(request: Request) -> Team:
+    team: Team = request.app.state.team
+    return team
+
+
+def recruiter(user: Annotated[User, Depends(api_user)]) -> User:
+    return require_role(user, RECRUITER)
+
+
+def panel(user: Annotated[User, Depends(api_user)]) -> User:
+    return require_role(user, PANEL)
+
+
+def anyone(user: Annotated[User, Depends(api_user)]) -> User:
+    return require_role(user, RECRUITER, PANEL)
+
+
+# --------------------------------------------------------------------------- models
+
+
+class NewPack(BaseModel):
+    role: str = Field(description="The role's id in the workspace")
+    candidate: str = Field(description="The candidate's name")
+    candidate_id: str | None = Field(None, description="Your id for the candidate (ATS id)")
+    candidate_email: str | None = None
+    anonymous: bool = Field(False, description="Kits and reports show the id, not the name")
+    formats: list[Literal["html", "pdf"]] = Field(
+        ["html", "pdf"], description="The kit's formats (PDF takes seconds a pack)")
+
+
+class PackMade(BaseModel):
+    pack_id: str
+    role: str
+    candidate: str
+    candidate_id: str | None
+    status: str = Field(description="The pack's status route")
+
+
+class NewInterviewer(BaseModel):
+    stage: str
+    name: str
+    email: str
+    days: int = Field(links.DEFAULT_DAYS, description="Days until the link expires")
+
+
+class Interviewer(BaseModel):
+    id: int
+    pack_id: str
+    stage: str
+    name: str
+    email: str
+    created_at: datetime
+    created_by: str
+    expires_at: datetime
+    revoked_at: datetime | None
+    usable: bool
+    returned: bool = Field(description="Their stage has a counted scorecard")
+    missing_seconds: int | None = Field(
+        description="Seconds since the link was made, while the stage has no scorecard "
+        "and the link is usable")
+
+
+class LinkMade(Interviewer):
+    link: str = Field(description="The interviewer's personal page (shown once)")
+    token: str = Field(description="The link's token, for POST /api/submissions (shown once)")
+
+
+class Returned(BaseModel):
+    submission: str
+    interviewer: str
+    accepted_at: str | None
+
+
+class StageStatus(BaseModel):
+    id: str
+    title: str
+    returned: list[Returned]
+
+
+class PackStatus(BaseModel):
+    pack_id: str
+    candidate: dict[str, Any]
+    role: str
+    stages: list[StageStatus]
+    missing: list[str]
+    decided: bool
+    interviewers: list[Interviewer]
+
+
+class ResolutionIn(BaseModel):
+    flag: str
+    text: str
+
+
+class DecisionIn(BaseModel):
+    decision: str = Field(description="hire or no_hire")
+    reason: str
+    by: str
+    level: int | None = Field(None, description="The level to hire at (default: recommended)")
+    resolve: list[str | ResolutionIn] = Field(
+        [], description="How the panel resolved each flag: \"FLAG_ID=TEXT\" or {flag, text}")
+    force_unresolved: str | None = Field(None, description="Why flags are left open")
+
+
+class DecisionMade(BaseModel):
+    seq: int
+    decision: str
+    level: int | None
+    override: str | None
+    left_open: list[str]
+    supersedes: int | None
+
+
+# --------------------------------------------------------------------------- shared
+
+
+def new_candidate(name: str, cid: str | None, email: str | None) -> Candidate:
+    """The candidate, or every problem with the fields as the API names them."""
+    cid = cid if cid else None
+    email = email if email else None
+    wrong = candidate_problems(name, cid, email)
+    fields = {None: "candidate", "name": "candidate", "id": "candidate_id",
+              "email": "candidate_email"}
+    if wrong:
+        raise InvalidInput([problem(fields.get(f, "candidate"), message) for f, message in wrong])
+    return Candidate(name, cid, email)
+
+
+def make_pack(team: Team, user: User, role: str, candidate: Candidate, *,
+              anonymous: bool = False, formats: tuple[str, ...] = ("html", "pdf")) -> str:
+    """``service.create_pack`` for ``user``, an unknown role named as the role field's
+    problem; audited."""
+    known = sorted(p.stem for p in team.workspace.role_files())
+    if role not in known:  # an id, never a path on the server's disk
+        raise InvalidInput([problem("role", f"no role '{shorten(role)}' (known: "
+                                            f"{', '.join(known) or 'none'})")])
+    pack_id = service.create_pack(team, role, candidate, anonymous=anonymous, formats=formats)
+    audit(team.engine, user.email, "pack.create", pack_id, role=role,
+          candidate_id=candidate.id)
+    return pack_id
+
+
+def pack_status(team: Team, pack_id: str) -> dict[str, Any]:
+    """``service.status`` and the pack's interviewers: who has returned nothing yet, and
+    for how long (since their link was made)."""
+    found = service.status(team, pack_id)
+    missing = set(found["missing"])
+    now = utcnow()
+    found["interviewers"] = [interviewer_json(link, link.stage not in missing, now)
+                             for link in links.links_of(team, pack_id)]
+    return found
+
+
+def interviewer_json(link: links.LinkInfo, returned: bool, now: datetime) -> dict[str, Any]:
+    waiting = link.usable and not returned
+    return {**link.as_json(), "usable": link.usable, "returned": returned,
+            "missing_seconds": int((now - link.created_at).total_seconds()) if waiting else None}
+
+
+def resolutions(given: list[str | ResolutionIn]) -> list[Resolution]:
+    """``resolve`` as ``rubrics decide`` reads ``--resolve``: "ID=TEXT" or {flag, text}."""
+    as_text = [item for item in given if isinstance(item, str)]
+    found = gather_resolutions(as_text, None)
+    return found + [Resolution(item.flag.strip(), item.text, "resolve")
+                    for item in given if isinstance(item, ResolutionIn)]
+
+
+# --------------------------------------------------------------------------- routes
+
+
+@router.post("/packs", status_code=201, response_model=PackMade, responses=ERRORS)
+def create_pack(body: NewPack, request: Request,
+                user: Annotated[User, Depends(recruiter)]) -> dict[str, Any]:
+    """Make a candidate's pack as `rubrics pack` does (recruiters)."""
+    team = team_of(request)
+    candidate = new_candidate(body.candidate, body.candidate_id, body.candidate_email)
+    pack_id = make_pack(team, user, body.role, candidate, anonymous=body.anonymous,
+                        formats=tuple(dict.fromkeys(body.formats)) or ("html",))
+    return {"pack_id": pack_id, "role": body.role, "candidate": candidate.name,
+            "candidate_id": candidate.id, "status": f"/api/packs/{pack_id}"}
+
+
+@router.post("/packs/{pack_id}/interviewers", status_code=201, response_model=LinkMade,
+             responses=ERRORS)
+def add_interviewer(pack_id: str, body: NewInterviewer, request: Request,
+                    user: Annotated[User, Depends(recruiter)]) -> dict[str, Any]:
+    """Make an interviewer's personal link for one stage (recruiters); the link and its
+    token are shown only in this answer."""
+    team = team_of(request)
+    token, link = links.create_link(team, pack_id, body.stage, body.name, body.email,
+                                    user.email, days=body.days)
+    return {**interviewer_json(link, False, utcnow()),
+            "link": str(request.base_url).rstrip("/") + links.link_path(token),
+            "token": token}
+
+
+@router.get("/packs/{pack_id}", response_model=PackStatus, responses=ERRORS)
+def get_status(pack_id: str, request: Request,
+               _user: Annotated[User, Depends(anyone)]) -> dict[str, Any]:
+    """Which stages have a scorecard, which are missing, and each interviewer's wait."""
+    return pack_status(team_of(request), pack_id)
+
+
+@router.get("/packs/{pack_id}/aggregate", responses={
+    **ERRORS, 200: {"description": "Exactly what `rubrics aggregate --format json` prints",
+                    "content": {"application/json": {}}}})
+def get_aggregate(pack_id: str, request: Request,
+                  _user: Annotated[User, Depends(anyone)]) -> Response:
+    """The pack's report: the JSON of `rubrics aggregate --format json`, byte for byte."""
+    return Response(service.report(team_of(request), pack_id, "json"),
+                    media_type="application/json")
+
+
+@router.post("/packs/{pack_id}/decision", status_code=201, response_model=DecisionMade,
+             responses={**ERRORS, 409: {"description": "The pack's record fails its checks"}})
+def post_decision(pack_id: str, body: DecisionIn, request: Request,
+                  user: Annotated[User, Depends(panel)]) -> dict[str, Any]:
+    """Record the panel's decision as `rubrics decide` does (panel members)."""
+    team = team_of(request)
+    return record(team, user, pack_id, PanelDecision(
+        decision=body.decision, reason=body.reason, by=body.by, level=body.level,
+        resolutions=tuple(resolutions(body.resolve)), force_unresolved=body.force_unresolved))
+
+
+def record(team: Team, user: User, pack_id: str, said: PanelDecision) -> dict[str, Any]:
+    """``service.record_decision``, audited; the record as JSON."""
+    done = service.record_decision(team, pack_id, said)
+    audit(team.engine, user.email, "decision", pack_id, seq=done.seq, decision=done.decision,
+          level=done.level, by=said.by)
+    return {"seq": done.seq, "decision": done.decision, "level": done.level,
+            "override": done.override, "left_open": done.left_open,
+            "supersedes": done.supersedes}
