@@ -4,12 +4,23 @@ ADR 15)."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import Result
 from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
 
-from rubrics.server import db
+from rubrics.cli import app
+from rubrics.samples import html_export, sample_answers
+from rubrics.server import db, service
+from rubrics.server.service import Team
+from rubrics.workspace import Workspace
+from tests.conftest import make_pack
 
 
 @pytest.fixture
@@ -27,3 +38,86 @@ def test_the_models_and_the_migrations_agree_on_each_database(engine: Engine) ->
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), db.Base.metadata) == []
     db.require_current(engine)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args), env={"RUBRICS_WORKSPACE": None,
+                                                    "RUBRICS_DATABASE_URL": None})
+
+
+@pytest.fixture
+def team(engine: Engine, tmp_path: Path) -> Team:
+    """The service on the database, with the bundled workspace."""
+    return Team.open(engine, Workspace.open(None), tmp_path / "mirrors")
+
+
+def scorecards(manifest: dict[str, Any]) -> list[bytes]:
+    """One filled scorecard per stage, as the HTML form saves it."""
+    made_on = manifest["created_at"][:10]
+    return [html_export(manifest, stage["id"], sample_answers(stage, n, 7, on=made_on)
+                        ).encode("utf-8")
+            for n, stage in enumerate(manifest["stages"])]
+
+
+def manifest_of(team: Team, pack_id: str) -> dict[str, Any]:
+    with team.store.reading(pack_id) as pack:
+        return dict(pack.manifest)
+
+
+def exported(url: str, out: Path, pack_id: str) -> Path:
+    """Export one pack with `rubrics serve export` and check `rubrics verify` accepts it."""
+    result = invoke("serve", "export", str(out), "--pack", pack_id, "--database-url", url)
+    assert result.exit_code == 0, result.output
+    (folder,) = [m.parent for m in out.glob("*/manifest.json")
+                 if json.loads(m.read_bytes())["pack_id"] == pack_id]
+    verified = invoke("verify", str(folder))
+    assert verified.exit_code == 0, verified.output
+    return folder
+
+
+# --------------------------------------------------------------------------- the journey
+
+
+def test_a_pack_submitted_through_the_service_exports_as_the_folder_cli_would_keep_it(
+        database_url: str, team: Team, tmp_path: Path) -> None:
+    """A pack made by `rubrics pack`, imported, submitted stage by stage through the service and exported verifies, and its aggregate equals the service's report and that of the same scorecards submitted to a plain folder."""
+    folder = make_pack(tmp_path / "made", "Ada Lovelace", "html")
+    plain = tmp_path / "plain" / folder.name
+    shutil.copytree(folder, plain)
+    result = invoke("serve", "import", str(folder), "--database-url", database_url)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((folder / "manifest.json").read_bytes())
+    pack_id = manifest["pack_id"]
+    assert result.stdout == f"imported {pack_id} from {folder}\n"
+
+    cards = scorecards(manifest)
+    for n, raw in enumerate(cards, 1):
+        done = service.submit_scorecard(team, pack_id, raw)
+        assert (done.again, done.entry.seq) == (False, n)
+    assert service.status(team, pack_id)["missing"] == []
+
+    out = tmp_path / "export"
+    result = invoke("serve", "export", str(out), "--database-url", database_url)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (f"exported {pack_id} to {out / folder.name} (verified: "
+                             f"{len(cards)} submissions)\n")
+    back = out / folder.name
+    verified = invoke("verify", str(back))
+    assert (verified.exit_code, verified.stdout) == (
+        0, f"ok: pack files and {len(cards)} logged submissions verified\n")
+
+    files = []
+    for n, raw in enumerate(cards):
+        files.append(tmp_path / "returns" / f"{n}.json")
+        files[-1].parent.mkdir(exist_ok=True)
+        files[-1].write_bytes(raw)
+    submitted = invoke("submit", str(plain), *map(str, files))
+    assert submitted.exit_code == 0, submitted.output
+
+    report = invoke("aggregate", str(back), "--format", "json")
+    assert report.exit_code == 0, report.output
+    assert report.stdout.encode("utf-8") == service.report(team, pack_id, "json")
+    assert report.stdout == invoke("aggregate", str(plain), "--format", "json").stdout

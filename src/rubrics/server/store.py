@@ -159,7 +159,7 @@ def materialise(session: Session, row: PackRow, folder: Path, *,
     are not fetched again (pack files never change once stored); others are removed."""
     have = have or {}
     stored = dict(session.execute(select(PackFileRow.path, PackFileRow.id)
-                                  .where(PackFileRow.pack == row.id)).tuples().all())
+                                  .where(PackFileRow.pack == row.id)).all())
     wanted = set(stored) | {"manifest.json"}
     entries = [line for line in session.scalars(
         select(LogEntryRow.data).where(LogEntryRow.pack == row.id).order_by(LogEntryRow.seq))]
@@ -170,7 +170,7 @@ def materialise(session: Session, row: PackRow, folder: Path, *,
     missing = [stored[rel] for rel in stored if rel not in have]
     for start in range(0, len(missing), 200):
         for rel, data in session.execute(select(PackFileRow.path, PackFileRow.data).where(
-                PackFileRow.id.in_(missing[start:start + 200]))).tuples():
+                PackFileRow.id.in_(missing[start:start + 200]))):
             _write(folder, rel, data)
     _write(folder, "manifest.json", row.manifest)
     if entries:
