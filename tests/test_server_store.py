@@ -12,15 +12,18 @@ from typing import Any
 
 import pytest
 from click.testing import Result
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from rubrics.cli import app
+from rubrics.packs import Candidate
 from rubrics.samples import html_export, sample_answers
-from rubrics.server import db, service
+from rubrics.server import db, service, store
 from rubrics.server.service import Team
 from rubrics.workspace import Workspace
-from tests.conftest import make_pack
+from tests.conftest import ROLE_ID, make_pack
 
 
 @pytest.fixture
@@ -121,3 +124,60 @@ def test_a_pack_submitted_through_the_service_exports_as_the_folder_cli_would_ke
     assert report.exit_code == 0, report.output
     assert report.stdout.encode("utf-8") == service.report(team, pack_id, "json")
     assert report.stdout == invoke("aggregate", str(plain), "--format", "json").stdout
+
+
+# --------------------------------------------------------------------------- import, export
+
+
+def test_import_refuses_a_damaged_pack_and_a_pack_already_there_and_imports_the_rest(
+        database_url: str, team: Team, tmp_path: Path) -> None:
+    """`serve import` reports a pack with one byte changed and a pack id already in the database, each with its first problem, imports the other pack and exits 1."""
+    first = make_pack(tmp_path / "a", "Ada Lovelace", "html")
+    damaged = make_pack(tmp_path / "b", "Grace Hopper", "html")
+    fine = make_pack(tmp_path / "c", "Alan Turing", "html")
+    assert invoke("serve", "import", str(first), "--database-url", database_url).exit_code == 0
+    target = damaged / json.loads((damaged / "manifest.json").read_bytes())["files"][0]["path"]
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 1
+    target.write_bytes(bytes(data))
+
+    result = invoke("serve", "import", str(damaged), str(first), str(fine),
+                    "--database-url", database_url)
+    assert result.exit_code == 1
+    first_id = json.loads((first / "manifest.json").read_bytes())["pack_id"]
+    fine_id = json.loads((fine / "manifest.json").read_bytes())["pack_id"]
+    assert result.stderr == (
+        f"error: {damaged}: not imported, it fails verification: {target}: altered: does not "
+        "match the SHA-256 in manifest.json\n"
+        f"error: {first}: not imported: the database already has pack '{first_id}' or a pack "
+        f"in a folder named '{first.name}'\n")
+    assert result.stdout == f"imported {fine_id} from {fine}\n"
+    assert store.pack_ids(team.engine) == [first_id, fine_id]
+
+
+def test_export_never_writes_over_an_existing_folder(database_url: str, team: Team,
+                                                     tmp_path: Path) -> None:
+    """A second `serve export` into the same folder refuses the pack whose folder exists, leaves it as it was and exits 1; an unknown --pack is refused too."""
+    pack_id = service.create_pack(team, ROLE_ID, Candidate("Ada Lovelace"), formats=("html",))
+    out = tmp_path / "out"
+    folder = exported(database_url, out, pack_id)
+    (folder / "mine.txt").write_text("kept", encoding="utf-8")
+    again = invoke("serve", "export", str(out), "--database-url", database_url,
+                   "--pack", pack_id, "--pack", "nope")
+    assert again.exit_code == 1
+    assert again.stderr == (f"error: {pack_id}: not exported: {folder}: already exists; export "
+                            "into an empty folder\n"
+                            "error: nope: not exported: no pack 'nope'\n")
+    assert (folder / "mine.txt").read_text(encoding="utf-8") == "kept"
+    assert sorted(p.name for p in out.iterdir()) == [folder.name]
+
+
+def test_export_is_in_the_audit_log(database_url: str, team: Team, tmp_path: Path) -> None:
+    """Each exported pack leaves a pack.export audit event naming the folder."""
+    pack_id = service.create_pack(team, ROLE_ID, Candidate("Ada Lovelace"), formats=("html",))
+    folder = exported(database_url, tmp_path / "out", pack_id)
+    with Session(team.engine) as session:
+        events = [(e.actor, e.action, e.detail) for e in session.scalars(
+            select(db.AuditEventRow).order_by(db.AuditEventRow.id))]
+    assert events[-1] == ("cli", "pack.export", {"folder": str(folder), "entries": 1,
+                                                 "verified": True})
