@@ -4,9 +4,15 @@ ADR 15)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +28,7 @@ from rubrics.packs import Candidate
 from rubrics.samples import html_export, sample_answers
 from rubrics.server import db, service, store
 from rubrics.server.service import Team
+from rubrics.verify import load_record
 from rubrics.workspace import Workspace
 from tests.conftest import ROLE_ID, make_pack
 
@@ -181,3 +188,182 @@ def test_export_is_in_the_audit_log(database_url: str, team: Team, tmp_path: Pat
             select(db.AuditEventRow).order_by(db.AuditEventRow.id))]
     assert events[-1] == ("cli", "pack.export", {"folder": str(folder), "entries": 1,
                                                  "verified": True})
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+def submitted_once(team: Team, pack_id: str, cards: list[bytes]) -> None:
+    """Each card is in the log exactly once, in the pack's submissions and nowhere else."""
+    with team.store.reading(pack_id) as pack:
+        record = load_record(pack)
+    digests = [e.data["original"]["sha256"] for e in record.entries if e.kind == "submission"]
+    assert sorted(digests) == sorted(hashlib.sha256(c).hexdigest() for c in cards)
+    assert [e.seq for e in record.entries] == list(range(len(record.entries)))
+
+
+def test_threads_submitting_different_stages_at_once_are_each_logged_once(
+        database_url: str, team: Team, engine: Engine, tmp_path: Path) -> None:
+    """Threads, each with its own store, submitting every stage of one pack at the same moment: each scorecard is logged once and the exported chain verifies."""
+    pack_id = service.create_pack(team, ROLE_ID, Candidate("Ada Lovelace"), formats=("html",))
+    cards = scorecards(manifest_of(team, pack_id))
+    start = threading.Barrier(len(cards))
+
+    def submit(n: int) -> service.Submitted:
+        own = Team.open(engine, team.workspace, tmp_path / f"mirrors-{n}")
+        start.wait(timeout=30)
+        return service.submit_scorecard(own, pack_id, cards[n])
+
+    with ThreadPoolExecutor(len(cards)) as pool:
+        done = list(pool.map(submit, range(len(cards))))
+    assert sorted(d.entry.seq for d in done) == list(range(1, len(cards) + 1))
+    assert not any(d.again for d in done)
+    submitted_once(team, pack_id, cards)
+    assert service.status(team, pack_id)["missing"] == []
+    exported(database_url, tmp_path / "out", pack_id)
+
+
+def test_the_same_scorecard_sent_twice_at_once_is_logged_once(
+        database_url: str, team: Team, engine: Engine, tmp_path: Path) -> None:
+    """Two threads sending the same bytes at the same moment: one is accepted, the other answered with that acceptance."""
+    pack_id = service.create_pack(team, ROLE_ID, Candidate("Ada Lovelace"), formats=("html",))
+    card = scorecards(manifest_of(team, pack_id))[0]
+    start = threading.Barrier(2)
+
+    def submit(n: int) -> service.Submitted:
+        own = Team.open(engine, team.workspace, tmp_path / f"mirrors-{n}")
+        start.wait(timeout=30)
+        return service.submit_scorecard(own, pack_id, card)
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(submit, range(2))
+    assert sorted([first.again, second.again]) == [False, True]
+    assert first.entry.seq == second.entry.seq == 1
+    submitted_once(team, pack_id, [card])
+    exported(database_url, tmp_path / "out", pack_id)
+
+
+# Submits the scorecard files given, in order, once the go file appears; prints each
+# result. Imports are warmed first so that the processes reach the pack together.
+SUBMITTER = """
+import sys, time
+from pathlib import Path
+from rubrics.server import db, service
+from rubrics.workspace import Workspace
+url, mirrors, pack_id, go, *cards = sys.argv[1:]
+engine = db.connect(url)
+team = service.Team.open(engine, Workspace.open(None), Path(mirrors))
+print("ready", flush=True)
+deadline = time.monotonic() + 60
+while not Path(go).exists() and time.monotonic() < deadline:
+    time.sleep(0.001)
+for card in cards:
+    done = service.submit_scorecard(team, pack_id, Path(card).read_bytes())
+    print(done.entry.seq, done.again, flush=True)
+engine.dispose()
+"""
+
+
+def test_two_processes_submitting_one_pack_lose_nothing_and_log_nothing_twice(
+        database_url: str, team: Team, tmp_path: Path) -> None:
+    """Two OS processes submit the stages of one pack at once, both starting with the same scorecard: each is logged exactly once and the export verifies."""
+    pack_id = service.create_pack(team, ROLE_ID, Candidate("Ada Lovelace"), formats=("html",))
+    cards = scorecards(manifest_of(team, pack_id))
+    files = []
+    for n, raw in enumerate(cards):
+        files.append(tmp_path / f"card-{n}.json")
+        files[-1].write_bytes(raw)
+    go = tmp_path / "go"
+    halves = [[files[0], *files[1::2]], [files[0], *files[2::2]]]
+    procs = [subprocess.Popen([sys.executable, "-c", SUBMITTER, database_url,
+                               str(tmp_path / f"mirrors-{n}"), pack_id, str(go), *map(str, half)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for n, half in enumerate(halves)]
+    try:
+        for p in procs:
+            assert p.stdout is not None and p.stdout.readline() == "ready\n"
+        go.touch()
+        outputs = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    said = [line.split() for out, _ in outputs for line in out.splitlines()]
+    assert sorted(again for _, again in said) == ["False"] * len(cards) + ["True"]
+    assert sorted({int(seq) for seq, _ in said}) == list(range(1, len(cards) + 1))
+    submitted_once(team, pack_id, cards)
+    exported(database_url, tmp_path / "out", pack_id)
+
+
+# --------------------------------------------------------------------------- SIGKILL
+
+
+# Submits one scorecard and stops to be killed: with "flushed", inside the transaction
+# once the entry and files are written to the database (SqlWrite.append has flushed) but
+# before COMMIT; with "committed", just after COMMIT.
+KILLED = """
+import sys, time
+from pathlib import Path
+from rubrics.server import db, service, store
+from rubrics.workspace import Workspace
+url, mirrors, pack_id, card, when = sys.argv[1:]
+
+def stop_here(where):
+    print(where, flush=True)
+    time.sleep(120)
+
+if when == "flushed":
+    append = store.SqlWrite.append
+    def appended(self, new):
+        added = append(self, new)
+        stop_here("flushed")
+        return added
+    store.SqlWrite.append = appended
+else:
+    service._entry = lambda *args: stop_here("committed")
+engine = db.connect(url)
+team = service.Team.open(engine, Workspace.open(None), Path(mirrors))
+service.submit_scorecard(team, pack_id, Path(card).read_bytes())
+"""
+
+
+@pytest.mark.parametrize("when", ["flushed", "committed"])
+def test_a_submitter_killed_mid_submission_leaves_none_or_a_whole_one(
+        database_url: str, team: Team, tmp_path: Path, when: str) -> None:
+    """A process killed with SIGKILL before COMMIT leaves no row of its submission, one killed after COMMIT the whole submission; either way the pack exports and verifies and takes the scorecard (again) after."""
+    pack_id = service.create_pack(team, ROLE_ID, Candidate("Ada Lovelace"), formats=("html",))
+    card = scorecards(manifest_of(team, pack_id))[0]
+    (tmp_path / "card.json").write_bytes(card)
+    proc = subprocess.Popen([sys.executable, "-c", KILLED, database_url, str(tmp_path / "m"),
+                             pack_id, str(tmp_path / "card.json"), when],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == f"{when}\n", proc.communicate(timeout=60)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+    with Session(team.engine) as session:
+        row = session.scalars(select(db.PackRow).where(db.PackRow.pack_id == pack_id)).one()
+        entries = session.scalars(select(db.LogEntryRow.kind).where(
+            db.LogEntryRow.pack == row.id).order_by(db.LogEntryRow.seq)).all()
+        kept = session.scalars(select(db.PackFileRow.path).where(
+            db.PackFileRow.pack == row.id, db.PackFileRow.path.like("submissions/%"))).all()
+        head = row.head_entries
+    if when == "flushed":
+        assert (entries[1:], kept, head) == ([], [], 1)
+    else:
+        assert (entries[1:], len(kept), head) == (["submission"], 2, 2)
+    folder = exported(database_url, tmp_path / "out", pack_id)
+    logged = 0 if when == "flushed" else 1
+    verified = invoke("verify", str(folder))
+    assert verified.stdout == f"ok: pack files and {logged} logged submission{'s' * (1 - logged)} verified\n"
+    again = service.submit_scorecard(team, pack_id, card)
+    assert (again.again, again.entry.seq) == (when == "committed", 1)
+    submitted_once(team, pack_id, [card])
