@@ -31,6 +31,7 @@ from rubrics.server.service import Team
 from rubrics.verify import load_record
 from rubrics.workspace import Workspace
 from tests.conftest import ROLE_ID, make_pack
+from tests.pg import Cluster
 
 
 @pytest.fixture
@@ -367,3 +368,18 @@ def test_a_submitter_killed_mid_submission_leaves_none_or_a_whole_one(
     again = service.submit_scorecard(team, pack_id, card)
     assert (again.again, again.entry.seq) == (when == "committed", 1)
     submitted_once(team, pack_id, [card])
+
+
+def test_db_upgrade_migrates_a_new_postgresql_database(pg_cluster: Cluster) -> None:
+    """`rubrics db upgrade --database-url postgresql+psycopg://…` makes the tables of an empty PostgreSQL database once."""
+    name = pg_cluster.create_database()
+    url = pg_cluster.url(name)
+    try:
+        first = invoke("db", "upgrade", "--database-url", url)
+        assert (first.exit_code, first.stdout) == (
+            0, f"database {db.shown(url)} migrated from nothing to {db.head_revision()}\n")
+        again = invoke("db", "upgrade", "--database-url", url)
+        assert (again.exit_code, again.stdout) == (
+            0, f"database {db.shown(url)} is up to date (migration {db.head_revision()})\n")
+    finally:
+        pg_cluster.drop_database(name)
