@@ -180,6 +180,13 @@ def test_export_never_writes_over_an_existing_folder(database_url: str, team: Te
     assert sorted(p.name for p in out.iterdir()) == [folder.name]
 
 
+def test_serve_options_before_the_subcommand_are_the_subcommands(database_url: str,
+                                                               tmp_path: Path) -> None:
+    """`rubrics serve --database-url URL export DIR` uses that database (here holding no pack) and starts no server."""
+    result = invoke("serve", "--database-url", database_url, "export", str(tmp_path / "out"))
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "no packs to export\n", "")
+
+
 def test_export_is_in_the_audit_log(database_url: str, team: Team, tmp_path: Path) -> None:
     """Each exported pack leaves a pack.export audit event naming the folder."""
     pack_id = service.create_pack(team, ROLE_ID, Candidate("Ada Lovelace"), formats=("html",))
