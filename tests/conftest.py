@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
+
+if TYPE_CHECKING:
+    from tests.pg import Cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -90,3 +95,42 @@ def run_at_once(go: Path, commands: list[list[str]], timeout: float
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+# --------------------------------------------------------------------------- databases
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL cluster for the whole session (tests/pg.py); without
+    PostgreSQL installed the tests that need it fail, saying to run scripts/setup."""
+    from tests.pg import SETUP, Cluster, binaries
+
+    if binaries() is None:
+        pytest.fail(SETUP, pytrace=False)
+    cluster = Cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database at the newest migration: a SQLite file, or a new database on the
+    session's PostgreSQL cluster."""
+    from rubrics.server import db
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'team.sqlite3'}"
+        db.upgrade(url)
+        yield url
+        return
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    name = cluster.create_database()
+    url = cluster.url(name)
+    try:
+        db.upgrade(url)
+        yield url
+    finally:
+        cluster.drop_database(name)

@@ -883,14 +883,25 @@ def users_token(
     _err("keep it now: it is not shown again (a new one can be made at any time)")
 
 
-@app.command(short_help="Run the shared server for a hiring team.")
+serve_app = typer.Typer(help="Run the shared server for a hiring team; export and import "
+                        "its packs as folders.", invoke_without_command=True)
+app.add_typer(serve_app, name="serve", short_help="Run the shared server for a hiring team.")
+_serve_given: dict[str, Any] = {"database_url": None, "workspace": None}
+"""``--database-url``/``--workspace`` given to ``serve`` before its subcommand."""
+
+
+@serve_app.callback(invoke_without_command=True)
 def serve(
+    ctx: typer.Context,
     database_url: DatabaseOpt = None,
     workspace: WorkspaceOpt = None,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
 ) -> None:
     """Run rubrics serve: the web application and its API on a migrated database."""
+    _serve_given.update(database_url=database_url, workspace=workspace)
+    if ctx.invoked_subcommand is not None:
+        return
     url = _database_url(database_url, workspace)
     _server()
     from rubrics.server.app import create_app
@@ -900,6 +911,76 @@ def serve(
     import uvicorn
 
     uvicorn.run(application, host=host, port=port)
+
+
+def _serve_engine(database_url: str | None, workspace: Path | None) -> Any:
+    """The engine of a serve subcommand: its own options, else those given to serve."""
+    return _engine(database_url or _serve_given["database_url"],
+                   workspace or _serve_given["workspace"])
+
+
+@serve_app.command("export")
+def serve_export(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Folder to write the pack "
+                                              "folders into (made if missing).")],
+    pack: Annotated[list[str] | None, typer.Option(
+        "--pack", metavar="ID", help="Only this pack (repeat for several). Default: every pack.")
+    ] = None,
+    database_url: DatabaseOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Write the server's packs as pack folders (never over an existing one) and verify each."""
+    engine = _serve_engine(database_url, workspace)
+    from rubrics.server.store import export_packs
+
+    try:
+        with handled():
+            done = export_packs(engine, directory, pack or None)
+    finally:
+        engine.dispose()
+    for item in done:
+        if item.refused is not None:
+            _err(f"error: {item.pack_id}: not exported: {item.refused}")
+            continue
+        for p in item.problems:
+            _err(str(p))
+        errors = sum(1 for p in item.problems if p.is_error)
+        if errors:
+            _err(f"error: {item.pack_id}: exported to {item.folder}, but verify found "
+                 f"{errors} problem{'s' if errors != 1 else ''}")
+            continue
+        logged = f"{item.submissions} submission{'s' if item.submissions != 1 else ''}"
+        if item.decisions:
+            logged += f", {item.decisions} decision{'s' if item.decisions != 1 else ''}"
+        _out(f"exported {item.pack_id} to {item.folder} (verified: {logged})")
+    if not done:
+        _out("no packs to export")
+    if any(not item.ok for item in done):
+        raise typer.Exit(1)
+
+
+@serve_app.command("import")
+def serve_import(
+    pack_dirs: Annotated[list[Path], typer.Argument(metavar="PACK_DIR...", help="Pack folders.")],
+    database_url: DatabaseOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Bring pack folders in, with their submissions and log, each verified first."""
+    engine = _serve_engine(database_url, workspace)
+    from rubrics.server.store import import_packs
+
+    try:
+        with handled():
+            done = import_packs(engine, list(pack_dirs))
+    finally:
+        engine.dispose()
+    for item in done:
+        if item.refused is not None:
+            _err(f"error: {item.refused}")
+        else:
+            _out(f"imported {item.pack_id} from {item.folder}")
+    if any(item.refused is not None for item in done):
+        raise typer.Exit(1)
 
 
 # --------------------------------------------------------------------------- init

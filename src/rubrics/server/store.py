@@ -29,11 +29,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError as DuplicateRow
 from sqlalchemy.orm import Session
 
-from rubrics.errors import Conflict, IntegrityError, NotFound
+from rubrics.errors import Conflict, IntegrityError, InvalidInput, NotFound, Problem, RubricsError
 from rubrics.fsutil import sha256_bytes
 from rubrics.log import GENESIS, LOG, SUBMISSION, LogEntry, chain, log_line
 from rubrics.packdir import Pack
-from rubrics.server.db import LogEntryRow, PackFileRow, PackRow
+from rubrics.server.db import AuditEventRow, LogEntryRow, PackFileRow, PackRow
 from rubrics.store import Hold, PackWrite, Writer
 
 LOG_REL = f"submissions/{LOG}"
@@ -110,8 +110,7 @@ class SqlStore:
                 self._synced.pop(pack_id, None)  # our writes are in the rows, not the mirror
 
     def pack_ids(self) -> list[str]:
-        with Session(self.engine) as session:
-            return list(session.scalars(select(PackRow.pack_id).order_by(PackRow.id)))
+        return pack_ids(self.engine)
 
     # ------------------------------------------------------------------ mirror
 
@@ -136,6 +135,12 @@ class SqlStore:
         materialise(session, row, folder, have=_files_in(folder))
         self._synced[row.pack_id] = row.head_hash
         return folder
+
+
+def pack_ids(engine: Engine) -> list[str]:
+    """Every pack's id, oldest first."""
+    with Session(engine) as session:
+        return list(session.scalars(select(PackRow.pack_id).order_by(PackRow.id)))
 
 
 def _files_in(folder: Path) -> dict[str, bytes]:
@@ -183,10 +188,11 @@ def _write(folder: Path, rel: str, data: bytes) -> None:
 # --------------------------------------------------------------------------- import, export
 
 
-def import_pack(engine: Engine, folder: Path) -> str:
+def import_pack(engine: Engine, folder: Path, *, actor: str | None = None) -> str:
     """Bring a pack folder in, with its submissions and log, after ``inspect`` finds no
     error in it; return its pack id. One transaction: the pack is in whole or not at all.
-    A pack id or folder name already in the database is refused."""
+    A pack id or folder name already in the database is refused. With ``actor``, the
+    import is in the audit log (same transaction)."""
     from rubrics.verify import inspect
 
     pack = Pack.open(folder)
@@ -210,6 +216,11 @@ def import_pack(engine: Engine, folder: Path) -> str:
             for entry in entries:
                 session.add(LogEntryRow(pack=row.id, seq=entry.seq, kind=entry.kind,
                                         data=log_line(entry), hash=entry.data["hash"]))
+            if actor is not None:
+                session.add(AuditEventRow(actor=actor, action="pack.import", pack=row.id,
+                                          detail={"folder": str(folder),
+                                                  "entries": len(entries)}))
+            session.flush()
     except DuplicateRow:
         raise Conflict(f"{folder}: not imported: the database already has pack "
                        f"'{pack.pack_id}' or a pack in a folder named '{folder.name}'") from None
@@ -259,3 +270,79 @@ def atomic_sync(path: Path) -> None:
     with open(path, "rb") as handle:
         os.fsync(handle.fileno())
 
+
+
+@dataclass
+class Exported:
+    """One pack written by :func:`export_packs`: its folder (None when it was not written)
+    and what ``rubrics verify`` finds in it, or why it was not written."""
+
+    pack_id: str
+    folder: Path | None
+    problems: list[Problem]
+    refused: str | None = None
+    submissions: int = 0
+    decisions: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.refused is None and not any(p.is_error for p in self.problems)
+
+
+def export_packs(engine: Engine, out: Path, wanted: list[str] | None = None, *,
+                 actor: str = "cli") -> list[Exported]:
+    """Export the packs named (default: every pack) as folders under ``out`` and verify
+    each folder as ``rubrics verify`` does; a pack that cannot be written (its folder
+    exists, no such pack) is reported and the others are still exported. Each export is
+    in the audit log."""
+    from rubrics.log import DECISION
+    from rubrics.verify import verify
+
+    done: list[Exported] = []
+    for pack_id in wanted if wanted is not None else pack_ids(engine):
+        try:
+            target = export_pack(engine, pack_id, out)
+        except RubricsError as exc:
+            done.append(Exported(pack_id, None, [], refused=_first_problem(exc)))
+            continue
+        problems, entries = verify(target)
+        result = Exported(pack_id, target, problems,
+                          submissions=sum(1 for e in entries if e.kind == SUBMISSION),
+                          decisions=sum(1 for e in entries if e.kind == DECISION))
+        with Session(engine) as session, session.begin():
+            row = SqlStore._row(session, pack_id)
+            session.add(AuditEventRow(actor=actor, action="pack.export", pack=row.id, detail={
+                "folder": str(target), "entries": len(entries), "verified": result.ok}))
+        done.append(result)
+    return done
+
+
+@dataclass
+class Imported:
+    """One folder given to :func:`import_packs`: its pack id once imported, or the first
+    problem that kept it out (``<folder>: not imported…``)."""
+
+    folder: Path
+    pack_id: str | None
+    refused: str | None = None
+
+
+def import_packs(engine: Engine, folders: list[Path], *, actor: str = "cli") -> list[Imported]:
+    """Import each pack folder (verified first, one transaction each); one that fails is
+    reported with its first problem and the others are still imported."""
+    done: list[Imported] = []
+    for folder in folders:
+        try:
+            done.append(Imported(folder, import_pack(engine, folder, actor=actor)))
+        except RubricsError as exc:
+            said = _first_problem(exc)
+            if not said.startswith(f"{folder}: not imported"):
+                said = f"{folder}: not imported: {said}"
+            done.append(Imported(folder, None, refused=said))
+    return done
+
+
+def _first_problem(exc: RubricsError) -> str:
+    if isinstance(exc, InvalidInput) and exc.problems:
+        return str(exc.problems[0])
+    return str(exc).split("\n", 1)[0]
