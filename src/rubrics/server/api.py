@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from rubrics.debrief import PanelDecision, Resolution, gather_resolutions
 from rubrics.errors import InvalidInput, problem, shorten
 from rubrics.packs import Candidate, candidate_problems
-from rubrics.server import links, service
+from rubrics.server import links, mail, service
 from rubrics.server.accounts import User, audit
 from rubrics.server.db import utcnow
 from rubrics.server.security import api_user, require_role
@@ -76,6 +76,8 @@ class NewInterviewer(BaseModel):
     name: str
     email: str
     days: int = Field(links.DEFAULT_DAYS, description="Days until the link expires")
+    send: bool = Field(False, description="Email the link to the interviewer (422 unless the "
+                       "server has SMTP settings)")
 
 
 class Interviewer(BaseModel):
@@ -98,6 +100,9 @@ class Interviewer(BaseModel):
 class LinkMade(Interviewer):
     link: str = Field(description="The interviewer's personal page (shown once)")
     token: str = Field(description="The link's token, for POST /api/submissions (shown once)")
+    sent: bool | None = Field(None, description="Whether the link was emailed (null: not asked)")
+    send_problem: str | None = Field(None, description="Why the email was not sent (the link "
+                                     "is made all the same)")
 
 
 class Returned(BaseModel):
@@ -222,11 +227,17 @@ def add_interviewer(pack_id: str, body: NewInterviewer, request: Request,
     """Make an interviewer's personal link for one stage (recruiters); the link and its
     token are shown only in this answer."""
     team = team_of(request)
+    smtp = request.app.state.smtp
+    if body.send and smtp is None:
+        raise mail.not_configured()
     token, link = links.create_link(team, pack_id, body.stage, body.name, body.email,
                                     user.email, days=body.days)
-    return {**interviewer_json(link, False, utcnow()),
-            "link": str(request.base_url).rstrip("/") + links.link_path(token),
-            "token": token}
+    url = str(request.base_url).rstrip("/") + links.link_path(token)
+    made = {**interviewer_json(link, False, utcnow()), "link": url, "token": token}
+    if body.send:
+        why_not = mail.send_link(team, smtp, link, url, user.email)
+        made |= {"sent": why_not is None, "send_problem": why_not}
+    return made
 
 
 @router.get("/packs/{pack_id}", response_model=PackStatus, responses=ERRORS)
@@ -265,3 +276,17 @@ def record(team: Team, user: User, pack_id: str, said: PanelDecision) -> dict[st
     return {"seq": done.seq, "decision": done.decision, "level": done.level,
             "override": done.override, "left_open": done.left_open,
             "supersedes": done.supersedes}
+
+
+@router.get("/calibration", tags=["calibration"], responses={
+    401: ERRORS[401], 403: ERRORS[403],
+    404: {"description": "The server holds no pack yet"},
+    422: {"description": "A bad `role` or `since`, or packs of several roles and no `role`"},
+    200: {"description": "Exactly what `rubrics calibrate --format json` prints over the "
+                         "server's packs", "content": {"application/json": {}}}})
+def get_calibration(request: Request, _user: Annotated[User, Depends(anyone)],
+                    role: str | None = None, since: str | None = None) -> Response:
+    """Calibration across the server's packs: the JSON of `rubrics calibrate --format json
+    [--role ROLE] [--since YYYY-MM-DD]` (too little data is said so in the figures)."""
+    return Response(service.calibration(team_of(request), "json", role=role, since=since),
+                    media_type="application/json")

@@ -49,6 +49,9 @@ def create_app(url: str, workspace: Path | None = None, *, secret: str | None = 
     app.state.sign_in_ip_limiter = RateLimiter(limit=30, seconds=60)  # any emails, one address
     app.state.link_limiter = RateLimiter(limit=60, seconds=60)  # for the interviewer link routes
     app.state.page_formats = page_formats
+    from rubrics.server.mail import SmtpSettings
+
+    app.state.smtp = SmtpSettings.from_env()  # None: links are copied, never sent
     _handle_errors(app)
     _add_headers(app)
     from rubrics.server import interviewers

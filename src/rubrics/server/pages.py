@@ -11,18 +11,20 @@ from __future__ import annotations
 import re
 import tempfile
 from datetime import datetime
+from html import unescape
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from rubrics.debrief import PanelDecision
 from rubrics.errors import InvalidInput, Problem, RubricsError, problem
 from rubrics.packs import read_candidates_csv
 from rubrics.render import Templates
-from rubrics.server import links, service
+from rubrics.server import links, mail, service
 from rubrics.server.accounts import User, audit, sign_in
 from rubrics.server.api import (
     PANEL,
@@ -303,6 +305,7 @@ def candidate_page(request: Request, pack_id: str, status: int = 200, *,
         link["waited"] = waited(link["missing_seconds"])
     return page(request, "candidate", status, title=candidate_label(found["candidate"]),
                 pack=found, line=overview(found), new_link=new_link,
+                can_send=request.app.state.smtp is not None,
                 problems=[shown_problem(p) for p in problems or []])
 
 
@@ -318,14 +321,21 @@ async def assign(pack_id: str, request: Request,
     """Assign an interviewer to a stage: the page shows their personal link, once."""
     form = await posted(request)
     team = team_of(request)
+    smtp, send = request.app.state.smtp, form.get("send") == "on"
     try:
+        if send and smtp is None:
+            raise mail.not_configured()
         token, link = links.create_link(team, pack_id, text(form, "stage"), text(form, "name"),
                                         text(form, "email"), user.email)
     except InvalidInput as exc:
         return candidate_page(request, pack_id, 422, problems=exc.problems)
     url = str(request.base_url).rstrip("/") + links.link_path(token)
-    return candidate_page(request, pack_id, 201, new_link={"url": url, "name": link.name,
-                                                           "stage": link.stage})
+    shown: dict[str, Any] = {"url": url, "name": link.name, "stage": link.stage,
+                             "email": link.email}
+    if send:
+        why_not = await run_in_threadpool(mail.send_link, team, smtp, link, url, user.email)
+        shown |= {"sent": why_not is None, "send_problem": why_not}
+    return candidate_page(request, pack_id, 201, new_link=shown)
 
 
 @router.post("/packs/{pack_id}/links/{link_id}/revoke")
@@ -368,11 +378,35 @@ def report_page(pack_id: str, request: Request,
                 _user: Annotated[User, Depends(signed_in_user)]) -> Response:
     """The panel report: the HTML of `rubrics aggregate --format html`, its own policy
     (styles pinned by hash, no script, no form) sent as the header too."""
-    html = service.report(team_of(request), pack_id, "html")
-    policy = _META_CSP.search(html.decode("utf-8"))
-    csp = (policy.group(1) if policy else "default-src 'none'") + "; frame-ancestors 'none'"
+    return own_policy(service.report(team_of(request), pack_id, "html"))
+
+
+def own_policy(html: bytes) -> Response:
+    """A report page (aggregate, calibration) sent with the policy its ``<meta>`` gives
+    (styles pinned by hash, no script, no form) as the header too."""
+    policy = _META_CSP.search(html.decode("utf-8"))  # an attribute: its quotes may be escaped
+    csp = (unescape(policy.group(1)) if policy else "default-src 'none'") \
+        + "; frame-ancestors 'none'"
     return Response(html, media_type="text/html; charset=utf-8",
                     headers={"Content-Security-Policy": csp})
+
+
+@router.get("/calibration")
+def calibration_page(request: Request, _user: Annotated[User, Depends(signed_in_user)],
+                     role: str = "", since: str = "") -> Response:
+    """`rubrics calibrate --format html` over the server's packs (panel and recruiters);
+    with packs of several roles and none chosen, or a bad option, a page to choose."""
+    team = team_of(request)
+    roles = service.pack_roles(team)
+    shown = {"role": role, "since": since}
+    if not roles or (not role and len(roles) > 1):
+        return page(request, "calibration", title="Calibration", roles=roles, form=shown,
+                    problems=[])
+    try:
+        return own_policy(service.calibration(team, "html", role=role, since=since))
+    except InvalidInput as exc:
+        return page(request, "calibration", 422, title="Calibration", roles=roles, form=shown,
+                    problems=[shown_problem(p) for p in exc.problems])
 
 
 @router.get("/packs/{pack_id}/decide")

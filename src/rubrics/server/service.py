@@ -8,15 +8,19 @@ HTTP to these calls and their results or errors back; nothing here knows about H
 
 from __future__ import annotations
 
+import os
+import re
 import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from rubrics.debrief import PanelDecision, Recorded, decide
-from rubrics.errors import InvalidInput
+from rubrics.errors import InvalidInput, NotFound, problem, shorten
 from rubrics.fsutil import sha256_bytes
 from rubrics.log import SUBMISSION, LogEntry
 from rubrics.packs import Candidate, PackOptions, build_pack, pack_templates
@@ -133,5 +137,62 @@ def status(team: Team, pack_id: str) -> dict[str, Any]:
             "decided": any(e.kind == "decision" for e in record.entries)}
 
 
-__all__ = ["InvalidInput", "Submitted", "Team", "create_pack", "record_decision", "report",
-           "status", "submit_scorecard"]
+def calibration(team: Team, fmt: str = "json", *, role: str | None = None,
+                since: str | None = None) -> bytes:
+    """``rubrics calibrate --format fmt [--role ROLE] [--since SINCE]`` over every pack the
+    server holds, each read through its mirror (held meanwhile, in pack id order, so that
+    two calibrations never wait on each other); the mirrors' folder is left out of the
+    paths the report names. No pack at all is NotFound; bad options are InvalidInput."""
+    from rubrics.calibration import calibrate
+    from rubrics.calibration.report import report_bytes
+
+    day = _since(since)
+    pack_ids = sorted(team.store.pack_ids())
+    if not pack_ids:
+        raise NotFound("the server holds no pack yet: calibration reads its packs")
+    with ExitStack() as held:
+        folders = [held.enter_context(team.store.reading(pid)).path for pid in pack_ids]
+        data = calibrate(folders, since=day, role=role or None, jobs=1)  # no fork in a server
+    root = f"{team.store.mirrors}{os.sep}"
+    for skipped in data["packs"]["skipped"]:
+        skipped["path"] = skipped["path"].replace(root, "")
+    data["warnings"] = [w.replace(root, "") for w in data["warnings"]]
+    return report_bytes(data, fmt, lambda: _templates(team))
+
+
+def pack_roles(team: Team) -> dict[str, int]:
+    """The roles of the server's packs, each with how many packs it has."""
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from rubrics.server.db import PackRow
+
+    with Session(team.engine) as session:
+        rows = session.execute(select(PackRow.role_id, func.count()).group_by(PackRow.role_id)
+                               .order_by(PackRow.role_id)).all()
+    return {str(r): int(n) for r, n in rows}
+
+
+def _since(since: str | None) -> date | None:
+    """``--since`` as ``rubrics calibrate`` reads it: a YYYY-MM-DD date, or none."""
+    if since is None or not since.strip():
+        return None
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", since):
+            raise ValueError(since)
+        return date.fromisoformat(since)
+    except ValueError:
+        raise InvalidInput([problem("since", f"'{shorten(since)}' is not a date (YYYY-MM-DD)")]
+                           ) from None
+
+
+def _templates(team: Team) -> Any:
+    from rubrics.render import Templates
+    from rubrics.workspace import bundled_root
+
+    return Templates.for_workspace(team.workspace.templates_dir, None,
+                                   bundled_root() / "templates")
+
+
+__all__ = ["InvalidInput", "Submitted", "Team", "calibration", "create_pack", "pack_roles",
+           "record_decision", "report", "status", "submit_scorecard"]
