@@ -10,6 +10,9 @@ add` and `rubrics users token`, and starts two `rubrics serve` processes (uvicor
 RUBRICS_SECRET_KEY) on the database. Over HTTP the recruiter makes packs of the bundled role
 (HTML kit only) and one interviewer link per stage, spread over both processes.
 
+Round 0: `--sequential` interviewers (default 18) post one after another, alternating
+processes: the latency of a submission on servers with nothing else to do.
+
 Round 1: every interviewer posts their scorecard (the JSON the HTML form saves, their link's
 token as the bearer token) at the same moment, half to each process; per-request latency,
 p50/p95/max and throughput are printed. Every link must be answered 201, and sending every
@@ -20,8 +23,9 @@ requests sent to process A are answered, A is killed with SIGKILL. Each client w
 failed sends it again to process B. A is started again, and every request is sent once more.
 
 Then, for both rounds: every link's stage has exactly one submission in the log (none lost,
-none doubled), `GET /api/packs/{id}` shows no stage missing, the servers logged no error,
-`rubrics serve export DIR` exits 0, and `rubrics verify` passes on every exported pack.
+none doubled) and one `submission` audit event, `GET /api/packs/{id}` shows no stage
+missing, the servers logged no error, `rubrics serve export DIR` exits 0, and `rubrics
+verify` passes on every exported pack.
 Exits 1 (after printing the figures) if any check fails. `--quick` is a 12-interviewer run
 small enough for the test suite (tests/test_bench_serve.py runs it).
 """
@@ -67,6 +71,7 @@ TIMEOUT = httpx.Timeout(300.0, connect=30.0)
 class Config:
     interviewers: int = 200
     kill_interviewers: int = 200
+    sequential: int = 18
     work: Path | None = None
 
 
@@ -89,6 +94,7 @@ class Link:
     """One interviewer: their pack and stage, their link's token and their scorecard."""
 
     n: int
+    link_id: int
     pack_id: str
     stage: str
     email: str
@@ -110,6 +116,7 @@ class Outcome:
 class Figures:
     problems: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+    round0: dict[str, float] = field(default_factory=dict)
     round1: dict[str, float] = field(default_factory=dict)
     round2: dict[str, float] = field(default_factory=dict)
 
@@ -224,7 +231,9 @@ def make_links(servers: list[Server], auth: dict[str, str], url: str, count: int
                     link.raise_for_status()
                     answers = {**sample_answers(stage, n, 7, on=made_on), "interviewer": name,
                                "interviewer_email": email}
-                    found.append(Link(n, pack_id, stage["id"], email, link.json()["token"],
+                    made_link = link.json()
+                    found.append(Link(n, made_link["id"], pack_id, stage["id"], email,
+                                      made_link["token"],
                                       html_export(manifest, stage["id"], answers).encode()))
                 return found
 
@@ -335,8 +344,8 @@ def check_retries(figures: Figures, what: str, first: list[Outcome],
 
 
 def check_log(figures: Figures, url: str, links: list[Link]) -> None:
-    """Every link's stage has exactly one submission in its pack's log; nothing else is
-    logged on those packs."""
+    """Every link's stage has exactly one submission in its pack's log, and the link one
+    ``submission`` audit event; nothing else is logged on those packs."""
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
@@ -347,6 +356,8 @@ def check_log(figures: Figures, url: str, links: list[Link]) -> None:
         with Session(engine) as session:
             rows = session.execute(select(db.PackRow.pack_id, db.LogEntryRow.data).join(
                 db.LogEntryRow, db.LogEntryRow.pack == db.PackRow.id)).all()
+            events = Counter(detail.get("link") for detail in session.scalars(
+                select(db.AuditEventRow.detail).where(db.AuditEventRow.action == "submission")))
     finally:
         engine.dispose()
     logged: Counter[tuple[str, str, str]] = Counter()
@@ -360,6 +371,10 @@ def check_log(figures: Figures, url: str, links: list[Link]) -> None:
         if logged[key] != 1:
             figures.problems.append(f"{key[0]} {key[1]}: {logged[key]} submissions logged, "
                                     "not exactly 1")
+    for link in links:
+        if events[link.link_id] != 1:
+            figures.problems.append(f"{link.pack_id} {link.stage}: {events[link.link_id]} "
+                                    "submission audit events, not exactly 1")
     for key, count in sorted(logged.items()):
         if key[0] in packs and key not in wanted:
             figures.problems.append(f"{key[0]} {key[1]}: {count} unexpected submissions "
@@ -441,14 +456,24 @@ def run(config: Config, cluster: Cluster | None = None) -> Figures:
         for server in servers:
             wait_healthy(server)
         t_ready = time.perf_counter()
+        links0 = make_links(servers, auth, url, config.sequential, 100_000, "r0")
         links1 = make_links(servers, auth, url, config.interviewers, 0, "r1")
         links2 = make_links(servers, auth, url, config.kill_interviewers,
                             config.interviewers, "r2")
         t_made = time.perf_counter()
-        packs = len({link.pack_id for link in links1 + links2})
+        every = links0 + links1 + links2
+        packs = len({link.pack_id for link in every})
         figures.say(f"setup: cluster, migration, two servers {t_ready - t0:.1f} s; "
-                    f"{packs} packs and {len(links1) + len(links2)} links over HTTP "
+                    f"{packs} packs and {len(every)} links over HTTP "
                     f"{t_made - t_ready:.1f} s")
+
+        # Round 0: one at a time.
+        outcomes0: list[Outcome] = []
+        started0 = time.perf_counter()
+        for link in links0:
+            outcomes0 += asyncio.run(resend_all([link], servers, to=lambda link: link.n % 2))
+        check_answers(figures, "round 0", outcomes0, lambda _o: {201})
+        figures.round0 = latency_figures(outcomes0, time.perf_counter() - started0)
 
         # Round 1: everyone at once, half to each process.
         outcomes1, wall1, _ = asyncio.run(submit_all(links1, servers, first=lambda link: link.n % 2))
@@ -481,8 +506,8 @@ def run(config: Config, cluster: Cluster | None = None) -> Figures:
             figures.problems.append("round 2: no request failed when server A was killed "
                                     "(killed too late to test anything)")
 
-        check_log(figures, url, links1 + links2)
-        check_status(figures, servers[1], auth, links1 + links2)
+        check_log(figures, url, every)
+        check_status(figures, servers[1], auth, every)
         for server in servers:
             stop(server)
         check_server_logs(figures, servers)
@@ -505,16 +530,19 @@ def run(config: Config, cluster: Cluster | None = None) -> Figures:
 
 
 def report(figures: Figures, config: Config, packs: int, verified: int, export_s: float) -> None:
-    r1, r2 = figures.round1, figures.round2
+    r0, r1, r2 = figures.round0, figures.round1, figures.round2
     say = figures.say
     say()
-    say(f"| measure ({config.interviewers} interviewers at once, 2 processes, one PostgreSQL) "
-        "| result |")
+    say("| measure (2 server processes, one PostgreSQL) | result |")
     say("| --- | --- |")
-    say(f"| submissions accepted (201) | {int(r1['count'])}, each logged once |")
-    say(f"| latency p50 / p95 / max | {r1['p50'] * 1000:.0f} / {r1['p95'] * 1000:.0f} / "
+    say(f"| one submission at a time ({int(r0['count'])}, alternating processes): latency "
+        f"p50 / max | {r0['p50'] * 1000:.0f} / {r0['max'] * 1000:.0f} ms "
+        f"(mean {r0['mean'] * 1000:.0f} ms) |")
+    say(f"| {config.interviewers} interviewers at once: accepted (201) | "
+        f"{int(r1['count'])}, each logged once |")
+    say(f"| at once: latency p50 / p95 / max | {r1['p50'] * 1000:.0f} / {r1['p95'] * 1000:.0f} / "
         f"{r1['max'] * 1000:.0f} ms (mean {r1['mean'] * 1000:.0f} ms) |")
-    say(f"| wall time, throughput | {r1['wall']:.1f} s, {r1['throughput']:.1f} submissions/s |")
+    say(f"| at once: wall time, throughput | {r1['wall']:.1f} s, {r1['throughput']:.1f} submissions/s |")
     say()
     say(f"| SIGKILL round ({config.kill_interviewers} interviewers at once) | result |")
     say("| --- | --- |")
@@ -535,8 +563,8 @@ def report(figures: Figures, config: Config, packs: int, verified: int, export_s
         for p in figures.problems[:50]:
             say(f"- {p}")
     else:
-        say("Every submission of both rounds is logged exactly once; no 500, no error in "
-            "the servers' logs.")
+        say("Every submission of both rounds is logged exactly once, with one audit event; "
+            "no 500, no error in the servers' logs.")
 
 
 def main() -> None:
@@ -544,11 +572,15 @@ def main() -> None:
     parser.add_argument("--interviewers", type=int, default=200)
     parser.add_argument("--kill-interviewers", type=int,
                         help="interviewers of the SIGKILL round (default: --interviewers)")
-    parser.add_argument("--quick", action="store_true", help="12 interviewers a round")
+    parser.add_argument("--sequential", type=int, default=18,
+                        help="interviewers submitting one after another first")
+    parser.add_argument("--quick", action="store_true",
+                        help="12 interviewers a round, 6 one after another")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     args = parser.parse_args()
     count = 12 if args.quick else args.interviewers
-    config = Config(count, args.kill_interviewers or count, args.keep)
+    config = Config(count, args.kill_interviewers or count, 6 if args.quick else args.sequential,
+                    args.keep)
     load = os.getloadavg()[0]
     print(f"load average at the start: {load:.2f} ({os.cpu_count()} cores)", flush=True)
     figures = run(config)

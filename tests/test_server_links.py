@@ -96,7 +96,7 @@ def server(built: Built, tmp_path: Path) -> Iterator[Server]:
     """A server on a fresh copy of the module's database."""
     shutil.copy(built.folder / "team.sqlite3", tmp_path / "team.sqlite3")
     url = f"sqlite:///{tmp_path / 'team.sqlite3'}"
-    application = create_app(url, None, tmp_path / "mirrors")
+    application = create_app(url, None, mirrors=tmp_path / "mirrors")
     team: Team = application.state.team
     with team.store.reading(built.pack_a) as pack:
         stages = [s.id for s in pack.loop.role.stages]
