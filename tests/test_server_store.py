@@ -333,14 +333,14 @@ else:
     service._entry = lambda *args: stop_here("committed")
 engine = db.connect(url)
 team = service.Team.open(engine, Workspace.open(None), Path(mirrors))
-service.submit_scorecard(team, pack_id, Path(card).read_bytes())
+service.submit_scorecard(team, pack_id, Path(card).read_bytes(), audit=("link:7", {"link": 7}))
 """
 
 
 @pytest.mark.parametrize("when", ["flushed", "committed"])
 def test_a_submitter_killed_mid_submission_leaves_none_or_a_whole_one(
         database_url: str, team: Team, tmp_path: Path, when: str) -> None:
-    """A process killed with SIGKILL before COMMIT leaves no row of its submission, one killed after COMMIT the whole submission; either way the pack exports and verifies and takes the scorecard (again) after."""
+    """A process killed with SIGKILL before COMMIT leaves no row of its submission nor its audit event, one killed after COMMIT the whole submission and its audit event; either way the pack exports and verifies and takes the scorecard (again) after."""
     pack_id = service.create_pack(team, ROLE_ID, Candidate("Ada Lovelace"), formats=("html",))
     card = scorecards(manifest_of(team, pack_id))[0]
     (tmp_path / "card.json").write_bytes(card)
@@ -364,10 +364,14 @@ def test_a_submitter_killed_mid_submission_leaves_none_or_a_whole_one(
         kept = session.scalars(select(db.PackFileRow.path).where(
             db.PackFileRow.pack == row.id, db.PackFileRow.path.like("submissions/%"))).all()
         head = row.head_entries
+        events = [(e.actor, e.action, e.detail) for e in session.scalars(
+            select(db.AuditEventRow).where(db.AuditEventRow.action == "submission"))]
     if when == "flushed":
-        assert (entries[1:], kept, head) == ([], [], 1)
+        assert (entries[1:], kept, head, events) == ([], [], 1, [])
     else:
         assert (entries[1:], len(kept), head) == (["submission"], 2, 2)
+        stage = json.loads(card)["stage"]
+        assert events == [("link:7", "submission", {"link": 7, "seq": 1, "stage": stage})]
     folder = exported(database_url, tmp_path / "out", pack_id)
     logged = 0 if when == "flushed" else 1
     verified = invoke("verify", str(folder))

@@ -163,8 +163,9 @@ async def post_submission(request: Request, amend: bool = False,
                                "message": f"this link is for {link.email}: submit with that "
                                           "email"}])
     try:
-        done = await run_in_threadpool(submit_scorecard, team, link.pack_id, raw,
-                                       amend=amend, reason=reason)
+        done = await run_in_threadpool(
+            submit_scorecard, team, link.pack_id, raw, amend=amend, reason=reason,
+            audit=(f"link:{link.id}", {"link": link.id, "amend": amend}))
     except InvalidInput as exc:
         return _refused(422, field_problems(exc.problems))
     except (Conflict, IntegrityError) as exc:
@@ -172,10 +173,6 @@ async def post_submission(request: Request, amend: bool = False,
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     entry = done.entry
-    if not done.again:
-        await run_in_threadpool(links.record_event, team, f"link:{link.id}", "submission",
-                                link.pack_id, {"link": link.id, "seq": entry.seq,
-                                               "stage": entry.stage, "amend": amend})
     return JSONResponse({"submission": entry.ref, "seq": entry.seq, "stage": entry.stage,
                          "interviewer": entry.interviewer, "again": done.again,
                          "amends": entry.amends, "notes": done.notes},

@@ -69,9 +69,13 @@ def create_pack(team: Team, role_id: str, candidate: Candidate, *, anonymous: bo
 
 
 def submit_scorecard(team: Team, pack_id: str, raw: bytes, *, amend: bool = False,
-                     reason: str | None = None) -> Submitted:
+                     reason: str | None = None,
+                     audit: tuple[str, dict[str, Any]] | None = None) -> Submitted:
     """Check and keep one scorecard (the JSON the HTML form saves, or the YAML/PDF a
-    reader fills): the same checks and record as ``rubrics submit``."""
+    reader fills): the same checks and record as ``rubrics submit``. With ``audit``
+    (actor, detail), a new acceptance is the audit event ``submission`` (the detail with
+    its ``seq`` and ``stage``), committed in the same transaction: a process killed after
+    COMMIT leaves both, before it neither (a retry, answered ``again``, adds none)."""
     with tempfile.TemporaryDirectory(prefix="rubrics-upload-") as upload:
         path = Path(upload) / _name_for(raw)
         path.write_bytes(raw)
@@ -82,6 +86,10 @@ def submit_scorecard(team: Team, pack_id: str, raw: bytes, *, amend: bool = Fals
             if earlier is not None:
                 return Submitted(earlier, again=True, notes=[])
             (accepted,) = submit(pack.path, [path], amend=amend, reason=reason, hold=hold)
+            if audit is not None:
+                actor, detail = audit
+                team.store.add_event(pack_id, actor, "submission",
+                                     {**detail, "seq": accepted.seq, "stage": accepted.stage})
         return Submitted(_entry(team, pack_id, accepted), again=False, notes=accepted.notes)
 
 

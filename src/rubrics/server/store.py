@@ -75,6 +75,7 @@ class SqlStore:
         self._synced: dict[str, str] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
+        self._open: dict[str, tuple[Session, PackRow]] = {}  # writes in progress, by pack id
 
     # ------------------------------------------------------------------ reading
 
@@ -98,6 +99,7 @@ class SqlStore:
                 with session.begin():
                     row = self._row(session, pack_id, for_update=True)
                     folder = self._sync(session, row)
+                    self._open[pack_id] = (session, row)
 
                     @contextmanager
                     def hold(_pack: Pack) -> Iterator[Writer]:
@@ -107,7 +109,14 @@ class SqlStore:
 
                     yield Pack.open(folder), hold
             finally:
+                self._open.pop(pack_id, None)
                 self._synced.pop(pack_id, None)  # our writes are in the rows, not the mirror
+
+    def add_event(self, pack_id: str, actor: str, action: str, detail: dict[str, Any]) -> None:
+        """Add an audit event to the write of ``pack_id`` in progress (this thread's, as
+        the pack's lock is held): it is committed with the write, or not at all."""
+        session, row = self._open[pack_id]
+        session.add(AuditEventRow(actor=actor, action=action, pack=row.id, detail=detail))
 
     def pack_ids(self) -> list[str]:
         return pack_ids(self.engine)
