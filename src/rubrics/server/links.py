@@ -194,6 +194,15 @@ def _pack_row(session: Session, pack_id: str) -> PackRow:
     return row
 
 
+def record_event(team: Team, actor: str, action: str, pack_id: str | None,
+                 detail: dict[str, Any]) -> None:
+    """Add an event to the audit log (an event of its own: one that belongs to a pack's
+    write goes in that write's transaction, ``SqlStore.add_event``)."""
+    with Session(team.engine) as session, session.begin():
+        pack = _pack_row(session, pack_id).id if pack_id else None
+        session.add(AuditEventRow(actor=actor, action=action, pack=pack, detail=detail))
+
+
 # --------------------------------------------------------------------------- drafts
 
 
