@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError as DuplicateRow
 from sqlalchemy.orm import Session
 
 from rubrics.errors import Conflict, InvalidInput, NotFound, Problem, problem, shorten
-from rubrics.server.db import ApiTokenRow, AuditEventRow, PackRow, UserRow, utcnow
+from rubrics.server.db import ApiTokenRow, AuditEventRow, PackRow, UserRow, reader, utcnow
 
 ROLES = ("recruiter", "panel")
 MIN_PASSWORD = 12
@@ -130,7 +130,7 @@ def dummy_hash() -> str:
 def sign_in(engine: Engine, email: str, password: str) -> User | None:
     """The user whose email and password these are, or None. An unknown, disabled or
     token-only account still costs one argon2 verification (no timing signal)."""
-    with Session(engine) as session:
+    with Session(reader(engine)) as session:
         user = session.scalars(select(UserRow).where(
             UserRow.email == normalise_email(email))).first()
         if user is None or user.disabled_at is not None or not user.password_hash:
@@ -143,7 +143,7 @@ def sign_in(engine: Engine, email: str, password: str) -> User | None:
 
 def user_by_email(engine: Engine, email: str) -> User | None:
     """The enabled user with this email, or None (a session's user may since be disabled)."""
-    with Session(engine) as session:
+    with Session(reader(engine)) as session:
         row = session.scalars(select(UserRow).where(
             UserRow.email == normalise_email(email))).first()
         if row is None or row.disabled_at is not None:
