@@ -3,18 +3,35 @@ be echoed, blank scorecards, CSV uploads, proxies, disabled users and ended sess
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rubrics.server import accounts, service
+from tests.conftest import ROLE_ID
 from tests.test_server_api import PANEL, RECRUITER, Server
 
 
 @pytest.fixture
 def fresh(tmp_path: Path) -> Server:
     return Server(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Server:
+    return Server(tmp_path_factory.mktemp("shared"))
+
+
+@pytest.fixture(scope="module")
+def returned(shared: Server) -> str:
+    """A pack with every stage returned."""
+    with shared.client() as client:
+        made = shared.new_pack(client)
+    shared.submit_all(made)
+    return made
 
 
 def test_token_checks_audits_and_status_run_side_by_side_on_sqlite(fresh: Server) -> None:
@@ -41,3 +58,37 @@ def test_token_checks_audits_and_status_run_side_by_side_on_sqlite(fresh: Server
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+SURROGATE = "\\ud800"  # as a JSON body spells it
+
+
+@pytest.mark.parametrize(("route", "who", "body", "field"), [
+    ("/api/packs", RECRUITER, {"role": "S", "candidate": "A"}, "role"),
+    ("/api/packs", RECRUITER, {"role": ROLE_ID, "candidate": "A S"}, "candidate"),
+    ("/api/packs", RECRUITER, {"role": ROLE_ID, "candidate": "A", "candidate_id": "S"},
+     "candidate_id"),
+    ("/api/packs/{pack}/interviewers", RECRUITER,
+     {"stage": "S", "name": "A", "email": "a@example.com"}, "stage"),
+    ("/api/packs/{pack}/decision", PANEL, {"decision": "S", "reason": "r", "by": "b"},
+     "decision"),
+    ("/api/packs/{pack}/decision", PANEL, {"decision": "hire", "reason": "r S", "by": "b"},
+     "reason"),
+    ("/api/packs/{pack}/decision", PANEL,
+     {"decision": "hire", "reason": "r", "by": "b", "resolve": ["S=y"]}, "resolve"),
+])
+def test_a_lone_surrogate_in_a_body_is_a_422_never_a_500(
+        shared: Server, returned: str, route: str, who: str, body: dict[str, Any],
+        field: str) -> None:
+    """A lone surrogate in any field of the API's bodies is answered 422 naming the field
+    (quoted input shown with U+FFFD), never a 500; nothing is recorded."""
+    fresh, pack_id = shared, returned
+    with fresh.client() as client:
+        raw = json.dumps(body).replace("S", SURROGATE)
+        answer = client.post(route.format(pack=pack_id), content=raw.encode(),
+                             headers={**fresh.auth(who), "content-type": "application/json"})
+        assert answer.status_code == 422, answer.text
+        assert field in {p["field"] for p in answer.json()["problems"]}
+        assert fresh.team.store.pack_ids() == [pack_id]
+        assert not client.get(f"/api/packs/{pack_id}", headers=fresh.auth(PANEL)).json()[
+            "decided"]
