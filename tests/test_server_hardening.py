@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from rubrics.samples import fill_yaml, sample_email
 from rubrics.server import accounts, service
 from tests.conftest import ROLE_ID
-from tests.test_server_api import PANEL, RECRUITER, Server
+from tests.test_debrief import PEOPLE, STAGES
+from tests.test_server_api import PANEL, RECRUITER, Server, signed_in
 
 
 @pytest.fixture
@@ -92,3 +94,36 @@ def test_a_lone_surrogate_in_a_body_is_a_422_never_a_500(
         assert fresh.team.store.pack_ids() == [pack_id]
         assert not client.get(f"/api/packs/{pack_id}", headers=fresh.auth(PANEL)).json()[
             "decided"]
+
+
+def test_a_blank_scorecard_leaves_its_stage_missing_in_status_and_pipeline(
+        shared: Server) -> None:
+    """A scorecard that rates none of its stage's criteria is listed as the stage's blank
+    one, the stage stays missing, and its interviewer is still shown as awaited."""
+    with shared.client() as client:
+        pack_id = shared.new_pack(client, "Blanche Blank", "blank-1")
+        stage = STAGES[0]
+        made = client.post(f"/api/packs/{pack_id}/interviewers", headers=shared.auth(RECRUITER),
+                           json={"stage": stage, "name": PEOPLE[0],
+                                 "email": sample_email(PEOPLE[0])})
+        assert made.status_code == 201, made.text
+        with shared.team.store.reading(pack_id) as pack:
+            blank = (pack.path / "scorecards" / f"{stage}.yaml").read_text(encoding="utf-8")
+        filled = fill_yaml(blank, {"interviewer": PEOPLE[0],
+                                   "interviewer_email": sample_email(PEOPLE[0]),
+                                   "interviewed_on": "2026-11-20", "notes": "", "ratings": {}, "evidence": {},
+                                   "recommendation": "yes"})
+        got = service.submit_scorecard(shared.team, pack_id, filled.encode())
+        assert "rates none of the stage's criteria" in " ".join(got.notes)
+        status = client.get(f"/api/packs/{pack_id}", headers=shared.auth(PANEL)).json()
+        first = status["stages"][0]
+        assert (first["id"], first["returned"]) == (stage, [])
+        assert [(b["submission"], b["interviewer"]) for b in first["blank"]] == [
+            (got.entry.ref, PEOPLE[0])]
+        assert stage in status["missing"]
+        (link,) = status["interviewers"]
+        assert link["returned"] is False and link["missing_seconds"] is not None
+        signed_in(client, RECRUITER)
+        pipeline = client.get("/pipeline").text
+        assert f"{PEOPLE[0]} (" in pipeline.split("Blanche Blank", 1)[1].split("</tr>", 1)[0]
+        assert "blank, rates nothing" in client.get(f"/packs/{pack_id}").text

@@ -117,16 +117,22 @@ def report(team: Team, pack_id: str, fmt: str = "json") -> bytes:
 
 
 def status(team: Team, pack_id: str) -> dict[str, Any]:
-    """Which stages have a counted scorecard and which are still missing."""
+    """Which stages have a counted scorecard and which are still missing. As in the
+    aggregation, a scorecard that rates none of its stage's criteria is not returned: it
+    is listed as the stage's ``blank`` one, and the stage stays missing."""
     with team.store.reading(pack_id) as pack:
         record = load_record(pack)
+    assesses = {s.id: s.assesses for s in pack.loop.role.stages}
     returned: dict[str, list[dict[str, Any]]] = {}
+    blank: dict[str, list[dict[str, Any]]] = {}
     for entry in record.effective:
-        returned.setdefault(entry.stage, []).append(
+        ratings = record.submissions[entry.seq].ratings
+        rates = any(ratings.get(cid) is not None for cid in assesses.get(entry.stage, ()))
+        (returned if rates else blank).setdefault(entry.stage, []).append(
             {"submission": entry.ref, "interviewer": entry.interviewer,
              "accepted_at": entry.data.get("accepted_at")})
-    stages = [{"id": s.id, "title": s.title, "returned": returned.get(s.id, [])}
-              for s in pack.loop.role.stages]
+    stages = [{"id": s.id, "title": s.title, "returned": returned.get(s.id, []),
+               "blank": blank.get(s.id, [])} for s in pack.loop.role.stages]
     return {"pack_id": pack.pack_id, "candidate": pack.candidate,
             "role": pack.manifest["role"]["id"], "stages": stages,
             "missing": [s["id"] for s in stages if not s["returned"]],
