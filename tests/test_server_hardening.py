@@ -127,3 +127,34 @@ def test_a_blank_scorecard_leaves_its_stage_missing_in_status_and_pipeline(
         pipeline = client.get("/pipeline").text
         assert f"{PEOPLE[0]} (" in pipeline.split("Blanche Blank", 1)[1].split("</tr>", 1)[0]
         assert "blank, rates nothing" in client.get(f"/packs/{pack_id}").text
+
+
+def test_a_second_pack_for_a_candidate_id_is_a_conflict_naming_the_id(shared: Server) -> None:
+    """POST /api/packs for a candidate id that has a pack is 409 naming the id, not a
+    folder on the server's disk."""
+    with shared.client() as client:
+        shared.new_pack(client, "Xavier One", "x1")
+        again = client.post("/api/packs", headers=shared.auth(RECRUITER), json={
+            "role": ROLE_ID, "candidate": "Xavier Again", "candidate_id": "x1",
+            "formats": ["html"]})
+        assert again.status_code == 409
+        assert again.json() == {"detail": "a pack for candidate id 'x1' already exists"}
+
+
+def test_a_csv_upload_checks_every_row_against_the_database_before_making_any(
+        shared: Server) -> None:
+    """A CSV whose second row's candidate id already has a pack makes no pack at all, and
+    says so on that row's line, without a server path."""
+    with shared.client() as client:
+        shared.new_pack(client, "Existing Person", "dup-1")
+        token = signed_in(client, RECRUITER)
+        before = shared.team.store.pack_ids()
+        answer = client.post("/packs/upload", data={"csrf": token, "role": ROLE_ID}, files={
+            "candidates": ("c.csv", b"name,id\nNew Person,new-1\nExisting Again,dup-1\n"
+                                    b"Twin A,tw\nTwin B,tw\n")})
+        assert answer.status_code == 422
+        assert "candidates line 3: a pack for candidate id &#39;dup-1&#39; already exists" \
+            in answer.text
+        assert "candidates line 5: the same candidate as line 4" in answer.text
+        assert "/tmp" not in answer.text and "rubrics-new-pack" not in answer.text
+        assert shared.team.store.pack_ids() == before

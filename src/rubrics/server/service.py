@@ -13,13 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from rubrics.debrief import PanelDecision, Recorded, decide
-from rubrics.errors import InvalidInput
+from rubrics.errors import Conflict, InvalidInput, shorten
 from rubrics.fsutil import sha256_bytes
 from rubrics.log import SUBMISSION, LogEntry
 from rubrics.packs import Candidate, PackOptions, build_pack, pack_templates
+from rubrics.server.db import PackRow, reader
 from rubrics.server.store import SqlStore, import_pack
 from rubrics.submit import Accepted, check_writable, submit
 from rubrics.verify import load_record
@@ -53,15 +56,39 @@ class Submitted:
     notes: list[str]
 
 
+def pack_exists(team: Team, candidate: Candidate) -> str | None:
+    """Why ``candidate`` cannot have a new pack (one for the same candidate id, or the same
+    name without an id, is in the database), or None."""
+    folder = candidate.folder_name
+    with Session(reader(team.engine)) as session:
+        found = session.scalars(select(PackRow.pack_id).where(PackRow.folder == folder)).first()
+    return None if found is None else already_made(candidate, folder)
+
+
+def already_made(candidate: Candidate, folder: str) -> str:
+    if candidate.id is not None:
+        return f"a pack for candidate id '{shorten(candidate.id)}' already exists"
+    return (f"a pack for candidate '{shorten(candidate.name)}' already exists (folder "
+            f"'{folder}'): give a candidate id to tell two candidates apart")
+
+
 def create_pack(team: Team, role_id: str, candidate: Candidate, *, anonymous: bool = False,
                 formats: tuple[str, ...] = ("html", "pdf")) -> str:
-    """Make a candidate's pack as ``rubrics pack`` does and keep it; return its pack id."""
+    """Make a candidate's pack as ``rubrics pack`` does and keep it; return its pack id.
+    A pack for the same candidate is a Conflict (never naming the server's temporary
+    folder)."""
+    taken = pack_exists(team, candidate) if candidate.id is not None or not anonymous else None
+    if taken:
+        raise Conflict(taken)
     loop, _, role_source = team.workspace.loop_with_source(role_id)
     with tempfile.TemporaryDirectory(prefix="rubrics-new-pack-") as out:
         options = PackOptions(out=Path(out), formats=formats, anonymous=anonymous)
         made = build_pack(loop, role_source, candidate, options,
                           pack_templates(team.workspace, None))
-        return import_pack(team.engine, made.path)
+        try:
+            return import_pack(team.engine, made.path)
+        except Conflict:  # made meanwhile by another request
+            raise Conflict(already_made(candidate, made.path.name)) from None
 
 
 def submit_scorecard(team: Team, pack_id: str, raw: bytes, *, amend: bool = False,
