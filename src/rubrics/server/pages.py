@@ -363,7 +363,7 @@ def packet(pack_id: str, request: Request,
             raise HTTPException(404, "this pack was made without a candidate packet")
         data = (pack.path / name).read_bytes()
         folder = pack.path.name
-    audit(team.engine, user.email, "export", pack_id, file=name)
+    audit(team.engine, user.email, "packet.download", pack_id, file=name)
     kind = "application/pdf" if name.endswith(".pdf") else "text/html; charset=utf-8"
     return Response(data, media_type=kind, headers={
         "Content-Disposition": f'attachment; filename="{folder}-{name}"'})
