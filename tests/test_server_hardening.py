@@ -4,14 +4,23 @@ be echoed, blank scorecards, CSV uploads, proxies, disabled users and ended sess
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from rubrics.samples import fill_yaml, sample_email
-from rubrics.server import accounts, service
+from rubrics.server import accounts, db, service
 from tests.conftest import ROLE_ID
 from tests.test_debrief import PEOPLE, STAGES
 from tests.test_server_api import PANEL, RECRUITER, Server, signed_in
@@ -158,3 +167,55 @@ def test_a_csv_upload_checks_every_row_against_the_database_before_making_any(
         assert "candidates line 5: the same candidate as line 4" in answer.text
         assert "/tmp" not in answer.text and "rubrics-new-pack" not in answer.text
         assert shared.team.store.pack_ids() == before
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _failed_sign_in_ip(url: str, *args: str) -> str:
+    """Run `rubrics serve` with ``args``, fail a sign-in through it with an
+    X-Forwarded-For header, and return the address the audit log kept."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "FORWARDED_ALLOW_IPS"}
+    proc = subprocess.Popen([sys.executable, "-c", "from rubrics.cli import app; app()",
+                             "serve", "--database-url", url, "--port", str(port), *args],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            for _ in range(200):
+                try:
+                    client.get("/api/health")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+            token = re.search(r'name="csrf" value="([^"]+)"', client.get("/sign-in").text)
+            assert token is not None
+            answer = client.post("/sign-in", headers={"X-Forwarded-For": "203.0.113.7"},
+                                 data={"csrf": token.group(1), "email": RECRUITER,
+                                       "password": "not the password"})
+            assert answer.status_code == 401
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    engine = db.connect(url)
+    try:
+        with Session(engine) as session:
+            row = session.scalars(select(db.AuditEventRow).where(
+                db.AuditEventRow.action == "sign-in.failed").order_by(
+                db.AuditEventRow.id.desc())).first()
+            assert row is not None
+            ip: str = row.detail["ip"]
+            return ip
+    finally:
+        engine.dispose()
+
+
+def test_serve_believes_forwarded_headers_only_from_the_proxies_given(fresh: Server) -> None:
+    """By default a proxy on this machine is believed; with --forwarded-allow-ips naming
+    another proxy, a request from this machine is taken as its own address."""
+    assert _failed_sign_in_ip(fresh.url) == "203.0.113.7"
+    assert _failed_sign_in_ip(fresh.url, "--forwarded-allow-ips", "10.9.9.9") == "127.0.0.1"

@@ -897,6 +897,11 @@ def serve(
     workspace: WorkspaceOpt = None,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    forwarded_allow_ips: Annotated[str, typer.Option(
+        "--forwarded-allow-ips", envvar="FORWARDED_ALLOW_IPS", metavar="IPS",
+        help="Comma-separated addresses of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (never '*' if clients can reach the server "
+        "directly).")] = "127.0.0.1",
 ) -> None:
     """Run rubrics serve: the web application and its API on a migrated database."""
     _serve_given.update(database_url=database_url, workspace=workspace)
@@ -910,7 +915,8 @@ def serve(
         application = create_app(url, _workspace_path(workspace))
     import uvicorn
 
-    uvicorn.run(application, host=host, port=port)
+    uvicorn.run(application, host=host, port=port, proxy_headers=True,
+                forwarded_allow_ips=forwarded_allow_ips)
 
 
 def _serve_engine(database_url: str | None, workspace: Path | None) -> Any:
