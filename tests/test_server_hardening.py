@@ -18,12 +18,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner, Result
 
+from rubrics.cli import app as cli_app
 from rubrics.samples import fill_yaml, sample_email
 from rubrics.server import accounts, db, service
 from tests.conftest import ROLE_ID
 from tests.test_debrief import PEOPLE, STAGES
-from tests.test_server_api import PANEL, RECRUITER, Server, signed_in
+from tests.test_server_api import PANEL, PASSWORD, RECRUITER, Server, csrf_of, signed_in
 
 
 @pytest.fixture
@@ -219,3 +221,75 @@ def test_serve_believes_forwarded_headers_only_from_the_proxies_given(fresh: Ser
     another proxy, a request from this machine is taken as its own address."""
     assert _failed_sign_in_ip(fresh.url) == "203.0.113.7"
     assert _failed_sign_in_ip(fresh.url, "--forwarded-allow-ips", "10.9.9.9") == "127.0.0.1"
+
+
+def test_a_session_cookie_copied_before_sign_out_no_longer_works(fresh: Server) -> None:
+    """Signing out ends the session for real: the cookie as it was before sign-out, sent
+    again, is sent to sign in; signing in again then works."""
+    with fresh.client() as browser:
+        token = signed_in(browser, RECRUITER)
+        captured = browser.cookies["rubrics_session"]
+        out = browser.post("/sign-out", data={"csrf": token}, follow_redirects=False)
+        assert (out.status_code, out.headers["location"]) == (303, "/sign-in")
+    with fresh.client() as thief:
+        thief.cookies.set("rubrics_session", captured)
+        answer = thief.get("/pipeline", follow_redirects=False)
+        assert (answer.status_code, answer.headers["location"]) == (303, "/sign-in")
+    with fresh.client() as browser:
+        signed_in(browser, RECRUITER)
+        assert browser.get("/pipeline", follow_redirects=False).status_code == 200
+
+
+def users(*args: str) -> Result:
+    return CliRunner().invoke(cli_app, ["users", *args])
+
+
+def test_users_disable_revokes_tokens_and_ends_sessions_and_list_shows_it(
+        fresh: Server) -> None:
+    """`rubrics users disable` stops the user's API token, their open session and their
+    sign-in; `rubrics users list` shows each user's role, state and usable tokens."""
+    url = ["--database-url", fresh.url]
+    with fresh.client() as browser:
+        signed_in(browser, PANEL)
+        assert browser.get("/api/me", headers=fresh.auth(PANEL)).status_code == 200
+        listed = users("list", *url)
+        assert listed.exit_code == 0, listed.output
+        assert listed.stdout.splitlines() == [
+            "EMAIL             ROLE       DISABLED  TOKENS",
+            "paul@example.com  panel      no        1",
+            "rita@example.com  recruiter  no        1"]
+        done = users("disable", PANEL, *url)
+        assert (done.exit_code, done.stdout) == (
+            0, "disabled paul@example.com: 1 API token revoked, its sessions ended\n")
+        assert browser.get("/api/me", headers=fresh.auth(PANEL)).status_code == 401
+        answer = browser.get("/pipeline", follow_redirects=False)
+        assert (answer.status_code, answer.headers["location"]) == (303, "/sign-in")
+    with fresh.client() as browser:
+        token = csrf_of(browser.get("/sign-in").text)
+        refused = browser.post("/sign-in", data={"csrf": token, "email": PANEL,
+                                                 "password": PASSWORD})
+        assert refused.status_code == 401
+    assert users("list", *url).stdout.splitlines()[1] == "paul@example.com  panel      yes       0"
+    again = users("disable", PANEL, *url)
+    assert again.exit_code != 0 and "is disabled already" in again.output
+    assert users("token", PANEL, *url).exit_code != 0
+    assert "no user nobody@example.com" in users("disable", "nobody@example.com", *url).output
+
+
+def test_users_token_revoke_all_stops_every_token_of_the_user(fresh: Server) -> None:
+    """`rubrics users token EMAIL --revoke-all` revokes every token (401 after), and a new
+    token can be made afterwards."""
+    url = ["--database-url", fresh.url]
+    second = accounts.new_token(fresh.engine, RECRUITER)
+    with fresh.client() as client:
+        revoked = users("token", RECRUITER, "--revoke-all", *url)
+        assert (revoked.exit_code, revoked.stdout) == (
+            0, "revoked 2 API tokens of rita@example.com\n")
+        for token in (fresh.tokens[RECRUITER], second):
+            answer = client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 401
+        made = users("token", RECRUITER, *url)
+        assert made.exit_code == 0
+        new = made.stdout.strip()
+        assert client.get("/api/me", headers={"Authorization": f"Bearer {new}"}).json() == {
+            "email": RECRUITER, "role": "recruiter"}

@@ -95,6 +95,9 @@ class UserRow(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    sessions_valid_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                                  nullable=True)
+    """A browser session signed in before this is over (sign-out, disabling the user)."""
 
 
 class ApiTokenRow(Base):
