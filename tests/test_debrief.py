@@ -358,3 +358,17 @@ def test_a_pipeline_in_worker_processes_matches_one_process(blank_pack: Path, tm
     assert text[0].split() == ["candidate", "level", "decision", "confidence", "missing"]
     assert len(text) == 4
     assert "panel decided hire at level 6" in below.splitlines()[0]
+
+
+def test_a_lone_surrogate_in_a_decision_is_a_problem_not_a_crash(pack: Path,
+                                                                   tmp_path: Path) -> None:
+    """A reason with a lone surrogate (an invalid byte in the shell's argument) is refused
+    as the reason's problem, exit 1, and the log is left as it was."""
+    assert cli("submit", pack, *returns(pack, tmp_path / "r", lambda c: 3)).exit_code == 0
+    before = log_bytes(pack)
+    result = decide(pack, "--decision", "hire", "--reason", "strong\udcff", "--by", "Panel",
+                    *resolve_all(pack))
+    assert result.exit_code == 1, result.output
+    assert "--reason: contains the lone surrogate U+DCFF (not a character); remove it" \
+        in result.output
+    assert log_bytes(pack) == before

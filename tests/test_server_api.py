@@ -381,7 +381,8 @@ def test_a_recruiter_makes_a_candidate_assigns_and_revokes_a_link(server: Server
         assert packet.headers["content-disposition"] == (
             'attachment; filename="alan-candidate-packet.html"')
     actions = [a for who, a in audit_actions(server) if who == RECRUITER]
-    assert {"sign-in", "pack.create", "link.create", "link.revoke", "export"} <= set(actions)
+    assert {"sign-in", "pack.create", "link.create", "link.revoke",
+            "packet.download"} <= set(actions)
 
 
 def test_candidates_from_a_csv_upload(server: Server, tmp_path: Path) -> None:

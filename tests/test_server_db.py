@@ -35,10 +35,10 @@ def test_db_upgrade_makes_the_sqlite_file_in_the_workspace_once(runner: CliRunne
     first = invoke(runner, "db", "upgrade", "--workspace", str(workspace))
     assert first.exit_code == 0, first.output
     target = (workspace / "rubrics.sqlite3").resolve()
-    assert first.stdout == f"database sqlite:///{target} migrated from nothing to 0002\n"
+    assert first.stdout == f"database sqlite:///{target} migrated from nothing to 0003\n"
     again = invoke(runner, "db", "upgrade", "--workspace", str(workspace))
     assert again.exit_code == 0
-    assert again.stdout == f"database sqlite:///{target} is up to date (migration 0002)\n"
+    assert again.stdout == f"database sqlite:///{target} is up to date (migration 0003)\n"
 
 
 def test_db_upgrade_needs_a_workspace_or_a_url(runner: CliRunner) -> None:
@@ -81,7 +81,7 @@ def test_serve_refuses_a_database_at_an_older_migration(url: str) -> None:
     engine = db.connect(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0000'")
-    with pytest.raises(db.NotMigrated, match="is at migration 0000, not 0002: run rubrics db "
+    with pytest.raises(db.NotMigrated, match="is at migration 0000, not 0003: run rubrics db "
                                              "upgrade"):
         db.require_current(engine)
 
@@ -183,7 +183,7 @@ def test_the_api_answers_401_without_a_token_and_knows_the_token_user(url: str) 
     accounts.add_user(engine, "ana@example.com", "recruiter", None)
     token = accounts.new_token(engine, "ana@example.com")
     with TestClient(create_app(url)) as client:
-        assert client.get("/api/health").json() == {"status": "ok", "migration": "0002"}
+        assert client.get("/api/health").json() == {"status": "ok", "migration": "0003"}
         assert client.get("/api/me").status_code == 401
         assert client.get("/api/me", headers={"Authorization": "Bearer nope"}).status_code == 401
         assert client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).json() == {

@@ -870,17 +870,62 @@ def users_add(
 @users_app.command("token")
 def users_token(
     email: Annotated[str, typer.Argument(metavar="EMAIL")],
+    revoke_all: Annotated[bool, typer.Option(
+        "--revoke-all", help="Revoke every API token of the user instead (a leaked "
+        "token); none is made.")] = False,
     database_url: DatabaseOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Print a new API token for a user's scripts (only its hash is kept)."""
+    """Print a new API token for a user's scripts (only its hash is kept), or revoke them."""
     engine = _engine(database_url, workspace)
-    from rubrics.server.accounts import new_token
+    from rubrics.server.accounts import new_token, revoke_tokens
 
+    if revoke_all:
+        with handled():
+            count = revoke_tokens(engine, email)
+        _out(f"revoked {count} API token{'s' if count != 1 else ''} of {email.strip().lower()}")
+        return
     with handled():
         token = new_token(engine, email)
     typer.echo(token)
     _err("keep it now: it is not shown again (a new one can be made at any time)")
+
+
+@users_app.command("disable")
+def users_disable(
+    email: Annotated[str, typer.Argument(metavar="EMAIL")],
+    database_url: DatabaseOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Disable a user: no more sign-in, every API token revoked, every session ended."""
+    engine = _engine(database_url, workspace)
+    from rubrics.server.accounts import disable_user
+
+    with handled():
+        count = disable_user(engine, email)
+    _out(f"disabled {email.strip().lower()}: {count} API token{'s' if count != 1 else ''} "
+         "revoked, its sessions ended")
+
+
+@users_app.command("list")
+def users_list(
+    database_url: DatabaseOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """List the users: email, role, whether disabled, and their usable API tokens."""
+    engine = _engine(database_url, workspace)
+    from rubrics.server.accounts import list_users
+
+    with handled():
+        found = list_users(engine)
+    if not found:
+        _out("no users (add one with rubrics users add)")
+        return
+    width = max(len(a.email) for a in found)
+    _out(f"{'EMAIL':<{width}}  {'ROLE':<9}  {'DISABLED':<8}  TOKENS")
+    for account in found:
+        _out(f"{account.email:<{width}}  {account.role:<9}  "
+             f"{'yes' if account.disabled else 'no':<8}  {account.tokens}")
 
 
 serve_app = typer.Typer(help="Run the shared server for a hiring team; export and import "
@@ -897,6 +942,11 @@ def serve(
     workspace: WorkspaceOpt = None,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    forwarded_allow_ips: Annotated[str, typer.Option(
+        "--forwarded-allow-ips", envvar="FORWARDED_ALLOW_IPS", metavar="IPS",
+        help="Comma-separated addresses of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (never '*' if clients can reach the server "
+        "directly).")] = "127.0.0.1",
 ) -> None:
     """Run rubrics serve: the web application and its API on a migrated database."""
     _serve_given.update(database_url=database_url, workspace=workspace)
@@ -910,7 +960,8 @@ def serve(
         application = create_app(url, _workspace_path(workspace))
     import uvicorn
 
-    uvicorn.run(application, host=host, port=port)
+    uvicorn.run(application, host=host, port=port, proxy_headers=True,
+                forwarded_allow_ips=forwarded_allow_ips)
 
 
 def _serve_engine(database_url: str | None, workspace: Path | None) -> Any:

@@ -8,15 +8,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError as DuplicateRow
 from sqlalchemy.orm import Session
 
 from rubrics.errors import Conflict, InvalidInput, NotFound, Problem, problem, shorten
-from rubrics.server.db import ApiTokenRow, AuditEventRow, PackRow, UserRow, utcnow
+from rubrics.server.db import ApiTokenRow, AuditEventRow, PackRow, UserRow, reader, utcnow
 
 ROLES = ("recruiter", "panel")
 MIN_PASSWORD = 12
@@ -130,7 +131,7 @@ def dummy_hash() -> str:
 def sign_in(engine: Engine, email: str, password: str) -> User | None:
     """The user whose email and password these are, or None. An unknown, disabled or
     token-only account still costs one argon2 verification (no timing signal)."""
-    with Session(engine) as session:
+    with Session(reader(engine)) as session:
         user = session.scalars(select(UserRow).where(
             UserRow.email == normalise_email(email))).first()
         if user is None or user.disabled_at is not None or not user.password_hash:
@@ -141,14 +142,96 @@ def sign_in(engine: Engine, email: str, password: str) -> User | None:
         return User(user.email, user.role)
 
 
-def user_by_email(engine: Engine, email: str) -> User | None:
-    """The enabled user with this email, or None (a session's user may since be disabled)."""
-    with Session(engine) as session:
+def user_by_email(engine: Engine, email: str, signed_in_at: float | None = None
+                  ) -> User | None:
+    """The enabled user with this email, or None (a session's user may since be disabled).
+    With ``signed_in_at`` (a session's start, seconds since the epoch), None too if the
+    user's sessions were ended after it (sign-out, disabled)."""
+    with Session(reader(engine)) as session:
         row = session.scalars(select(UserRow).where(
             UserRow.email == normalise_email(email))).first()
         if row is None or row.disabled_at is not None:
             return None
+        ended = row.sessions_valid_after
+        if signed_in_at is not None and ended is not None and signed_in_at <= _epoch(ended):
+            return None
         return User(row.email, row.role)
+
+
+def _epoch(at: datetime) -> float:
+    """Seconds since the epoch (SQLite gives back a naive datetime: it is UTC)."""
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+
+
+def end_sessions(engine: Engine, email: str) -> None:
+    """End every browser session of the user: one begun before now is refused."""
+    with Session(engine) as session, session.begin():
+        row = session.scalars(select(UserRow).where(
+            UserRow.email == normalise_email(email))).first()
+        if row is not None:
+            row.sessions_valid_after = datetime.now(UTC)
+
+
+def _user_row(session: Session, email: str) -> UserRow:
+    row = session.scalars(select(UserRow).where(
+        UserRow.email == normalise_email(email))).first()
+    if row is None:
+        raise NotFound(f"no user {normalise_email(email)} (rubrics users list shows them)")
+    return row
+
+
+def _revoke(session: Session, row: UserRow) -> int:
+    tokens = list(session.scalars(select(ApiTokenRow).where(
+        ApiTokenRow.user == row.id, ApiTokenRow.revoked_at.is_(None))))
+    for token in tokens:
+        token.revoked_at = utcnow()
+    return len(tokens)
+
+
+def revoke_tokens(engine: Engine, email: str, actor: str = "cli") -> int:
+    """Revoke every API token of the user; return how many were usable."""
+    with Session(engine) as session, session.begin():
+        row = _user_row(session, email)
+        count = _revoke(session, row)
+        session.add(AuditEventRow(actor=actor, action="token.revoke",
+                                  detail={"email": row.email, "tokens": count}))
+    return count
+
+
+def disable_user(engine: Engine, email: str, actor: str = "cli") -> int:
+    """Disable the user: no sign-in, every API token revoked, every session ended; return
+    how many tokens were revoked."""
+    with Session(engine) as session, session.begin():
+        row = _user_row(session, email)
+        if row.disabled_at is not None:
+            raise Conflict(f"the user {row.email} is disabled already")
+        row.disabled_at = utcnow()
+        row.sessions_valid_after = datetime.now(UTC)
+        count = _revoke(session, row)
+        session.add(AuditEventRow(actor=actor, action="user.disable",
+                                  detail={"email": row.email, "tokens": count}))
+    return count
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user as ``rubrics users list`` shows them."""
+
+    email: str
+    role: str
+    disabled: bool
+    tokens: int
+    """Usable (not revoked) API tokens."""
+
+
+def list_users(engine: Engine) -> list[Account]:
+    """Every user, by email, with how many usable API tokens they have."""
+    with Session(reader(engine)) as session:
+        usable: dict[int, int] = {user: count for user, count in session.execute(
+            select(ApiTokenRow.user, func.count()).where(ApiTokenRow.revoked_at.is_(None))
+            .group_by(ApiTokenRow.user))}
+        return [Account(row.email, row.role, row.disabled_at is not None, usable.get(row.id, 0))
+                for row in session.scalars(select(UserRow).order_by(UserRow.email))]
 
 
 def audit(engine: Engine, actor: str, action: str, pack_id: str | None = None,

@@ -115,6 +115,9 @@ class StageStatus(BaseModel):
     id: str
     title: str
     returned: list[Returned]
+    blank: list[Returned] = Field(
+        description="Scorecards that rate none of the stage's criteria: not returned (as "
+        "in the aggregation), so the stage stays missing")
 
 
 class PackStatus(BaseModel):

@@ -93,6 +93,20 @@ def field_name(path: str) -> str:
     return path[2:].replace("-", "_") if path.startswith("--") else path
 
 
+def printable(value: Any) -> Any:
+    """``value`` with every lone surrogate (which UTF-8 cannot encode, but a JSON body may
+    carry as ``\\ud800``) replaced by U+FFFD: an error answer may quote the input it
+    refuses, and must never fail to be sent (a 500) because of it."""
+    if isinstance(value, str):
+        return value if value.isascii() else "".join(
+            "\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in value)
+    if isinstance(value, dict):
+        return {printable(k): printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable(v) for v in value]
+    return value
+
+
 def wants_page(request: Request) -> bool:
     """Whether an error is answered as a page (a browser's route) rather than JSON."""
     return not request.url.path.startswith("/api/") and request.url.path != "/openapi.json"
@@ -104,17 +118,17 @@ def _handle_errors(app: FastAPI) -> None:
     def answer(status: int) -> Callable[[Request, Exception], Awaitable[Response]]:
         async def handler(request: Request, exc: Exception) -> Response:
             if wants_page(request):
-                return error_page(request, status, str(exc))
-            return JSONResponse({"detail": str(exc)}, status_code=status)
+                return error_page(request, status, printable(str(exc)))
+            return JSONResponse({"detail": printable(str(exc))}, status_code=status)
         return handler
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if wants_page(request):
-            shown = error_page(request, exc.status_code, str(exc.detail))
+            shown = error_page(request, exc.status_code, printable(str(exc.detail)))
             shown.headers.update(exc.headers or {})
             return shown
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+        return JSONResponse({"detail": printable(exc.detail)}, status_code=exc.status_code,
                             headers=exc.headers)
 
     async def sign_in_needed(_request: Request, _exc: Exception) -> Response:
@@ -123,18 +137,18 @@ def _handle_errors(app: FastAPI) -> None:
     async def invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, InvalidInput)
         if wants_page(request):
-            return error_page(request, 422, "; ".join(
-                f"{field_name(p.path)}: {p.message}" for p in exc.problems))
+            return error_page(request, 422, printable("; ".join(
+                f"{field_name(p.path)}: {p.message}" for p in exc.problems)))
         body: dict[str, Any] = {"problems": problems_json(exc.problems)}
         if exc.hint:
             body["hint"] = exc.hint
-        return JSONResponse(body, status_code=422)
+        return JSONResponse(printable(body), status_code=422)
 
     async def unreadable(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         problems = [{"field": ".".join(str(part) for part in e["loc"][1:]) or str(e["loc"][0]),
                      "message": e["msg"]} for e in exc.errors()]
-        return JSONResponse({"problems": problems}, status_code=422)
+        return JSONResponse({"problems": printable(problems)}, status_code=422)
 
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(SignInNeeded, sign_in_needed)

@@ -95,6 +95,9 @@ class UserRow(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    sessions_valid_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                                  nullable=True)
+    """A browser session signed in before this is over (sign-out, disabling the user)."""
 
 
 class ApiTokenRow(Base):
@@ -210,10 +213,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    """A writer's transaction takes SQLite's write lock at once (BEGIN IMMEDIATE): two
-    writers then queue instead of one failing on upgrading its read lock."""
-    immediate = conn.get_execution_options().get("rubrics_write")
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    """Every transaction takes SQLite's write lock at once (BEGIN IMMEDIATE), unless it is
+    marked read-only (:func:`reader`): a transaction that reads and then writes (a token's
+    last use, an audit event, a draft) then waits its turn on the busy timeout instead of
+    failing with "database is locked" on upgrading its read lock. Read-only ones run
+    beside the writer (WAL)."""
+    read_only = conn.get_execution_options().get(READ_ONLY)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+READ_ONLY = "rubrics_read"
+"""The execution option marking a transaction that only reads (a plain BEGIN on SQLite)."""
+
+
+def reader(engine: Engine) -> Engine:
+    """``engine`` for transactions that only read: on SQLite they take no write lock."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 # --------------------------------------------------------------------------- migrations
@@ -242,7 +257,7 @@ def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     try:
-        with engine.connect() as conn:
+        with reader(engine).connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
     except OperationalError as exc:
         raise Conflict(f"cannot open the database {shown(str(engine.url))}: "

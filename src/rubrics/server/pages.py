@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from rubrics.debrief import PanelDecision
-from rubrics.errors import InvalidInput, Problem, RubricsError, problem
+from rubrics.errors import Conflict, InvalidInput, Problem, RubricsError, problem
 from rubrics.packs import read_candidates_csv
 from rubrics.render import Templates
 from rubrics.server import links, mail, service
@@ -271,6 +271,17 @@ async def upload_post(request: Request, user: Annotated[User, Depends(page_recru
             return new_page(request, 422, [_in_csv(p) for p in exc.problems])
     wrong = [_in_csv(r) for _, r in rows if isinstance(r, Problem) and r.is_error]
     candidates = [r for _, r in rows if not isinstance(r, Problem)]
+    seen: dict[str, int] = {}
+    for line, row in rows:  # every row is checked before any pack is made
+        if isinstance(row, Problem):
+            continue
+        if row.folder_name in seen:
+            wrong.append(problem("candidates", f"the same candidate as line "
+                                 f"{seen[row.folder_name]} (give each a distinct id)", line))
+            continue
+        seen[row.folder_name] = line
+        if taken := service.pack_exists(team, row):
+            wrong.append(problem("candidates", taken, line))
     if not candidates and not wrong:
         wrong.append(problem("candidates", "the CSV has no candidate rows"))
     if len(candidates) > MAX_PACKS_A_CSV:
@@ -282,9 +293,9 @@ async def upload_post(request: Request, user: Annotated[User, Depends(page_recru
         for candidate in candidates:
             made.append(make_pack(team, user, role, candidate,
                                   formats=request.app.state.page_formats))
-    except RubricsError as exc:
+    except RubricsError as exc:  # e.g. the same candidate made meanwhile by another request
         problems = exc.problems if isinstance(exc, InvalidInput) else [problem("candidates", str(exc))]
-        return new_page(request, 422, problems, made=made)
+        return new_page(request, 409 if isinstance(exc, Conflict) else 422, problems, made=made)
     return new_page(request, 201, made=made)
 
 
@@ -362,7 +373,7 @@ def packet(pack_id: str, request: Request,
             raise HTTPException(404, "this pack was made without a candidate packet")
         data = (pack.path / name).read_bytes()
         folder = pack.path.name
-    audit(team.engine, user.email, "export", pack_id, file=name)
+    audit(team.engine, user.email, "packet.download", pack_id, file=name)
     kind = "application/pdf" if name.endswith(".pdf") else "text/html; charset=utf-8"
     return Response(data, media_type=kind, headers={
         "Content-Disposition": f'attachment; filename="{folder}-{name}"'})

@@ -25,7 +25,7 @@ from fastapi import HTTPException, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.engine import Engine
 
-from rubrics.server.accounts import User, user_by_email, user_for_token
+from rubrics.server.accounts import User, end_sessions, user_by_email, user_for_token
 
 SESSION_COOKIE = "rubrics_session"
 SESSION_SECONDS = 12 * 3600
@@ -78,6 +78,9 @@ class BrowserSession:
     email: str | None = None
     user: User | None = None
     changed: bool = False
+    signed_in_at: float | None = None
+    """When the user signed in (seconds since the epoch): a session begun before the
+    user's sessions were ended (sign-out, disabled) is refused."""
 
 
 def _serializer(request: Request) -> URLSafeTimedSerializer:
@@ -103,21 +106,29 @@ def browser_session(request: Request) -> BrowserSession:
         found = BrowserSession(secrets.token_urlsafe(32), changed=True)
     else:
         email = data.get("email") if isinstance(data.get("email"), str) else None
-        user = user_by_email(_engine(request), email) if email else None
+        at = data.get("at")
+        at = float(at) if isinstance(at, int | float) and not isinstance(at, bool) else 0.0
+        user = user_by_email(_engine(request), email, signed_in_at=at) if email else None
         found = BrowserSession(csrf, email if user else None, user, changed=email is not None
-                               and user is None)
+                               and user is None, signed_in_at=at if user else None)
     request.state.browser_session = found
     return found
 
 
 def start_session(request: Request, user: User) -> BrowserSession:
     """Sign ``user`` in: a new session with a new CSRF token (no fixation)."""
-    new = BrowserSession(secrets.token_urlsafe(32), user.email, user, changed=True)
+    new = BrowserSession(secrets.token_urlsafe(32), user.email, user, changed=True,
+                         signed_in_at=time.time())
     request.state.browser_session = new
     return new
 
 
 def end_session(request: Request) -> BrowserSession:
+    """Sign out: every session of the user ends (a copy of the cookie no longer works),
+    and this browser gets a new anonymous one."""
+    user = browser_session(request).user
+    if user is not None:
+        end_sessions(_engine(request), user.email)
     new = BrowserSession(secrets.token_urlsafe(32), changed=True)
     request.state.browser_session = new
     return new
@@ -133,7 +144,8 @@ def save_session(request: Request, response: Response) -> None:
     found: BrowserSession | None = getattr(request.state, "browser_session", None)
     if found is None or not found.changed:
         return
-    value = _serializer(request).dumps({"csrf": found.csrf, "email": found.email})
+    value = _serializer(request).dumps({"csrf": found.csrf, "email": found.email,
+                                        "at": found.signed_in_at})
     response.set_cookie(SESSION_COOKIE, value, max_age=SESSION_SECONDS, httponly=True,
                         samesite="lax", secure=secure_cookies(request), path="/")
 

@@ -17,13 +17,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from rubrics.debrief import PanelDecision, Recorded, decide
-from rubrics.errors import InvalidInput, NotFound, problem, shorten
+from rubrics.errors import Conflict, InvalidInput, NotFound, problem, shorten
 from rubrics.fsutil import sha256_bytes
 from rubrics.log import SUBMISSION, LogEntry
 from rubrics.packs import Candidate, PackOptions, build_pack, pack_templates
+from rubrics.server.db import PackRow, reader
 from rubrics.server.store import SqlStore, import_pack
 from rubrics.submit import Accepted, check_writable, submit
 from rubrics.verify import load_record
@@ -57,15 +60,39 @@ class Submitted:
     notes: list[str]
 
 
+def pack_exists(team: Team, candidate: Candidate) -> str | None:
+    """Why ``candidate`` cannot have a new pack (one for the same candidate id, or the same
+    name without an id, is in the database), or None."""
+    folder = candidate.folder_name
+    with Session(reader(team.engine)) as session:
+        found = session.scalars(select(PackRow.pack_id).where(PackRow.folder == folder)).first()
+    return None if found is None else already_made(candidate, folder)
+
+
+def already_made(candidate: Candidate, folder: str) -> str:
+    if candidate.id is not None:
+        return f"a pack for candidate id '{shorten(candidate.id)}' already exists"
+    return (f"a pack for candidate '{shorten(candidate.name)}' already exists (folder "
+            f"'{folder}'): give a candidate id to tell two candidates apart")
+
+
 def create_pack(team: Team, role_id: str, candidate: Candidate, *, anonymous: bool = False,
                 formats: tuple[str, ...] = ("html", "pdf")) -> str:
-    """Make a candidate's pack as ``rubrics pack`` does and keep it; return its pack id."""
+    """Make a candidate's pack as ``rubrics pack`` does and keep it; return its pack id.
+    A pack for the same candidate is a Conflict (never naming the server's temporary
+    folder)."""
+    taken = pack_exists(team, candidate) if candidate.id is not None or not anonymous else None
+    if taken:
+        raise Conflict(taken)
     loop, _, role_source = team.workspace.loop_with_source(role_id)
     with tempfile.TemporaryDirectory(prefix="rubrics-new-pack-") as out:
         options = PackOptions(out=Path(out), formats=formats, anonymous=anonymous)
         made = build_pack(loop, role_source, candidate, options,
                           pack_templates(team.workspace, None))
-        return import_pack(team.engine, made.path)
+        try:
+            return import_pack(team.engine, made.path)
+        except Conflict:  # made meanwhile by another request
+            raise Conflict(already_made(candidate, made.path.name)) from None
 
 
 def submit_scorecard(team: Team, pack_id: str, raw: bytes, *, amend: bool = False,
@@ -129,16 +156,22 @@ def report(team: Team, pack_id: str, fmt: str = "json") -> bytes:
 
 
 def status(team: Team, pack_id: str) -> dict[str, Any]:
-    """Which stages have a counted scorecard and which are still missing."""
+    """Which stages have a counted scorecard and which are still missing. As in the
+    aggregation, a scorecard that rates none of its stage's criteria is not returned: it
+    is listed as the stage's ``blank`` one, and the stage stays missing."""
     with team.store.reading(pack_id) as pack:
         record = load_record(pack)
+    assesses = {s.id: s.assesses for s in pack.loop.role.stages}
     returned: dict[str, list[dict[str, Any]]] = {}
+    blank: dict[str, list[dict[str, Any]]] = {}
     for entry in record.effective:
-        returned.setdefault(entry.stage, []).append(
+        ratings = record.submissions[entry.seq].ratings
+        rates = any(ratings.get(cid) is not None for cid in assesses.get(entry.stage, ()))
+        (returned if rates else blank).setdefault(entry.stage, []).append(
             {"submission": entry.ref, "interviewer": entry.interviewer,
              "accepted_at": entry.data.get("accepted_at")})
-    stages = [{"id": s.id, "title": s.title, "returned": returned.get(s.id, [])}
-              for s in pack.loop.role.stages]
+    stages = [{"id": s.id, "title": s.title, "returned": returned.get(s.id, []),
+               "blank": blank.get(s.id, [])} for s in pack.loop.role.stages]
     return {"pack_id": pack.pack_id, "candidate": pack.candidate,
             "role": pack.manifest["role"]["id"], "stages": stages,
             "missing": [s["id"] for s in stages if not s["returned"]],

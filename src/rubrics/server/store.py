@@ -33,7 +33,7 @@ from rubrics.errors import Conflict, IntegrityError, InvalidInput, NotFound, Pro
 from rubrics.fsutil import sha256_bytes
 from rubrics.log import GENESIS, LOG, SUBMISSION, LogEntry, chain, log_line
 from rubrics.packdir import Pack
-from rubrics.server.db import AuditEventRow, LogEntryRow, PackFileRow, PackRow
+from rubrics.server.db import AuditEventRow, LogEntryRow, PackFileRow, PackRow, reader
 from rubrics.store import Hold, PackWrite, Writer
 
 LOG_REL = f"submissions/{LOG}"
@@ -71,6 +71,7 @@ class SqlStore:
     def __init__(self, engine: Engine, mirrors: Path | None = None) -> None:
         self.engine = engine
         self._writer_engine = engine.execution_options(rubrics_write=True)
+        self._reader_engine = reader(engine)
         self.mirrors = mirrors or Path(tempfile.mkdtemp(prefix="rubrics-mirrors-"))
         self._synced: dict[str, str] = {}
         self._locks: dict[str, threading.Lock] = {}
@@ -83,7 +84,7 @@ class SqlStore:
     def reading(self, pack_id: str) -> Iterator[Pack]:
         """The pack as last committed, as a folder the domain code reads; no write of this
         process changes it meanwhile."""
-        with self._lock(pack_id), Session(self.engine) as session:
+        with self._lock(pack_id), Session(self._reader_engine) as session:
             row = self._row(session, pack_id)
             folder = self._sync(session, row)
             session.rollback()  # only read: end the transaction before the work
@@ -148,7 +149,7 @@ class SqlStore:
 
 def pack_ids(engine: Engine) -> list[str]:
     """Every pack's id, oldest first."""
-    with Session(engine) as session:
+    with Session(reader(engine)) as session:
         return list(session.scalars(select(PackRow.pack_id).order_by(PackRow.id)))
 
 
@@ -252,7 +253,7 @@ def pack_file_paths(pack: Pack, entries: list[LogEntry]) -> list[str]:
 def export_pack(engine: Engine, pack_id: str, out: Path) -> Path:
     """Write the pack as a folder under ``out`` (staged, then renamed into place); an
     existing folder is never replaced."""
-    with Session(engine) as session:
+    with Session(reader(engine)) as session:
         row = SqlStore._row(session, pack_id)
         target = out / row.folder
         if target.exists():
