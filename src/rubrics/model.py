@@ -604,6 +604,8 @@ def unsafe_text(value: str, *, single_line: bool) -> str | None:
             continue
         if category == "Cc":
             return f"contains the control character U+{ord(ch):04X}; remove it"
+        if category == "Cs":  # half of a pair UTF-8 cannot carry: it could never be kept
+            return f"contains a lone surrogate U+{ord(ch):04X}; remove it"
         if ch in BIDI_CONTROLS or (single_line and category == "Cf"
                                    and not _spelling_joiner(value, at)):
             return f"contains the invisible character U+{ord(ch):04X}; remove it"
