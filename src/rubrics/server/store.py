@@ -89,10 +89,14 @@ class SqlStore:
             yield Pack.open(folder)
 
     @contextmanager
-    def writing(self, pack_id: str) -> Iterator[tuple[Pack, Hold]]:
+    def writing(self, pack_id: str, *, audit: list[AuditEventRow] | None = None
+                ) -> Iterator[tuple[Pack, Hold]]:
         """The pack held for writing, and the :data:`Hold` that ``submit``/``decide`` take:
         one transaction holding the pack's row, committed when the block ends without an
-        exception, rolled back (and the mirror dropped) otherwise."""
+        exception, rolled back (and the mirror dropped) otherwise. Audit events the block
+        puts in ``audit`` are inserted in the same transaction, just before COMMIT (their
+        ``pack`` set to this pack when unset): the write and its audit event are kept
+        together or not at all."""
         with self._lock(pack_id), Session(self._writer_engine) as session:
             try:
                 with session.begin():
@@ -106,6 +110,10 @@ class SqlStore:
                         yield writer
 
                     yield Pack.open(folder), hold
+                    for event in audit or ():
+                        if event.pack is None:
+                            event.pack = row.id
+                        session.add(event)
             finally:
                 self._synced.pop(pack_id, None)  # our writes are in the rows, not the mirror
 
