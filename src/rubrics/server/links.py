@@ -202,6 +202,15 @@ def record_event(team: Team, actor: str, action: str, pack_id: str | None,
         session.add(AuditEventRow(actor=actor, action=action, pack=pack, detail=detail))
 
 
+def has_seen_others(team: Team, link: LinkInfo) -> bool:
+    """Whether the link has been used to view the other interviewers' scorecards (an
+    ``others.view`` event in the audit log)."""
+    with Session(team.engine) as session:
+        return session.scalars(select(AuditEventRow.id).where(
+            AuditEventRow.actor == f"link:{link.id}",
+            AuditEventRow.action == "others.view").limit(1)).first() is not None
+
+
 # --------------------------------------------------------------------------- drafts
 
 
@@ -212,6 +221,11 @@ def save_draft(team: Team, link: LinkInfo, data: str) -> datetime:
         raise InvalidInput([problem("draft", f"at most {MAX_DRAFT} characters")])
     try:
         parsed = json.loads(data)
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")  # kept only if it reads back
+    except RecursionError:
+        raise InvalidInput([problem("draft", "nested too deeply")]) from None
+    except UnicodeEncodeError:
+        raise InvalidInput([problem("draft", "contains a lone surrogate; remove it")]) from None
     except ValueError:
         parsed = None
     if not isinstance(parsed, dict):
