@@ -5,11 +5,13 @@ without limit, or leave its token in the access log. SQLite, TestClient."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
 
 import pytest
+from fastapi import HTTPException, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -187,6 +189,27 @@ def test_bodies_over_the_limit_are_413_before_and_while_reading(
     streamed = server.client.post("/api/submissions", content=chunks(), headers=_auth(bob))
     assert streamed.status_code == 413
     assert streamed.json() == {"detail": "a submission is at most 100 bytes"}
+
+
+def test_read_body_stops_at_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """read_body reads nothing past a Content-Length over the limit, and stops a stream at it."""
+    monkeypatch.setattr(interviewers, "MAX_BODY", 100)
+    received: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        received.append(1)
+        return {"type": "http.request", "body": b"x" * 30, "more_body": len(received) < 1000}
+
+    def request(length: str | None) -> Request:
+        headers = [(b"content-length", length.encode())] if length else []
+        return Request({"type": "http", "method": "POST", "path": "/api/drafts",
+                        "headers": headers}, receive)
+
+    for length, reads in (("5000", 0), (None, 4)):
+        received.clear()
+        with pytest.raises(HTTPException) as refused:
+            asyncio.run(interviewers.read_body(request(length), "a draft"))
+        assert refused.value.status_code == 413 and len(received) == reads
 
 
 def test_link_routes_are_rate_limited_per_link_and_per_address(server: Server) -> None:
