@@ -183,8 +183,8 @@ def test_an_amendment_needs_a_reason_and_replaces_the_first(server: Server) -> N
     plain = server.submit(token, changed)
     assert plain.status_code == 422
     assert plain.json()["problems"] == [{"field": None, "message": (
-        f"stage '{stage}' already has a submission by 'Mei Chen' (0001); to replace it use "
-        "--amend --reason \"...\"")}]
+        f"you already submitted a scorecard for stage '{stage}' (0001); to replace it, "
+            "amend it with a reason")}]
     no_reason = server.submit(token, changed, "?amend=true")
     assert no_reason.json() == {"problems": [{"field": "reason",
                                               "message": "--amend needs --reason saying why"}]}

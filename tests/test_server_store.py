@@ -333,7 +333,7 @@ else:
     service._entry = lambda *args: stop_here("committed")
 engine = db.connect(url)
 team = service.Team.open(engine, Workspace.open(None), Path(mirrors))
-service.submit_scorecard(team, pack_id, Path(card).read_bytes(), audit=("link:7", {"link": 7}))
+service.submit_scorecard(team, pack_id, Path(card).read_bytes(), actor="link:7")
 """
 
 
@@ -371,7 +371,7 @@ def test_a_submitter_killed_mid_submission_leaves_none_or_a_whole_one(
     else:
         assert (entries[1:], len(kept), head) == (["submission"], 2, 2)
         stage = json.loads(card)["stage"]
-        assert events == [("link:7", "submission", {"link": 7, "seq": 1, "stage": stage})]
+        assert events == [("link:7", "submission", {"seq": 1, "stage": stage, "amend": False})]
     folder = exported(database_url, tmp_path / "out", pack_id)
     logged = 0 if when == "flushed" else 1
     verified = invoke("verify", str(folder))

@@ -797,3 +797,30 @@ def test_validate_checks_a_returns_shape_without_a_pack(samples: dict[str, Path]
     result = cli("validate", five, maybe)
     assert result.exit_code == 1
     assert result.output.splitlines() == [*five_lines, *maybe_lines, found(2)]
+
+
+def test_a_lone_surrogate_in_a_json_submission_is_one_problem_not_a_crash(
+        pack: Path, samples: dict[str, Path], tmp_path: Path) -> None:
+    """A JSON scorecard with an escaped lone surrogate in its notes is refused in one line."""
+    source = samples["system-design-money-movement"]
+    data = json.loads(source.read_text(encoding="utf-8"))
+    data["notes"] = "Fine \ud800 work"
+    bad = tmp_path / "surrogate.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")  # ASCII: the surrogate as \ud800
+    before = snapshot(pack)
+    result = cli("submit", pack, bad)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    said = [line for line in result.output.splitlines() if "U+D800" in line]
+    assert len(said) == 1 and said[0].endswith("contains a lone surrogate U+D800; remove it")
+    assert snapshot(pack) == before
+
+
+def test_unsafe_text_names_a_lone_surrogate() -> None:
+    """A lone surrogate (say, from a non-UTF-8 argument) is a problem, as a control character is."""
+    from rubrics.model import unsafe_text
+
+    assert unsafe_text("Hire \ud800", single_line=False) == (
+        "contains a lone surrogate U+D800; remove it")
+    assert unsafe_text("Hire \ud800", single_line=True) == (
+        "contains a lone surrogate U+D800; remove it")

@@ -28,7 +28,7 @@ from rubrics.errors import (
     shorten,
 )
 from rubrics.fsutil import sha256_bytes, sha256_file
-from rubrics.identity import same_person
+from rubrics.identity import email_key, same_person
 from rubrics.ids import pack_id_folder, slugify
 from rubrics.log import SUBMISSION, LogEntry, next_seq, now
 from rubrics.model import Submission
@@ -184,21 +184,28 @@ class _Prepared:
 
 
 def submit(pack_dir: Path, files: list[Path], *, amend: bool = False,
-           reason: str | None = None, hold: Hold = folder_hold) -> list[Accepted]:
+           reason: str | None = None, hold: Hold = folder_hold,
+           by_link: bool = False) -> list[Accepted]:
     """Check and store returned scorecards; all files are accepted or none is. ``hold``
-    is how the pack is held while writing (the folder's lock; the server's transaction)."""
+    is how the pack is held while writing (the folder's lock; the server's transaction).
+
+    ``by_link``: the scorecard comes through an interviewer's personal link, whose email
+    says who they are. Then a scorecard is the interviewer's own only by that email, an
+    amendment replaces only their own counted scorecard, and no refusal names or points
+    at another interviewer's submission (the cross-person "same ratings and evidence"
+    rule of the CLI would tell a link holder what someone else wrote)."""
     if amend and not (reason and reason.strip()):
         raise InvalidInput([problem("--reason", "--amend needs --reason saying why")])
     pack = Pack.open(pack_dir)
     # A lock-free dry run first, so that a refused submit leaves the pack exactly as it
     # was (not even a submissions/ folder or lock file); the run under the lock decides.
-    _submit_locked(pack, files, amend, reason)
+    _submit_locked(pack, files, amend, reason, by_link=by_link)
     with hold(pack) as writer:
-        return _submit_locked(pack, files, amend, reason, writer=writer)
+        return _submit_locked(pack, files, amend, reason, writer=writer, by_link=by_link)
 
 
 def _submit_locked(pack: Pack, files: list[Path], amend: bool, reason: str | None, *,
-                   writer: Writer | None = None) -> list[Accepted]:
+                   writer: Writer | None = None, by_link: bool = False) -> list[Accepted]:
     """Check ``files`` against the pack; with a ``writer`` (the pack held), store them."""
     inspected = check_writable(pack)
     entries = inspected.entries
@@ -217,8 +224,9 @@ def _submit_locked(pack: Pack, files: list[Path], amend: bool, reason: str | Non
         raw = doc.raw  # exactly the bytes that were checked
         digest = sha256_bytes(raw)
         if digest in known_hashes:
-            problems.append(problem(path, f"already submitted (identical to submission "
-                                    f"{known_hashes[digest].ref})"))
+            problems.append(problem(path, "already submitted (identical to an earlier "
+                                    "submission)" if by_link else "already submitted "
+                                    f"(identical to submission {known_hashes[digest].ref})"))
             continue
         twin = next((p for s, p in batch if s.stage == sub.stage and _same_person(s, sub)), None)
         if twin is not None:
@@ -230,7 +238,7 @@ def _submit_locked(pack: Pack, files: list[Path], amend: bool, reason: str | Non
             found.append(problem(path, f"same ratings and evidence as {display_path(copy)} "
                                  "under another name: one scorecard counts once"))
         batch.append((sub, path))
-        previous, why = _replaces(record, sub, amend)
+        previous, why = _replaces(record, sub, amend, by_link=by_link)
         if why:
             found.append(problem(path, why))
         if found:
@@ -250,9 +258,24 @@ def _same_person(a: Submission, b: Submission) -> bool:
     return same_person((a.interviewer, a.interviewer_email), (b.interviewer, b.interviewer_email))
 
 
-def _replaces(record: PackRecord, sub: Submission, amend: bool) -> tuple[LogEntry | None, str]:
-    """The counted submission that ``sub`` would replace, and why it may not (if so)."""
+def _replaces(record: PackRecord, sub: Submission, amend: bool, *,
+              by_link: bool = False) -> tuple[LogEntry | None, str]:
+    """The counted submission that ``sub`` would replace, and why it may not (if so).
+    ``by_link``: only the interviewer's own scorecard (by email) counts, see :func:`submit`."""
     in_stage = [e for e in record.effective if e.stage == sub.stage]
+    if by_link:
+        own = email_key(sub.interviewer_email)
+        mine = next((e for e in in_stage if own is not None
+                     and email_key(record.submissions[e.seq].interviewer_email) == own), None)
+        if mine is not None:
+            if amend:
+                return mine, ""
+            return None, (f"you already submitted a scorecard for stage '{sub.stage}' "
+                          f"({mine.ref}); to replace it, amend it with a reason")
+        if amend:
+            return None, (f"there is no earlier submission of yours for stage '{sub.stage}' "
+                          "to amend")
+        return None, ""
     mine = next((e for e in in_stage if _same_person(record.submissions[e.seq], sub)), None)
     if mine is not None:
         if amend:

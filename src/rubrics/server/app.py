@@ -4,7 +4,9 @@ errors into HTTP answers (never a stack trace)."""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -54,6 +56,7 @@ def create_app(url: str, workspace: Path | None = None, *, secret: str | None = 
     app.state.smtp = SmtpSettings.from_env()  # None: links are copied, never sent
     _handle_errors(app)
     _add_headers(app)
+    redact_access_log()
     from rubrics.server import interviewers
 
     interviewers.install(app)
@@ -74,6 +77,28 @@ def create_app(url: str, workspace: Path | None = None, *, secret: str | None = 
 
 
 signed_in = api_user  # the name this module gave it first
+
+_LINK_PATH = re.compile(r"/i/[^/?#\s\"]+")
+
+
+class RedactLinks(logging.Filter):
+    """Replace an interviewer link's token in a log line (uvicorn's access log says
+    ``GET /i/<token> ...``) with ``/i/…``: whoever reads the log must not get the link."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_LINK_PATH.sub("/i/…", a) if isinstance(a, str) else a
+                                for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = _LINK_PATH.sub("/i/…", record.msg)
+        return True
+
+
+def redact_access_log() -> None:
+    """Install :class:`RedactLinks` on uvicorn's access logger (once)."""
+    logger = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactLinks) for f in logger.filters):
+        logger.addFilter(RedactLinks())
 
 
 def problems_json(problems: list[Problem]) -> list[dict[str, Any]]:

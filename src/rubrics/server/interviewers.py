@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable
 from functools import cache
 from pathlib import Path
@@ -23,12 +24,14 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from rubrics.errors import Conflict, IntegrityError, InvalidInput, NotFound, Problem
+from rubrics.identity import email_key
 from rubrics.log import LogEntry
 from rubrics.packs import scorecard_context
 from rubrics.server import links
 from rubrics.server.links import LinkInfo
+from rubrics.server.security import client_ip
 from rubrics.server.service import Team, submit_scorecard
-from rubrics.verify import load_record
+from rubrics.verify import PackRecord, load_record
 
 MAX_BODY = 2_000_000
 """The largest submission or draft accepted, in bytes (a scorecard is a few kilobytes)."""
@@ -71,12 +74,29 @@ def bearer(request: Request) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def own_submissions(team: Team, link: LinkInfo) -> list[LogEntry]:
-    """The link's interviewer's counted scorecards for their stage (amended ones replaced)."""
+def _own(record: PackRecord, link: LinkInfo) -> list[LogEntry]:
+    """The link's interviewer's counted scorecards for their stage, blank ones too."""
+    return [e for e in record.effective if e.stage == link.stage
+            and email_key(e.interviewer_email) == email_key(link.email)]
+
+
+def own_submissions(team: Team, link: LinkInfo, *, blank: bool = False) -> list[LogEntry]:
+    """The link's interviewer's counted scorecards for their stage (amended ones replaced)
+    that rate at least one criterion: a blank one counts as not returned, so it does not
+    open the others' scorecards (``blank``: those too)."""
     with team.store.reading(link.pack_id) as pack:
         record = load_record(pack)
-    return [e for e in record.effective if e.stage == link.stage
-            and (e.interviewer_email or "").casefold() == link.email.casefold()]
+    return [e for e in _own(record, link) if blank or any(
+        v is not None for v in record.submissions[e.seq].ratings.values())]
+
+
+def limit(request: Request, token: str) -> None:
+    """At most ``link_limiter``'s hits a minute per link (by its token's hash), and per
+    client address for tokens that are no link: 429 with Retry-After beyond."""
+    team = _team(request)
+    known = links.link_for_token(team, token) is not None
+    key = f"link:{links.token_hash(token)}" if known else f"addr:{client_ip(request)}"
+    request.app.state.link_limiter.check(key, "requests with this link")
 
 
 def granted(team: Team, token: str, *, pack_id: str | None = None, stage: str | None = None,
@@ -135,6 +155,70 @@ def _refused(status: int, problems: list[dict[str, str | None]]) -> JSONResponse
     return JSONResponse({"problems": problems}, status_code=status)
 
 
+def same_name(a: str, b: str) -> bool:
+    """Names compared as a link binds them: case and spacing folded."""
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+
+
+async def read_body(request: Request, what: str) -> bytes:
+    """The request's body, refused (413) beyond :data:`MAX_BODY` by its Content-Length
+    before reading, and while streaming when it has none or lies."""
+    too_big = HTTPException(413, f"{what} is at most {MAX_BODY} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.strip().isdigit() and int(declared) > MAX_BODY:
+        raise too_big
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise too_big
+    return bytes(body)
+
+
+def parse_json(raw: bytes) -> tuple[Any, dict[str, str | None] | None]:
+    """The JSON in ``raw``, or the one problem that keeps it from being kept as UTF-8
+    JSON: not JSON, nested too deeply, or a lone surrogate (the field it is in named)."""
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        return None, {"field": None, "message": "nested too deeply"}
+    except ValueError as exc:
+        return None, {"field": None, "message": f"not JSON: {exc}"}
+    where = surrogate_at(data)
+    if where is not None:
+        return None, where
+    return data, None
+
+
+def surrogate_at(data: Any) -> dict[str, str | None] | None:
+    """The first text in ``data`` with a lone surrogate (which UTF-8 cannot carry), as a
+    problem naming its field; None when there is none. Walks without recursion."""
+    stack: list[tuple[str | None, Any]] = [(None, data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            bad = next((ch for ch in value if unicodedata.category(ch) == "Cs"), None)
+            if bad is not None:
+                return {"field": path, "message": f"contains a lone surrogate "
+                                                  f"U+{ord(bad):04X}; remove it"}
+        elif isinstance(value, dict):
+            for key in value:
+                bad = next((ch for ch in key if unicodedata.category(ch) == "Cs"), None)
+                if bad is not None:
+                    return {"field": path, "message": f"a key contains a lone surrogate "
+                                                      f"U+{ord(bad):04X}; remove it"}
+            stack.extend((f"{path}.{k}" if path else k, v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{i}" if path else str(i), v)
+                         for i, v in reversed(list(enumerate(value))))
+    return None
+
+
+AMEND_AFTER_OTHERS = ("this scorecard was seen alongside the other interviewers' "
+                      "scorecards: an amendment would no longer be independent; ask the "
+                      "recruiter")
+
+
 @router.post("/api/submissions", status_code=201)
 async def post_submission(request: Request, amend: bool = False,
                           reason: str | None = Query(default=None, max_length=2000)
@@ -144,14 +228,12 @@ async def post_submission(request: Request, amend: bool = False,
     same bytes; 422 with one problem per field."""
     team = _team(request)
     token = bearer(request)
+    await run_in_threadpool(limit, request, token)
     link = await run_in_threadpool(granted, team, token)
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise HTTPException(413, f"a submission is at most {MAX_BODY} bytes")
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        return _refused(422, [{"field": None, "message": f"not JSON: {exc}"}])
+    raw = await read_body(request, "a submission")
+    data, wrong = parse_json(raw)
+    if wrong is not None:
+        return _refused(422, [wrong])
     if not isinstance(data, dict):
         return _refused(422, [{"field": None, "message": "must be a JSON object (the "
                                                          "scorecard form's submission)"}])
@@ -162,10 +244,17 @@ async def post_submission(request: Request, amend: bool = False,
         return _refused(422, [{"field": "interviewer_email",
                                "message": f"this link is for {link.email}: submit with that "
                                           "email"}])
+    name = data.get("interviewer")
+    if not isinstance(name, str) or not same_name(name, link.name):
+        return _refused(422, [{"field": "interviewer",
+                               "message": f"this link is for {link.name}: submit under that "
+                                          "name"}])
+    if amend and await run_in_threadpool(links.has_seen_others, team, link):
+        raise HTTPException(409, AMEND_AFTER_OTHERS)
     try:
-        done = await run_in_threadpool(
-            submit_scorecard, team, link.pack_id, raw, amend=amend, reason=reason,
-            audit=(f"link:{link.id}", {"link": link.id, "amend": amend}))
+        done = await run_in_threadpool(lambda: submit_scorecard(
+            team, link.pack_id, raw, amend=amend, reason=reason, link=link,
+            actor=f"link:{link.id}"))
     except InvalidInput as exc:
         return _refused(422, field_problems(exc.problems))
     except (Conflict, IntegrityError) as exc:
@@ -183,8 +272,9 @@ async def post_submission(request: Request, amend: bool = False,
 def get_link(request: Request) -> dict[str, Any]:
     """What the link is for, and the interviewer's own counted scorecards."""
     team = _team(request)
+    limit(request, bearer(request))
     link = granted(team, bearer(request))
-    mine = own_submissions(team, link)
+    mine = own_submissions(team, link, blank=True)
     return {"pack_id": link.pack_id, "stage": link.stage, "name": link.name,
             "email": link.email, "expires_at": link.expires_at.isoformat(),
             "submitted": [e.ref for e in mine]}
@@ -194,24 +284,34 @@ def get_link(request: Request) -> dict[str, Any]:
 def get_draft(request: Request) -> dict[str, Any]:
     """The link's draft (``data`` None when there is none)."""
     team = _team(request)
+    limit(request, bearer(request))
     link = granted(team, bearer(request))
     found = links.get_draft(team, link)
     if found is None:
         return {"data": None, "saved_at": None}
-    return {"data": json.loads(found[0]), "saved_at": found[1].isoformat()}
+    data, wrong = parse_json(found[0].encode("utf-8", errors="replace"))
+    if wrong is not None or not isinstance(data, dict):  # kept before drafts were checked
+        return {"data": None, "saved_at": None}
+    return {"data": data, "saved_at": found[1].isoformat()}
 
 
 @router.put("/api/drafts")
 async def put_draft(request: Request) -> JSONResponse:
     """Keep the link's draft (a JSON object) in place of the earlier one."""
     team = _team(request)
+    await run_in_threadpool(limit, request, bearer(request))
     link = await run_in_threadpool(granted, team, bearer(request))
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise HTTPException(413, f"a draft is at most {MAX_BODY} bytes")
+    raw = await read_body(request, "a draft")
     try:
-        saved = await run_in_threadpool(links.save_draft, team, link,
-                                        raw.decode("utf-8", errors="replace"))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _refused(422, [{"field": "draft", "message": "must be UTF-8 text"}])
+    _, wrong = parse_json(raw)
+    if wrong is not None:
+        field = f"draft.{wrong['field']}" if wrong["field"] else "draft"
+        return _refused(422, [{"field": field, "message": wrong["message"]}])
+    try:
+        saved = await run_in_threadpool(links.save_draft, team, link, text)
     except InvalidInput as exc:
         return _refused(422, field_problems(exc.problems))
     return JSONResponse({"saved_at": saved.isoformat()})
@@ -235,8 +335,9 @@ def kit(request: Request, token: str) -> HTMLResponse:
     from rubrics.workspace import bundled_root
 
     team = _team(request)
+    limit(request, token)
     link = granted(team, token)
-    mine = own_submissions(team, link)
+    mine = own_submissions(team, link, blank=True)
     templates = Templates.for_workspace(team.workspace.templates_dir, None,
                                         bundled_root() / "templates")
     with team.store.reading(link.pack_id) as pack:
@@ -276,12 +377,16 @@ def _pages() -> jinja2.Environment:
 def others(request: Request, token: str) -> HTMLResponse:
     """The other interviewers' scorecards for the candidate, as ``show_others`` allows."""
     team = _team(request)
+    limit(request, token)
     link = granted(team, token, others=True)
     with team.store.reading(link.pack_id) as pack:
         record = load_record(pack)
         loop = pack.loop
         candidate = pack.candidate
-    mine = {e.seq for e in own_submissions(team, link)}
+    mine = {e.seq for e in _own(record, link)}
+    links.record_event(team, f"link:{link.id}", "others.view", link.pack_id,
+                       {"link": link.id, "stage": link.stage,
+                        "shown": [e.ref for e in record.effective if e.seq not in mine]})
     titles = {s.id: s.title for s in loop.role.stages}
     cards = []
     for entry in record.effective:

@@ -197,10 +197,19 @@ def _pack_row(session: Session, pack_id: str) -> PackRow:
 def record_event(team: Team, actor: str, action: str, pack_id: str | None,
                  detail: dict[str, Any]) -> None:
     """Add an event to the audit log (an event of its own: one that belongs to a pack's
-    write goes in that write's transaction, ``SqlStore.add_event``)."""
+    write goes in that write's transaction: ``SqlStore.writing(audit=...)``)."""
     with Session(team.engine) as session, session.begin():
         pack = _pack_row(session, pack_id).id if pack_id else None
         session.add(AuditEventRow(actor=actor, action=action, pack=pack, detail=detail))
+
+
+def has_seen_others(team: Team, link: LinkInfo) -> bool:
+    """Whether the link has been used to view the other interviewers' scorecards (an
+    ``others.view`` event in the audit log)."""
+    with Session(team.engine) as session:
+        return session.scalars(select(AuditEventRow.id).where(
+            AuditEventRow.actor == f"link:{link.id}",
+            AuditEventRow.action == "others.view").limit(1)).first() is not None
 
 
 # --------------------------------------------------------------------------- drafts
@@ -213,6 +222,11 @@ def save_draft(team: Team, link: LinkInfo, data: str) -> datetime:
         raise InvalidInput([problem("draft", f"at most {MAX_DRAFT} characters")])
     try:
         parsed = json.loads(data)
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")  # kept only if it reads back
+    except RecursionError:
+        raise InvalidInput([problem("draft", "nested too deeply")]) from None
+    except UnicodeEncodeError:
+        raise InvalidInput([problem("draft", "contains a lone surrogate; remove it")]) from None
     except ValueError:
         parsed = None
     if not isinstance(parsed, dict):

@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -24,13 +24,17 @@ from sqlalchemy.orm import Session
 from rubrics.debrief import PanelDecision, Recorded, decide
 from rubrics.errors import Conflict, InvalidInput, NotFound, problem, shorten
 from rubrics.fsutil import sha256_bytes
+from rubrics.identity import email_key
 from rubrics.log import SUBMISSION, LogEntry
 from rubrics.packs import Candidate, PackOptions, build_pack, pack_templates
-from rubrics.server.db import PackRow, reader
+from rubrics.server.db import AuditEventRow, PackRow, reader
 from rubrics.server.store import SqlStore, import_pack
 from rubrics.submit import Accepted, check_writable, submit
 from rubrics.verify import load_record
 from rubrics.workspace import Workspace
+
+if TYPE_CHECKING:
+    from rubrics.server.links import LinkInfo
 
 SUBMISSION_NAME = "scorecard.json"
 """The name a scorecard posted to the server is logged under (as a file's name is)."""
@@ -96,27 +100,35 @@ def create_pack(team: Team, role_id: str, candidate: Candidate, *, anonymous: bo
 
 
 def submit_scorecard(team: Team, pack_id: str, raw: bytes, *, amend: bool = False,
-                     reason: str | None = None,
-                     audit: tuple[str, dict[str, Any]] | None = None) -> Submitted:
+                     reason: str | None = None, link: LinkInfo | None = None,
+                     actor: str | None = None) -> Submitted:
     """Check and keep one scorecard (the JSON the HTML form saves, or the YAML/PDF a
-    reader fills): the same checks and record as ``rubrics submit``. With ``audit``
-    (actor, detail), a new acceptance is the audit event ``submission`` (the detail with
-    its ``seq`` and ``stage``), committed in the same transaction: a process killed after
-    COMMIT leaves both, before it neither (a retry, answered ``again``, adds none)."""
+    reader fills): the same checks and record as ``rubrics submit``.
+
+    ``link``: it comes through that interviewer link (``submit(by_link=True)``: only the
+    link's own scorecards count as theirs; a retry is matched only among them). With
+    ``actor``, the acceptance is in the audit log as ``submission``, in the same
+    transaction as the submission itself."""
     with tempfile.TemporaryDirectory(prefix="rubrics-upload-") as upload:
         path = Path(upload) / _name_for(raw)
         path.write_bytes(raw)
-        with team.store.writing(pack_id) as (pack, hold):
+        events: list[AuditEventRow] = []
+        with team.store.writing(pack_id, audit=events) as (pack, hold):
             digest = sha256_bytes(raw)
             earlier = next((e for e in check_writable(pack).entries if e.kind == SUBMISSION
-                            and e.data["original"]["sha256"] == digest), None)
+                            and e.data["original"]["sha256"] == digest
+                            and (link is None or email_key(e.interviewer_email)
+                                 == email_key(link.email))), None)
             if earlier is not None:
                 return Submitted(earlier, again=True, notes=[])
-            (accepted,) = submit(pack.path, [path], amend=amend, reason=reason, hold=hold)
-            if audit is not None:
-                actor, detail = audit
-                team.store.add_event(pack_id, actor, "submission",
-                                     {**detail, "seq": accepted.seq, "stage": accepted.stage})
+            (accepted,) = submit(pack.path, [path], amend=amend, reason=reason, hold=hold,
+                                 by_link=link is not None)
+            if actor is not None:
+                detail: dict[str, Any] = {"seq": accepted.seq, "stage": accepted.stage,
+                                          "amend": amend}
+                if link is not None:
+                    detail = {"link": link.id, **detail}
+                events.append(AuditEventRow(actor=actor, action="submission", detail=detail))
         return Submitted(_entry(team, pack_id, accepted), again=False, notes=accepted.notes)
 
 

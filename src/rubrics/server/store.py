@@ -76,7 +76,6 @@ class SqlStore:
         self._synced: dict[str, str] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
-        self._open: dict[str, tuple[Session, PackRow]] = {}  # writes in progress, by pack id
 
     # ------------------------------------------------------------------ reading
 
@@ -91,16 +90,19 @@ class SqlStore:
             yield Pack.open(folder)
 
     @contextmanager
-    def writing(self, pack_id: str) -> Iterator[tuple[Pack, Hold]]:
+    def writing(self, pack_id: str, *, audit: list[AuditEventRow] | None = None
+                ) -> Iterator[tuple[Pack, Hold]]:
         """The pack held for writing, and the :data:`Hold` that ``submit``/``decide`` take:
         one transaction holding the pack's row, committed when the block ends without an
-        exception, rolled back (and the mirror dropped) otherwise."""
+        exception, rolled back (and the mirror dropped) otherwise. Audit events the block
+        puts in ``audit`` are inserted in the same transaction, just before COMMIT (their
+        ``pack`` set to this pack when unset): the write and its audit event are kept
+        together or not at all."""
         with self._lock(pack_id), Session(self._writer_engine) as session:
             try:
                 with session.begin():
                     row = self._row(session, pack_id, for_update=True)
                     folder = self._sync(session, row)
-                    self._open[pack_id] = (session, row)
 
                     @contextmanager
                     def hold(_pack: Pack) -> Iterator[Writer]:
@@ -109,15 +111,12 @@ class SqlStore:
                         yield writer
 
                     yield Pack.open(folder), hold
+                    for event in audit or ():
+                        if event.pack is None:
+                            event.pack = row.id
+                        session.add(event)
             finally:
-                self._open.pop(pack_id, None)
                 self._synced.pop(pack_id, None)  # our writes are in the rows, not the mirror
-
-    def add_event(self, pack_id: str, actor: str, action: str, detail: dict[str, Any]) -> None:
-        """Add an audit event to the write of ``pack_id`` in progress (this thread's, as
-        the pack's lock is held): it is committed with the write, or not at all."""
-        session, row = self._open[pack_id]
-        session.add(AuditEventRow(actor=actor, action=action, pack=row.id, detail=detail))
 
     def pack_ids(self) -> list[str]:
         return pack_ids(self.engine)
