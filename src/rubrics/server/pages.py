@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import tempfile
 from datetime import datetime
+from html import unescape
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -369,8 +370,9 @@ def report_page(pack_id: str, request: Request,
     """The panel report: the HTML of `rubrics aggregate --format html`, its own policy
     (styles pinned by hash, no script, no form) sent as the header too."""
     html = service.report(team_of(request), pack_id, "html")
-    policy = _META_CSP.search(html.decode("utf-8"))
-    csp = (policy.group(1) if policy else "default-src 'none'") + "; frame-ancestors 'none'"
+    policy = _META_CSP.search(html.decode("utf-8"))  # (an attribute: its quotes are &#39;)
+    csp = (unescape(policy.group(1)) if policy else "default-src 'none'") + \
+        "; frame-ancestors 'none'"
     return Response(html, media_type="text/html; charset=utf-8",
                     headers={"Content-Security-Policy": csp})
 
@@ -424,6 +426,12 @@ async def decide_post(pack_id: str, request: Request,
 
 
 # --------------------------------------------------------------------------- style
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """No icon (204): browsers ask every site for one, and a 404 is an error in their console."""
+    return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})
 
 
 @router.get("/static/server.css")
