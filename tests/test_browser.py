@@ -14,27 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import (
-    Browser,
-    ConsoleMessage,
-    Page,
-    Request,
-    expect,
-    sync_playwright,
-)
+from playwright.sync_api import Browser, Page, expect
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from rubrics.model import Submission
 from rubrics.roles import read_role
 from rubrics.submissions import read_submission
+from tests.browsers import CSP_PROBE, Recorded, chromium
 from tests.conftest import make_pack
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 CANDIDATE = "Zoë Ångström"
 STAGE = "system-design-money-movement"
 INTERVIEWER = "Ana Peña-Núñez"
@@ -42,15 +33,6 @@ EMAIL = "ana.pena-nunez@example.com"
 EVIDENCE_1 = ("Proposed an idempotency key per transfer (“transfer_id”).",
               "Retries reuse it: «exactly once» is a myth, said Zoë – 🙂")
 NOTES = "Strong on ledgers; ask the coding panel about concurrency."
-
-# Records Content-Security-Policy violations in the page (init scripts run outside the CSP).
-CSP_PROBE = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
-});
-"""
-
 
 @pytest.fixture(scope="module")
 def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -82,36 +64,8 @@ def red_flags(pack: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} not found: the browser tests need Debian's chromium package "
-                    "(run RUBRICS_SETUP_BROWSER=1 scripts/setup as root, or apt-get install "
-                    "chromium)", pytrace=False)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-class Recorded:
-    """What a page did besides rendering: requests, console messages, page errors, downloads."""
-
-    def __init__(self, page: Page) -> None:
-        self.requests: list[tuple[str, str]] = []
-        self.console: list[tuple[str, str]] = []
-        self.errors: list[str] = []
-        self.downloads: list[str] = []
-        page.on("request", self._request)
-        page.on("console", self._console)
-        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        page.on("download", lambda d: self.downloads.append(d.suggested_filename))
-
-    def _request(self, request: Request) -> None:
-        self.requests.append((request.url, request.resource_type))
-
-    def _console(self, message: ConsoleMessage) -> None:
-        self.console.append((message.type, message.text))
+    with chromium() as launched:
+        yield launched
 
 
 @dataclass

@@ -471,6 +471,12 @@ async def decide_post(pack_id: str, request: Request,
 # --------------------------------------------------------------------------- style
 
 
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """No icon (204): browsers ask every site for one, and a 404 is an error in their console."""
+    return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})
+
+
 @router.get("/static/server.css")
 def stylesheet(request: Request) -> Response:
     css = templates(request).render("server/server.css")
