@@ -50,8 +50,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     team = Team.open(engine, Workspace.open(None), folder / "mirrors")
     pack_a = create_pack(team, ROLE_ID, Candidate("Ada Lovelace"), formats=("html",))
     pack_b = create_pack(team, ROLE_ID, Candidate("Grace Hopper"), formats=("html",))
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    with engine.connect() as conn:  # outside any transaction: on the driver's connection
+        conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
     engine.dispose()
     return Built(folder, pack_a, pack_b)
 
