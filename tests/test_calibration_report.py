@@ -274,7 +274,7 @@ def test_axe_and_narrow_screens(data: dict[str, Any], templates: Templates, tmp_
     from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+    from tests.browsers import CHROMIUM, CHROMIUM_ARGS
 
     page_file = tmp_path / "calibration.html"
     page_file.write_text(to_html(data, templates), encoding="utf-8")
