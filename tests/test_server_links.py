@@ -282,7 +282,8 @@ def test_no_route_shows_another_interviewers_scorecard_before_ones_own(server: S
 
 
 def test_show_others_decides_who_sees_the_other_scorecards(server: Server) -> None:
-    """never: 403 even after one's own; after_own: only after; always: at once."""
+    """never: 403 even after one's own; after_own: only after; always: at once; the page
+    (from the template stack) has no account navigation and allows no script or style."""
     first, second = server.stages[:2]
     bo = server.link(server.pack_a, first, "Bo Li", "bo@example.com")
     assert server.submit(bo, server.body(server.pack_a, first, email="bo@example.com",
@@ -295,6 +296,12 @@ def test_show_others_decides_who_sees_the_other_scorecards(server: Server) -> No
     assert server.submit(mei, server.body(server.pack_a, second)).status_code == 201
     seen = server.client.get(f"/i/{mei}/others")
     assert seen.status_code == 200 and MARKER in seen.text
+    assert "<h1>Other interviewers' scorecards</h1>" in seen.text
+    assert "Sign out" not in seen.text and 'href="/pipeline"' not in seen.text
+    assert seen.headers["content-security-policy"] == \
+        "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    assert seen.headers["referrer-policy"] == "no-referrer"
+    assert seen.headers["cache-control"] == "no-store"
     _set_show_others(server, "never")
     refused = server.client.get(f"/i/{mei}/others")
     assert refused.status_code == 403

@@ -14,11 +14,8 @@ import json
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import jinja2
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +26,7 @@ from rubrics.log import LogEntry
 from rubrics.packs import scorecard_context
 from rubrics.server import links
 from rubrics.server.links import LinkInfo
+from rubrics.server.pages import templates as page_templates
 from rubrics.server.security import client_ip
 from rubrics.server.service import Team, submit_scorecard
 from rubrics.verify import PackRecord, load_record
@@ -366,13 +364,6 @@ def kit(request: Request, token: str) -> HTMLResponse:
     return _html(page, csp)
 
 
-@cache
-def _pages() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-                              autoescape=True, undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True)
-
-
 @router.get("/i/{token}/others", response_class=HTMLResponse)
 def others(request: Request, token: str) -> HTMLResponse:
     """The other interviewers' scorecards for the candidate, as ``show_others`` allows."""
@@ -403,7 +394,7 @@ def others(request: Request, token: str) -> HTMLResponse:
                      for cid, rating in sub.ratings.items()],
             "red_flags": sub.red_flags, "notes": sub.notes})
     anonymous = bool(candidate.get("anonymous"))
-    page = _pages().get_template("others.html.j2").render(
+    page = page_templates(request).render("server/others.html.j2",
         cards=cards, role_title=loop.role.title, back=f"/i/{token}",
         candidate_label=(f"Candidate {candidate.get('id')}" if anonymous
                          else candidate.get("name")))
