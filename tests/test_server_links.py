@@ -344,6 +344,27 @@ def test_the_kit_page_keeps_the_strict_csp_and_sends_no_referrer(server: Server)
     assert "Submit scorecard" in page.text and 'id="open"' not in page.text
 
 
+def test_every_link_answer_is_not_stored_and_carries_the_app_wide_headers(
+        server: Server) -> None:
+    """Every answer to a link's routes (JSON, refusals too) says no-store, no-referrer,
+    nosniff and the pages' policy, or a page's own stricter one."""
+    first = server.stages[0]
+    token = server.link(server.pack_a, first)
+    auth = {"Authorization": f"Bearer {token}"}
+    answers = [*server.every_route(token),
+               server.client.put("/api/drafts", content="{}", headers=auth),
+               server.submit(token, b"not json"),
+               server.submit(token, server.body(server.pack_a, first)),
+               server.client.get("/api/link", headers={"Authorization": "Bearer nope"})]
+    assert [a.status_code for a in answers] == [200, 403, 200, 200, 200, 422, 201, 401]
+    for answer in answers:
+        assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["content-security-policy"].startswith("default-src 'none'; ")
+        assert answer.headers["content-security-policy"].endswith("frame-ancestors 'none'")
+
+
 def test_db_setting_prints_and_sets_show_others(server: Server) -> None:
     """`rubrics db setting show_others` prints the default; a value sets it for every process."""
     runner = CliRunner()

@@ -41,21 +41,18 @@ router = APIRouter()
 
 
 def install(app: FastAPI) -> None:
-    """Add the interviewer routes, and the headers every response to them carries."""
+    """Add the interviewer routes. app.py's headers give every answer its policy, nosniff
+    and no-referrer, but no-store only to pages: a link's JSON answers (a draft, one's own
+    scorecards) must not be stored either."""
     app.include_router(router)
 
     @app.middleware("http")
-    async def private(request: Request,
-                      call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def not_stored(request: Request,
+                         call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
-        path = request.url.path
-        if path.startswith(("/i/", "/api/submissions", "/api/drafts", "/api/link")):
-            # A token in the path must not leak through a Referer; nothing here is cached.
-            response.headers["Referrer-Policy"] = "no-referrer"
+        if request.url.path.startswith(("/i/", "/api/submissions", "/api/drafts",
+                                        "/api/link")):
             response.headers["Cache-Control"] = "no-store"
-            response.headers["X-Content-Type-Options"] = "nosniff"
-            response.headers.setdefault("Content-Security-Policy",
-                                        f"{PAGE_CSP}; frame-ancestors 'none'")
         return response
 
 
