@@ -407,7 +407,8 @@ def task_setup(reps: int) -> list[float]:
         ws = Workspace.open(None)
         ws.loop(ROLE)
         templates = pack_templates(ws, None)
-        for name in ("submission.yaml.j2", "scorecard.css", "scorecard.js", "scorecard.html.j2",
+        for name in ("submission.yaml.j2", "scorecard.css", "scorecard.js", "scorecard-collect.js",
+                     "scorecard-fill.js", "scorecard-bar.js", "scorecard.html.j2",
                      "document.css", "candidate-packet.html.j2", "interview-plan.html.j2"):
             templates.env.get_template(name)
         times.append(time.perf_counter() - t)

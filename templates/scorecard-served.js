@@ -8,82 +8,14 @@
   var token = decodeURIComponent(window.location.pathname.split("/")[2] || "");
   var auth = { "Authorization": "Bearer " + token };
 
-  function value(name) {
-    var el = form.elements.namedItem(name);
-    return el && typeof el.value === "string" ? el.value.trim() : "";
-  }
-
-  function checked(name) {
-    var picked = form.querySelector('input[name="' + name + '"]:checked');
-    return picked ? picked.value : null;
-  }
-
-  function collect() {
-    var ratings = {};
-    var evidence = {};
-    var blocks = form.querySelectorAll("fieldset.criterion");
-    for (var i = 0; i < blocks.length; i++) {
-      var n = i + 1;
-      var id = blocks[i].getAttribute("data-criterion");
-      var rating = checked("rating-" + n);
-      ratings[id] = rating && rating !== "na" ? parseInt(rating, 10) : null;
-      var text = value("evidence-" + n);
-      if (text) { evidence[id] = text; }
-    }
-    var flags = [];
-    var boxes = form.querySelectorAll('input[type="checkbox"][data-flag]');
-    for (var j = 0; j < boxes.length; j++) {
-      if (boxes[j].checked) { flags.push(boxes[j].getAttribute("data-flag")); }
-    }
-    return {
-      format: "rubrics-submission/1",
-      pack_id: form.getAttribute("data-pack-id"),
-      stage: form.getAttribute("data-stage"),
-      candidate_id: form.getAttribute("data-candidate-id"),
-      interviewer: value("interviewer"),
-      interviewer_email: value("interviewer_email") || undefined,
-      interviewed_on: value("interviewed_on") || null,
-      ratings: ratings,
-      evidence: evidence,
-      red_flags: flags,
-      notes: value("notes"),
-      recommendation: checked("recommendation")
-    };
-  }
+  {% include "scorecard-collect.js" %}
 
   function report(message, isError) {
     statusLine.textContent = message;
     statusLine.className = isError ? "error" : "";
   }
 
-  function setRadio(name, value) {
-    var radios = form.querySelectorAll('input[name="' + name + '"]');
-    for (var i = 0; i < radios.length; i++) { radios[i].checked = radios[i].value === value; }
-  }
-
-  function setText(name, text) {
-    var el = form.elements.namedItem(name);
-    if (el && typeof el.value === "string" && !el.readOnly) { el.value = text || ""; }
-  }
-
-  function fill(data) {
-    setText("interviewer", data.interviewer);
-    setText("interviewed_on", data.interviewed_on);
-    setText("notes", data.notes);
-    var blocks = form.querySelectorAll("fieldset.criterion");
-    for (var i = 0; i < blocks.length; i++) {
-      var n = i + 1, id = blocks[i].getAttribute("data-criterion");
-      var rating = data.ratings ? data.ratings[id] : undefined;
-      setRadio("rating-" + n, rating === null ? "na" : rating === undefined ? "" : String(rating));
-      setText("evidence-" + n, data.evidence ? data.evidence[id] : "");
-    }
-    var flags = data.red_flags || [];
-    var boxes = form.querySelectorAll('input[type="checkbox"][data-flag]');
-    for (var j = 0; j < boxes.length; j++) {
-      boxes[j].checked = flags.indexOf(boxes[j].getAttribute("data-flag")) >= 0;
-    }
-    setRadio("recommendation", data.recommendation || "");
-  }
+  {% include "scorecard-fill.js" %}
 
   // Drafts: saved on the server a moment after the last keystroke.
   var pending = null;
@@ -146,6 +78,8 @@
     report(problems.length + (problems.length === 1 ? " problem" : " problems") +
            " to fix before it can be submitted" + (general.length ? ": " + general.join("; ") : "."), true);
   }
+
+  {% include "scorecard-bar.js" %}
 
   document.getElementById("save").addEventListener("click", function () {
     clearProblems();

@@ -6,48 +6,7 @@
   // The rule rubrics checks on submit (a little stricter: no control characters).
   var EMAIL = /^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s.\x00-\x1f\x7f]+$/;
 
-  function value(name) {
-    var el = form.elements.namedItem(name);
-    return el && typeof el.value === "string" ? el.value.trim() : "";
-  }
-
-  function checked(name) {
-    var picked = form.querySelector('input[name="' + name + '"]:checked');
-    return picked ? picked.value : null;
-  }
-
-  function collect() {
-    var ratings = {};
-    var evidence = {};
-    var blocks = form.querySelectorAll("fieldset.criterion");
-    for (var i = 0; i < blocks.length; i++) {
-      var n = i + 1;
-      var id = blocks[i].getAttribute("data-criterion");
-      var rating = checked("rating-" + n);
-      ratings[id] = rating && rating !== "na" ? parseInt(rating, 10) : null;
-      var text = value("evidence-" + n);
-      if (text) { evidence[id] = text; }
-    }
-    var flags = [];
-    var boxes = form.querySelectorAll('input[type="checkbox"][data-flag]');
-    for (var j = 0; j < boxes.length; j++) {
-      if (boxes[j].checked) { flags.push(boxes[j].getAttribute("data-flag")); }
-    }
-    return {
-      format: "rubrics-submission/1",
-      pack_id: form.getAttribute("data-pack-id"),
-      stage: form.getAttribute("data-stage"),
-      candidate_id: form.getAttribute("data-candidate-id"),
-      interviewer: value("interviewer"),
-      interviewer_email: value("interviewer_email") || undefined,  // left out of the file when blank
-      interviewed_on: value("interviewed_on") || null,
-      ratings: ratings,
-      evidence: evidence,
-      red_flags: flags,
-      notes: value("notes"),
-      recommendation: checked("recommendation")
-    };
-  }
+  {% include "scorecard-collect.js" %}
 
   function slug(text) {
     return text.normalize("NFKD").replace(/[^\x00-\x7f]/g, "").toLowerCase()
@@ -80,36 +39,7 @@
     } catch (e) { /* full or blocked: the form still works, without a draft */ }
   }
 
-  function setRadio(name, value) {
-    var radios = form.querySelectorAll('input[name="' + name + '"]');
-    for (var i = 0; i < radios.length; i++) { radios[i].checked = radios[i].value === value; }
-  }
-
-  function setText(name, text) {
-    var el = form.elements.namedItem(name);
-    if (el && typeof el.value === "string") { el.value = text || ""; }
-  }
-
-  // Fill the form from a submission (a draft, or a saved file reopened to amend it).
-  function fill(data) {
-    setText("interviewer", data.interviewer);
-    setText("interviewer_email", data.interviewer_email);
-    setText("interviewed_on", data.interviewed_on);
-    setText("notes", data.notes);
-    var blocks = form.querySelectorAll("fieldset.criterion");
-    for (var i = 0; i < blocks.length; i++) {
-      var n = i + 1, id = blocks[i].getAttribute("data-criterion");
-      var rating = data.ratings ? data.ratings[id] : undefined;
-      setRadio("rating-" + n, rating === null ? "na" : rating === undefined ? "" : String(rating));
-      setText("evidence-" + n, data.evidence ? data.evidence[id] : "");
-    }
-    var flags = data.red_flags || [];
-    var boxes = form.querySelectorAll('input[type="checkbox"][data-flag]');
-    for (var j = 0; j < boxes.length; j++) {
-      boxes[j].checked = flags.indexOf(boxes[j].getAttribute("data-flag")) >= 0;
-    }
-    setRadio("recommendation", data.recommendation || "");
-  }
+  {% include "scorecard-fill.js" %}
 
   function restoreDraft() {
     var store = storage(), raw = store && store.getItem(DRAFT);
@@ -165,15 +95,7 @@
 
   restoreDraft();
 
-  // The Save bar sticks to the bottom of the window: a control focused behind it is
-  // scrolled into sight (scroll-padding covers most cases, not a control already inside
-  // the window when it takes focus).
-  var bar = document.querySelector(".actions");
-  form.addEventListener("focusin", function (event) {
-    if (!bar || bar.contains(event.target)) { return; }
-    var hidden = event.target.getBoundingClientRect().bottom - bar.getBoundingClientRect().top;
-    if (hidden > -8) { window.scrollBy(0, hidden + 16); }
-  });
+  {% include "scorecard-bar.js" %}
 
   document.getElementById("save").addEventListener("click", function () {
     var submission = collect();

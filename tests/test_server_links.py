@@ -282,7 +282,8 @@ def test_no_route_shows_another_interviewers_scorecard_before_ones_own(server: S
 
 
 def test_show_others_decides_who_sees_the_other_scorecards(server: Server) -> None:
-    """never: 403 even after one's own; after_own: only after; always: at once."""
+    """never: 403 even after one's own; after_own: only after; always: at once; the page
+    (from the template stack) has no account navigation and allows no script or style."""
     first, second = server.stages[:2]
     bo = server.link(server.pack_a, first, "Bo Li", "bo@example.com")
     assert server.submit(bo, server.body(server.pack_a, first, email="bo@example.com",
@@ -295,6 +296,12 @@ def test_show_others_decides_who_sees_the_other_scorecards(server: Server) -> No
     assert server.submit(mei, server.body(server.pack_a, second)).status_code == 201
     seen = server.client.get(f"/i/{mei}/others")
     assert seen.status_code == 200 and MARKER in seen.text
+    assert "<h1>Other interviewers' scorecards</h1>" in seen.text
+    assert "Sign out" not in seen.text and 'href="/pipeline"' not in seen.text
+    assert seen.headers["content-security-policy"] == \
+        "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    assert seen.headers["referrer-policy"] == "no-referrer"
+    assert seen.headers["cache-control"] == "no-store"
     _set_show_others(server, "never")
     refused = server.client.get(f"/i/{mei}/others")
     assert refused.status_code == 403
@@ -335,6 +342,27 @@ def test_the_kit_page_keeps_the_strict_csp_and_sends_no_referrer(server: Server)
     assert page.headers["cache-control"] == "no-store"
     assert 'value="mei.chen@example.com" readonly' in page.text
     assert "Submit scorecard" in page.text and 'id="open"' not in page.text
+
+
+def test_every_link_answer_is_not_stored_and_carries_the_app_wide_headers(
+        server: Server) -> None:
+    """Every answer to a link's routes (JSON, refusals too) says no-store, no-referrer,
+    nosniff and the pages' policy, or a page's own stricter one."""
+    first = server.stages[0]
+    token = server.link(server.pack_a, first)
+    auth = {"Authorization": f"Bearer {token}"}
+    answers = [*server.every_route(token),
+               server.client.put("/api/drafts", content="{}", headers=auth),
+               server.submit(token, b"not json"),
+               server.submit(token, server.body(server.pack_a, first)),
+               server.client.get("/api/link", headers={"Authorization": "Bearer nope"})]
+    assert [a.status_code for a in answers] == [200, 403, 200, 200, 200, 422, 201, 401]
+    for answer in answers:
+        assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["content-security-policy"].startswith("default-src 'none'; ")
+        assert answer.headers["content-security-policy"].endswith("frame-ancestors 'none'")
 
 
 def test_db_setting_prints_and_sets_show_others(server: Server) -> None:

@@ -167,7 +167,10 @@ def _templates_readme(folder: Path, builtin: Path) -> None:
     (folder / "README.md").write_text(
         "# Templates\n\nA file here overrides the built-in template of the same name "
         "(the others stay built in, and improve as rubrics does). To change one, copy it from "
-        f"{builtin}\nand edit the copy. Built-in templates: {', '.join(names)}.\n",
+        f"{builtin}\nand edit the copy. Built-in templates: {', '.join(names)}.\n\n"
+        "scorecard.js (the scorecard file's script) and scorecard-served.js (the scorecard "
+        "served by rubrics serve) both include scorecard-collect.js, scorecard-fill.js and "
+        "scorecard-bar.js: a copy of one of those changes both.\n",
         encoding="utf-8")
 
 

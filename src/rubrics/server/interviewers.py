@@ -14,11 +14,8 @@ import json
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import jinja2
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +26,7 @@ from rubrics.log import LogEntry
 from rubrics.packs import scorecard_context
 from rubrics.server import links
 from rubrics.server.links import LinkInfo
+from rubrics.server.pages import templates as page_templates
 from rubrics.server.security import client_ip
 from rubrics.server.service import Team, submit_scorecard
 from rubrics.verify import PackRecord, load_record
@@ -43,21 +41,18 @@ router = APIRouter()
 
 
 def install(app: FastAPI) -> None:
-    """Add the interviewer routes, and the headers every response to them carries."""
+    """Add the interviewer routes. app.py's headers give every answer its policy, nosniff
+    and no-referrer, but no-store only to pages: a link's JSON answers (a draft, one's own
+    scorecards) must not be stored either."""
     app.include_router(router)
 
     @app.middleware("http")
-    async def private(request: Request,
-                      call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def not_stored(request: Request,
+                         call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
-        path = request.url.path
-        if path.startswith(("/i/", "/api/submissions", "/api/drafts", "/api/link")):
-            # A token in the path must not leak through a Referer; nothing here is cached.
-            response.headers["Referrer-Policy"] = "no-referrer"
+        if request.url.path.startswith(("/i/", "/api/submissions", "/api/drafts",
+                                        "/api/link")):
             response.headers["Cache-Control"] = "no-store"
-            response.headers["X-Content-Type-Options"] = "nosniff"
-            response.headers.setdefault("Content-Security-Policy",
-                                        f"{PAGE_CSP}; frame-ancestors 'none'")
         return response
 
 
@@ -366,13 +361,6 @@ def kit(request: Request, token: str) -> HTMLResponse:
     return _html(page, csp)
 
 
-@cache
-def _pages() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-                              autoescape=True, undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True)
-
-
 @router.get("/i/{token}/others", response_class=HTMLResponse)
 def others(request: Request, token: str) -> HTMLResponse:
     """The other interviewers' scorecards for the candidate, as ``show_others`` allows."""
@@ -403,7 +391,7 @@ def others(request: Request, token: str) -> HTMLResponse:
                      for cid, rating in sub.ratings.items()],
             "red_flags": sub.red_flags, "notes": sub.notes})
     anonymous = bool(candidate.get("anonymous"))
-    page = _pages().get_template("others.html.j2").render(
+    page = page_templates(request).render("server/others.html.j2",
         cards=cards, role_title=loop.role.title, back=f"/i/{token}",
         candidate_label=(f"Candidate {candidate.get('id')}" if anonymous
                          else candidate.get("name")))
