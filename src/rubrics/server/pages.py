@@ -25,16 +25,7 @@ from rubrics.errors import Conflict, InvalidInput, Problem, RubricsError, proble
 from rubrics.packs import read_candidates_csv
 from rubrics.render import Templates
 from rubrics.server import links, mail, service
-from rubrics.server.accounts import User, audit, sign_in
-from rubrics.server.api import (
-    PANEL,
-    RECRUITER,
-    make_pack,
-    new_candidate,
-    pack_status,
-    record,
-    team_of,
-)
+from rubrics.server.accounts import PANEL, RECRUITER, User, audit, sign_in
 from rubrics.server.app import field_name
 from rubrics.server.security import (
     CSRF_FIELD,
@@ -44,6 +35,14 @@ from rubrics.server.security import (
     csrf_ok,
     end_session,
     start_session,
+    team_of,
+)
+from rubrics.server.service import (
+    make_pack,
+    new_candidate,
+    pack_status,
+    record,
+    role_ids,
 )
 from rubrics.workspace import bundled_root
 
@@ -207,10 +206,6 @@ def pipeline(request: Request, user: Annotated[User, Depends(signed_in_user)]) -
 # --------------------------------------------------------------------------- new candidates
 
 
-def role_ids(request: Request) -> list[str]:
-    return sorted(p.stem for p in team_of(request).workspace.role_files())
-
-
 @router.get("/packs/new")
 def new_pack_page(request: Request, _user: Annotated[User, Depends(page_recruiter)]
                   ) -> Response:
@@ -219,7 +214,7 @@ def new_pack_page(request: Request, _user: Annotated[User, Depends(page_recruite
 
 def new_page(request: Request, status: int = 200, problems: list[Problem] | None = None,
              form: dict[str, str] | None = None, made: list[str] | None = None) -> Response:
-    return page(request, "new-candidate", status, title="New candidate", roles=role_ids(request),
+    return page(request, "new-candidate", status, title="New candidate", roles=role_ids(team_of(request)),
                 problems=[shown_problem(p) for p in problems or []], form=form or {},
                 made=made or [])
 
@@ -238,7 +233,7 @@ async def new_pack_post(request: Request, user: Annotated[User, Depends(page_rec
     try:
         candidate = new_candidate(fields["candidate"], fields["candidate_id"] or None,
                                   fields["candidate_email"] or None)
-        pack_id = make_pack(team, user, fields["role"], candidate,
+        pack_id = make_pack(team, user.email, fields["role"], candidate,
                             anonymous=form.get("anonymous") == "on",
                             formats=request.app.state.page_formats)
     except InvalidInput as exc:
@@ -291,7 +286,7 @@ async def upload_post(request: Request, user: Annotated[User, Depends(page_recru
     made = []
     try:
         for candidate in candidates:
-            made.append(make_pack(team, user, role, candidate,
+            made.append(make_pack(team, user.email, role, candidate,
                                   formats=request.app.state.page_formats))
     except RubricsError as exc:  # e.g. the same candidate made meanwhile by another request
         problems = exc.problems if isinstance(exc, InvalidInput) else [problem("candidates", str(exc))]
@@ -461,7 +456,7 @@ async def decide_post(pack_id: str, request: Request,
                          level=level, resolutions=tuple(Resolution(f, t) for f, t in resolutions),
                          force_unresolved=fields["force_unresolved"] or None)
     try:
-        record(team, user, pack_id, said)
+        record(team, user.email, pack_id, said)
     except InvalidInput as exc:
         return decide_form(request, pack_id, 422, problems=exc.problems, form=fields,
                            hint=exc.hint)

@@ -13,7 +13,7 @@ import re
 import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +21,15 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from rubrics.debrief import PanelDecision, Recorded, decide
+from rubrics.debrief import PanelDecision, Recorded, Resolution, decide, gather_resolutions
 from rubrics.errors import Conflict, InvalidInput, NotFound, problem, shorten
 from rubrics.fsutil import sha256_bytes
 from rubrics.identity import email_key
 from rubrics.log import SUBMISSION, LogEntry
-from rubrics.packs import Candidate, PackOptions, build_pack, pack_templates
-from rubrics.server.db import AuditEventRow, PackRow, reader
+from rubrics.packs import Candidate, PackOptions, build_pack, candidate_problems, pack_templates
+from rubrics.server import links
+from rubrics.server.accounts import audit
+from rubrics.server.db import AuditEventRow, PackRow, reader, utcnow
 from rubrics.server.store import SqlStore, import_pack
 from rubrics.submit import Accepted, check_writable, submit
 from rubrics.verify import load_record
@@ -80,11 +82,33 @@ def already_made(candidate: Candidate, folder: str) -> str:
             f"'{folder}'): give a candidate id to tell two candidates apart")
 
 
+def role_ids(team: Team) -> list[str]:
+    """The ids of the workspace's roles (their files' stems), sorted."""
+    return sorted(p.stem for p in team.workspace.role_files())
+
+
+def new_candidate(name: str, cid: str | None, email: str | None) -> Candidate:
+    """The candidate, or every problem with the fields as the API and the pages name them."""
+    cid = cid if cid else None
+    email = email if email else None
+    wrong = candidate_problems(name, cid, email)
+    fields = {None: "candidate", "name": "candidate", "id": "candidate_id",
+              "email": "candidate_email"}
+    if wrong:
+        raise InvalidInput([problem(fields.get(f, "candidate"), message) for f, message in wrong])
+    return Candidate(name, cid, email)
+
+
 def create_pack(team: Team, role_id: str, candidate: Candidate, *, anonymous: bool = False,
                 formats: tuple[str, ...] = ("html", "pdf")) -> str:
     """Make a candidate's pack as ``rubrics pack`` does and keep it; return its pack id.
-    A pack for the same candidate is a Conflict (never naming the server's temporary
-    folder)."""
+    The role is one of :func:`role_ids`, never a path on the server's disk (else the role
+    field's problem). A pack for the same candidate is a Conflict (never naming the
+    server's temporary folder)."""
+    known = role_ids(team)
+    if role_id not in known:
+        raise InvalidInput([problem("role", f"no role '{shorten(role_id)}' (known: "
+                                            f"{', '.join(known) or 'none'})")])
     taken = pack_exists(team, candidate) if candidate.id is not None or not anonymous else None
     if taken:
         raise Conflict(taken)
@@ -97,6 +121,14 @@ def create_pack(team: Team, role_id: str, candidate: Candidate, *, anonymous: bo
             return import_pack(team.engine, made.path)
         except Conflict:  # made meanwhile by another request
             raise Conflict(already_made(candidate, made.path.name)) from None
+
+
+def make_pack(team: Team, actor: str, role: str, candidate: Candidate, *,
+              anonymous: bool = False, formats: tuple[str, ...] = ("html", "pdf")) -> str:
+    """:func:`create_pack` for ``actor``, audited as ``pack.create``."""
+    pack_id = create_pack(team, role, candidate, anonymous=anonymous, formats=formats)
+    audit(team.engine, actor, "pack.create", pack_id, role=role, candidate_id=candidate.id)
+    return pack_id
 
 
 def submit_scorecard(team: Team, pack_id: str, raw: bytes, *, amend: bool = False,
@@ -152,6 +184,23 @@ def record_decision(team: Team, pack_id: str, said: PanelDecision) -> Recorded:
         return decide(pack.path, said, hold=hold)
 
 
+def record(team: Team, actor: str, pack_id: str, said: PanelDecision) -> dict[str, Any]:
+    """:func:`record_decision` for ``actor``, audited as ``decision``; the record as JSON."""
+    done = record_decision(team, pack_id, said)
+    audit(team.engine, actor, "decision", pack_id, seq=done.seq, decision=done.decision,
+          level=done.level, by=said.by)
+    return {"seq": done.seq, "decision": done.decision, "level": done.level,
+            "override": done.override, "left_open": done.left_open,
+            "supersedes": done.supersedes}
+
+
+def resolutions(given: list[str | tuple[str, str]]) -> list[Resolution]:
+    """``resolve`` as ``rubrics decide`` reads ``--resolve``: "ID=TEXT" or (flag, text)."""
+    found = gather_resolutions([item for item in given if isinstance(item, str)], None)
+    return found + [Resolution(item[0].strip(), item[1], "resolve")
+                    for item in given if not isinstance(item, str)]
+
+
 def report(team: Team, pack_id: str, fmt: str = "json") -> bytes:
     """The pack's report in ``fmt``, byte for byte what ``rubrics aggregate`` gives."""
     from rubrics import panel
@@ -188,6 +237,24 @@ def status(team: Team, pack_id: str) -> dict[str, Any]:
             "role": pack.manifest["role"]["id"], "stages": stages,
             "missing": [s["id"] for s in stages if not s["returned"]],
             "decided": any(e.kind == "decision" for e in record.entries)}
+
+
+def pack_status(team: Team, pack_id: str) -> dict[str, Any]:
+    """:func:`status` and the pack's interviewers: who has returned nothing yet, and for
+    how long (since their link was made)."""
+    found = status(team, pack_id)
+    missing = set(found["missing"])
+    now = utcnow()
+    found["interviewers"] = [interviewer_json(link, link.stage not in missing, now)
+                             for link in links.links_of(team, pack_id)]
+    return found
+
+
+def interviewer_json(link: LinkInfo, returned: bool, now: datetime) -> dict[str, Any]:
+    """An interviewer's link as JSON: usable, returned, and how long they are waited for."""
+    waiting = link.usable and not returned
+    return {**link.as_json(), "usable": link.usable, "returned": returned,
+            "missing_seconds": int((now - link.created_at).total_seconds()) if waiting else None}
 
 
 def calibration(team: Team, fmt: str = "json", *, role: str | None = None,
