@@ -432,6 +432,30 @@ def test_the_panel_reads_the_report_and_decides_from_the_page(server: Server,
         assert browser.get(f"/packs/{made}/decide").status_code == 403
 
 
+def test_the_decide_page_and_the_api_read_level_and_resolutions_alike(
+        server: Server, client: TestClient) -> None:
+    """The page's level is a whole number or blank (422 naming the field otherwise); a
+    resolution given as (flag, text), as the page gives them, has its flag id stripped."""
+    made = server.new_pack(client, "Dorothy Vaughan", "dv")
+    server.submit_all(made)
+    with server.client() as browser:
+        token = signed_in(browser, PANEL)
+        fields = {"csrf": token, "decision": "no_hire", "reason": "Not now.", "by": "Panel"}
+        bad = browser.post(f"/packs/{made}/decide", data={**fields, "level": "three"})
+        assert bad.status_code == 422
+        assert "level: a whole number, or empty" in bad.text
+        answer = browser.post(f"/packs/{made}/decide", follow_redirects=False, data={
+            **fields, "level": " "})
+        assert answer.status_code == 303, answer.text
+    aggregate = json.loads(service.report(server.team, made, "json"))
+    assert aggregate["panel_decision"]["decision"] == "no_hire"
+    said = service.panel_decision("hire", "r", "Panel", "3", [(" f-1 ", "Discussed."),
+                                                             "f-2=Agreed."], None)
+    assert said.level == 3
+    assert [(r.flag, r.text) for r in said.resolutions] == [("f-2", "Agreed."),
+                                                            ("f-1", "Discussed.")]
+
+
 def test_script_in_a_candidate_name_is_escaped_on_every_page(server: Server, pack_id: str
                                                              ) -> None:
     """A candidate named with a <script> tag shows as text on the pipeline, candidate,

@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from rubrics.debrief import PanelDecision
 from rubrics.server import links, mail, service
 from rubrics.server.accounts import PANEL, RECRUITER, User
 from rubrics.server.db import utcnow
@@ -204,9 +203,8 @@ def post_decision(pack_id: str, body: DecisionIn, request: Request,
     """Record the panel's decision as `rubrics decide` does (panel members)."""
     team = team_of(request)
     given = [item if isinstance(item, str) else (item.flag, item.text) for item in body.resolve]
-    return service.record(team, user.email, pack_id, PanelDecision(
-        decision=body.decision, reason=body.reason, by=body.by, level=body.level,
-        resolutions=tuple(service.resolutions(given)), force_unresolved=body.force_unresolved))
+    return service.record(team, user.email, pack_id, service.panel_decision(
+        body.decision, body.reason, body.by, body.level, given, body.force_unresolved))
 
 
 @router.get("/calibration", tags=["calibration"], responses={

@@ -20,7 +20,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from rubrics.debrief import PanelDecision
 from rubrics.errors import Conflict, InvalidInput, Problem, RubricsError, problem
 from rubrics.packs import read_candidates_csv
 from rubrics.render import Templates
@@ -443,19 +442,13 @@ async def decide_post(pack_id: str, request: Request,
     fields = {k: text(form, k) for k in ("decision", "level", "reason", "by",
                                           "force_unresolved")}
     team = team_of(request)
-    resolutions = [(key[len("resolve-"):], text(form, key)) for key in form
-                   if key.startswith("resolve-") and text(form, key).strip()]
+    resolve: list[str | tuple[str, str]] = [
+        (key[len("resolve-"):], text(form, key)) for key in form
+        if key.startswith("resolve-") and text(form, key).strip()]  # blank: not resolved
     try:
-        level = int(fields["level"]) if fields["level"].strip() else None
-    except ValueError:
-        return decide_form(request, pack_id, 422, form=fields,
-                           problems=[problem("--level", "a whole number, or empty")])
-    from rubrics.debrief import Resolution
-
-    said = PanelDecision(decision=fields["decision"], reason=fields["reason"], by=fields["by"],
-                         level=level, resolutions=tuple(Resolution(f, t) for f, t in resolutions),
-                         force_unresolved=fields["force_unresolved"] or None)
-    try:
+        said = service.panel_decision(fields["decision"], fields["reason"], fields["by"],
+                                      fields["level"], resolve,
+                                      fields["force_unresolved"] or None)
         record(team, user.email, pack_id, said)
     except InvalidInput as exc:
         return decide_form(request, pack_id, 422, problems=exc.problems, form=fields,

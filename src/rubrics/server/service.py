@@ -194,11 +194,21 @@ def record(team: Team, actor: str, pack_id: str, said: PanelDecision) -> dict[st
             "supersedes": done.supersedes}
 
 
-def resolutions(given: list[str | tuple[str, str]]) -> list[Resolution]:
-    """``resolve`` as ``rubrics decide`` reads ``--resolve``: "ID=TEXT" or (flag, text)."""
-    found = gather_resolutions([item for item in given if isinstance(item, str)], None)
-    return found + [Resolution(item[0].strip(), item[1], "resolve")
-                    for item in given if not isinstance(item, str)]
+def panel_decision(decision: str, reason: str, by: str, level: str | int | None,
+                   resolve: list[str | tuple[str, str]], force: str | None) -> PanelDecision:
+    """The panel's decision as ``rubrics decide`` reads its options: ``level`` a whole
+    number (blank or None: the recommended one), each of ``resolve`` "FLAG_ID=TEXT" or
+    (flag, text)."""
+    if isinstance(level, str):
+        try:
+            level = int(level) if level.strip() else None
+        except ValueError:
+            raise InvalidInput([problem("--level", "a whole number, or empty")]) from None
+    found = gather_resolutions([item for item in resolve if isinstance(item, str)], None)
+    found += [Resolution(item[0].strip(), item[1], "resolve")
+              for item in resolve if not isinstance(item, str)]
+    return PanelDecision(decision=decision, reason=reason, by=by, level=level,
+                         resolutions=tuple(found), force_unresolved=force)
 
 
 def report(team: Team, pack_id: str, fmt: str = "json") -> bytes:
