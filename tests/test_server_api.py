@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from rubrics.cli import app as cli_app
+from rubrics.errors import InvalidInput
+from rubrics.packs import Candidate
 from rubrics.samples import fill_yaml, sample_email
 from rubrics.server import accounts, db, service
 from rubrics.server.app import create_app
@@ -430,6 +432,19 @@ def test_the_panel_reads_the_report_and_decides_from_the_page(server: Server,
     with server.client() as browser:
         signed_in(browser, RECRUITER)
         assert browser.get(f"/packs/{made}/decide").status_code == 403
+
+
+def test_service_create_pack_takes_a_role_id_never_a_path(server: Server) -> None:
+    """Any caller of service.create_pack, not only the API, is refused a role given as a
+    path to a file on the server's disk (the role field's problem); no pack is made."""
+    path = sorted(server.team.workspace.role_files())[0].resolve()
+    before = len(server.team.store.pack_ids())
+    with pytest.raises(InvalidInput) as caught:
+        service.create_pack(server.team, str(path), Candidate("Path Role", "pr-1", None))
+    assert [p.path for p in caught.value.problems] == ["role"]
+    assert caught.value.problems[0].message.startswith("no role '")
+    assert f"(known: {ROLE_ID}" in caught.value.problems[0].message
+    assert len(server.team.store.pack_ids()) == before
 
 
 def test_the_decide_page_and_the_api_read_level_and_resolutions_alike(
