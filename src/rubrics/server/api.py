@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from rubrics.server import links, mail, service
+from rubrics.server import links, service
 from rubrics.server.accounts import PANEL, RECRUITER, User
 from rubrics.server.db import utcnow
 from rubrics.server.security import api_user, require_role, team_of
@@ -166,15 +166,11 @@ def add_interviewer(pack_id: str, body: NewInterviewer, request: Request,
     """Make an interviewer's personal link for one stage (recruiters); the link and its
     token are shown only in this answer."""
     team = team_of(request)
-    smtp = request.app.state.smtp
-    if body.send and smtp is None:
-        raise mail.not_configured()
-    token, link = links.create_link(team, pack_id, body.stage, body.name, body.email,
-                                    user.email, days=body.days)
-    url = str(request.base_url).rstrip("/") + links.link_path(token)
+    token, link, url, why_not = service.assign_interviewer(
+        team, request.app.state.smtp, str(request.base_url), pack_id, body.stage, body.name,
+        body.email, user.email, days=body.days, send=body.send)
     made = {**service.interviewer_json(link, False, utcnow()), "link": url, "token": token}
     if body.send:
-        why_not = mail.send_link(team, smtp, link, url, user.email)
         made |= {"sent": why_not is None, "send_problem": why_not}
     return made
 

@@ -23,7 +23,7 @@ from starlette.datastructures import FormData, UploadFile
 from rubrics.errors import Conflict, InvalidInput, Problem, RubricsError, problem
 from rubrics.packs import read_candidates_csv
 from rubrics.render import Templates
-from rubrics.server import links, mail, service
+from rubrics.server import links, service
 from rubrics.server.accounts import PANEL, RECRUITER, User, audit, sign_in
 from rubrics.server.app import field_name
 from rubrics.server.security import (
@@ -326,19 +326,17 @@ async def assign(pack_id: str, request: Request,
     """Assign an interviewer to a stage: the page shows their personal link, once."""
     form = await posted(request)
     team = team_of(request)
-    smtp, send = request.app.state.smtp, form.get("send") == "on"
+    send = form.get("send") == "on"
     try:
-        if send and smtp is None:
-            raise mail.not_configured()
-        token, link = links.create_link(team, pack_id, text(form, "stage"), text(form, "name"),
-                                        text(form, "email"), user.email)
+        _, link, url, why_not = await run_in_threadpool(
+            service.assign_interviewer, team, request.app.state.smtp, str(request.base_url),
+            pack_id, text(form, "stage"), text(form, "name"), text(form, "email"), user.email,
+            send=send)
     except InvalidInput as exc:
         return candidate_page(request, pack_id, 422, problems=exc.problems)
-    url = str(request.base_url).rstrip("/") + links.link_path(token)
     shown: dict[str, Any] = {"url": url, "name": link.name, "stage": link.stage,
                              "email": link.email}
     if send:
-        why_not = await run_in_threadpool(mail.send_link, team, smtp, link, url, user.email)
         shown |= {"sent": why_not is None, "send_problem": why_not}
     return candidate_page(request, pack_id, 201, new_link=shown)
 

@@ -37,6 +37,7 @@ from rubrics.workspace import Workspace
 
 if TYPE_CHECKING:
     from rubrics.server.links import LinkInfo
+    from rubrics.server.mail import SmtpSettings
 
 SUBMISSION_NAME = "scorecard.json"
 """The name a scorecard posted to the server is logged under (as a file's name is)."""
@@ -265,6 +266,24 @@ def interviewer_json(link: LinkInfo, returned: bool, now: datetime) -> dict[str,
     waiting = link.usable and not returned
     return {**link.as_json(), "usable": link.usable, "returned": returned,
             "missing_seconds": int((now - link.created_at).total_seconds()) if waiting else None}
+
+
+def assign_interviewer(team: Team, smtp: SmtpSettings | None, base_url: str, pack_id: str,
+                       stage: str, name: str, email: str, by: str, *,
+                       days: int = links.DEFAULT_DAYS, send: bool = False
+                       ) -> tuple[str, LinkInfo, str, str | None]:
+    """Make an interviewer's personal link for one stage of ``pack_id`` and, with ``send``,
+    email it (refused before the link is made when the server has no SMTP settings).
+    Returns the token, the link, its URL under ``base_url``, and why it was not sent (None
+    once sent, or when not asked to)."""
+    from rubrics.server import mail
+
+    if send and smtp is None:
+        raise mail.not_configured()
+    token, link = links.create_link(team, pack_id, stage, name, email, by, days=days)
+    url = base_url.rstrip("/") + links.link_path(token)
+    why_not = mail.send_link(team, smtp, link, url, by) if send and smtp is not None else None
+    return token, link, url, why_not
 
 
 def calibration(team: Team, fmt: str = "json", *, role: str | None = None,
