@@ -331,15 +331,11 @@ def _html(body: str, csp: str = PAGE_CSP) -> HTMLResponse:
 def kit(request: Request, token: str) -> HTMLResponse:
     """The interviewer's scorecard for their stage, posting to the server."""
     from rubrics import __version__
-    from rubrics.render import Templates
-    from rubrics.workspace import bundled_root
 
     team = _team(request)
     limit(request, token)
     link = granted(team, token)
     mine = own_submissions(team, link, blank=True)
-    templates = Templates.for_workspace(team.workspace.templates_dir, None,
-                                        bundled_root() / "templates")
     with team.store.reading(link.pack_id) as pack:
         loop = pack.loop
         stage = loop.role.stage(link.stage)
@@ -360,7 +356,7 @@ def kit(request: Request, token: str) -> HTMLResponse:
                    "others": f"/i/{token}/others" if may_see_others(team, token)
                    else None},
     }
-    page, csp = templates.render_served_page(
+    page, csp = team.templates.render_served_page(
         "scorecard.html.j2", css="scorecard.css", js="scorecard-served.js", connect=True,
         for_pdf=False, form_font=None, **context)
     return _html(page, csp)

@@ -43,7 +43,6 @@ from rubrics.server.service import (
     record,
     role_ids,
 )
-from rubrics.workspace import bundled_root
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,10 +58,7 @@ class SignInNeeded(Exception):
 def templates(request: Request) -> Templates:
     found: Templates | None = getattr(request.app.state, "templates", None)
     if found is None:
-        team = team_of(request)
-        base = Templates.for_workspace(team.workspace.templates_dir, None,
-                                       bundled_root() / "templates")
-        found = Templates([*base.folders, PACKAGE_TEMPLATES])
+        found = Templates([*team_of(request).templates.folders, PACKAGE_TEMPLATES])
         request.app.state.templates = found
     return found
 

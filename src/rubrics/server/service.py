@@ -14,10 +14,11 @@ import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -27,13 +28,14 @@ from rubrics.fsutil import sha256_bytes
 from rubrics.identity import email_key
 from rubrics.log import SUBMISSION, LogEntry
 from rubrics.packs import Candidate, PackOptions, build_pack, candidate_problems, pack_templates
+from rubrics.render import Templates
 from rubrics.server import links
 from rubrics.server.accounts import audit
 from rubrics.server.db import AuditEventRow, PackRow, reader, utcnow
 from rubrics.server.store import SqlStore, import_pack
 from rubrics.submit import Accepted, check_writable, submit
 from rubrics.verify import load_record
-from rubrics.workspace import Workspace
+from rubrics.workspace import Workspace, bundled_root
 
 if TYPE_CHECKING:
     from rubrics.server.links import LinkInfo
@@ -55,6 +57,13 @@ class Team:
     @classmethod
     def open(cls, engine: Engine, workspace: Workspace, mirrors: Path | None = None) -> Team:
         return cls(engine, workspace, SqlStore(engine, mirrors))
+
+    @cached_property
+    def templates(self) -> Templates:
+        """The templates as the CLI looks them up: the workspace's ``templates/`` first,
+        then the bundled ones (built once)."""
+        return Templates.for_workspace(self.workspace.templates_dir, None,
+                                       bundled_root() / "templates")
 
 
 @dataclass
@@ -215,15 +224,9 @@ def panel_decision(decision: str, reason: str, by: str, level: str | int | None,
 def report(team: Team, pack_id: str, fmt: str = "json") -> bytes:
     """The pack's report in ``fmt``, byte for byte what ``rubrics aggregate`` gives."""
     from rubrics import panel
-    from rubrics.render import Templates
-    from rubrics.workspace import bundled_root
-
-    def templates() -> Templates:
-        return Templates.for_workspace(team.workspace.templates_dir, None,
-                                       bundled_root() / "templates")
 
     with team.store.reading(pack_id) as pack:
-        data, _ = panel.report([pack.path], fmt, templates)
+        data, _ = panel.report([pack.path], fmt, lambda: team.templates)
     return data
 
 
@@ -306,17 +309,12 @@ def calibration(team: Team, fmt: str = "json", *, role: str | None = None,
     for skipped in data["packs"]["skipped"]:
         skipped["path"] = skipped["path"].replace(root, "")
     data["warnings"] = [w.replace(root, "") for w in data["warnings"]]
-    return report_bytes(data, fmt, lambda: _templates(team))
+    return report_bytes(data, fmt, lambda: team.templates)
 
 
 def pack_roles(team: Team) -> dict[str, int]:
     """The roles of the server's packs, each with how many packs it has."""
-    from sqlalchemy import func, select
-    from sqlalchemy.orm import Session
-
-    from rubrics.server.db import PackRow
-
-    with Session(team.engine) as session:
+    with Session(reader(team.engine)) as session:
         rows = session.execute(select(PackRow.role_id, func.count()).group_by(PackRow.role_id)
                                .order_by(PackRow.role_id)).all()
     return {str(r): int(n) for r, n in rows}
@@ -333,14 +331,6 @@ def _since(since: str | None) -> date | None:
     except ValueError:
         raise InvalidInput([problem("since", f"'{shorten(since)}' is not a date (YYYY-MM-DD)")]
                            ) from None
-
-
-def _templates(team: Team) -> Any:
-    from rubrics.render import Templates
-    from rubrics.workspace import bundled_root
-
-    return Templates.for_workspace(team.workspace.templates_dir, None,
-                                   bundled_root() / "templates")
 
 
 __all__ = ["InvalidInput", "Submitted", "Team", "calibration", "create_pack", "pack_roles",
