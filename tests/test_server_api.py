@@ -471,6 +471,22 @@ def test_the_decide_page_and_the_api_read_level_and_resolutions_alike(
                                                             ("f-1", "Discussed.")]
 
 
+def test_a_page_for_the_other_role_says_who_may_use_it(tmp_path: Path) -> None:
+    """The pages refuse the wrong role (403) with the API's words: who may, and who you are."""
+    server = Server(tmp_path)  # its own sign-in limits
+    with server.client() as browser:
+        made = server.new_pack(browser, "Mary Jackson", "mj")
+        signed_in(browser, RECRUITER)
+        refused = browser.get(f"/packs/{made}/decide")
+        assert refused.status_code == 403
+        assert "only a panel may do this (you are signed in as a recruiter)" in refused.text
+    with server.client() as browser:
+        signed_in(browser, PANEL)
+        refused = browser.get("/packs/new")
+        assert refused.status_code == 403
+        assert "only a recruiter may do this (you are signed in as a panel)" in refused.text
+
+
 def test_script_in_a_candidate_name_is_escaped_on_every_page(server: Server, pack_id: str
                                                              ) -> None:
     """A candidate named with a <script> tag shows as text on the pipeline, candidate,
@@ -483,3 +499,4 @@ def test_script_in_a_candidate_name_is_escaped_on_every_page(server: Server, pac
             assert page.status_code == 200, path
             assert "<script" not in page.text.lower(), path
             assert "&lt;script&gt;alert(1)&lt;/script&gt; Ann" in page.text, path
+

@@ -45,7 +45,6 @@ def create_app(url: str, workspace: Path | None = None, *, secret: str | None = 
                   "bearer token. (No /docs page: it would run scripts from a CDN, which "
                   "the pages' policy forbids; read /openapi.json.)")
     app.state.team = Team.open(engine, Workspace.open(workspace), mirrors)
-    app.state.engine = engine
     app.state.secret = secret or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
     app.state.sign_in_limiter = RateLimiter(limit=5, seconds=60)  # an email from an address
     app.state.sign_in_ip_limiter = RateLimiter(limit=30, seconds=60)  # any emails, one address
@@ -75,8 +74,6 @@ def create_app(url: str, workspace: Path | None = None, *, secret: str | None = 
     app.include_router(pages.router)
     return app
 
-
-signed_in = api_user  # the name this module gave it first
 
 _LINK_PATH = re.compile(r"/i/[^/?#\s\"]+")
 

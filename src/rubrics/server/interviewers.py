@@ -30,7 +30,7 @@ from rubrics.packs import scorecard_context
 from rubrics.server import links
 from rubrics.server.links import LinkInfo
 from rubrics.server.security import client_ip
-from rubrics.server.service import Team, submit_scorecard
+from rubrics.server.service import Team, interviewer_label, submit_scorecard
 from rubrics.verify import PackRecord, load_record
 
 MAX_BODY = 2_000_000
@@ -346,8 +346,7 @@ def kit(request: Request, token: str) -> HTMLResponse:
     context: dict[str, Any] = {
         "pack_id": link.pack_id, "role": loop.role, "framework": loop.framework,
         "candidate_name": candidate.get("name"),
-        "candidate_label": (f"Candidate {candidate.get('id')}" if anonymous
-                            else candidate.get("name")),
+        "candidate_label": interviewer_label(candidate),
         "candidate_id": candidate.get("id"), "anonymous": anonymous,
         "created": manifest.get("created_at"), "version": __version__,
         **scorecard_context(loop, stage),

@@ -33,6 +33,7 @@ from rubrics.server.security import (
     client_ip,
     csrf_ok,
     end_session,
+    require_role,
     start_session,
     team_of,
 )
@@ -87,24 +88,21 @@ def signed_in_user(request: Request) -> User:
 
 
 def page_recruiter(user: Annotated[User, Depends(signed_in_user)]) -> User:
-    if user.role != RECRUITER:
-        raise HTTPException(403, "only a recruiter may do this")
-    return user
+    return require_role(user, RECRUITER)
 
 
 def page_panel(user: Annotated[User, Depends(signed_in_user)]) -> User:
-    if user.role != PANEL:
-        raise HTTPException(403, "only a panel member may do this")
-    return user
+    return require_role(user, PANEL)
 
 
 async def posted(request: Request, *, files: bool = False) -> FormData:
     """The form posted, refused (403) unless it carries the session's CSRF token. Files
     in it are closed at once unless the route takes ``files`` (and closes them)."""
     form = await request.form(max_files=1 if files else 0)
-    if not files or not csrf_ok(request, form.get(CSRF_FIELD)):
+    ok = csrf_ok(request, form.get(CSRF_FIELD))
+    if not (files and ok):
         await form.close()
-    if not csrf_ok(request, form.get(CSRF_FIELD)):
+    if not ok:
         raise HTTPException(403, CSRF_REFUSED)
     return form
 

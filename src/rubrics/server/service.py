@@ -253,6 +253,14 @@ def status(team: Team, pack_id: str) -> dict[str, Any]:
             "decided": any(e.kind == "decision" for e in record.entries)}
 
 
+def interviewer_label(candidate: dict[str, Any]) -> str:
+    """The candidate as an interviewer's kit and email name them: "Candidate ID" when the
+    pack is anonymous (or has no name), else the name."""
+    if candidate.get("anonymous") or not candidate.get("name"):
+        return f"Candidate {candidate.get('id')}"
+    return str(candidate["name"])
+
+
 def pack_status(team: Team, pack_id: str) -> dict[str, Any]:
     """:func:`status` and the pack's interviewers: who has returned nothing yet, and for
     how long (since their link was made)."""
@@ -333,5 +341,7 @@ def _since(since: str | None) -> date | None:
                            ) from None
 
 
-__all__ = ["InvalidInput", "Submitted", "Team", "calibration", "create_pack", "pack_roles",
-           "record_decision", "report", "status", "submit_scorecard"]
+__all__ = ["Submitted", "Team", "assign_interviewer", "calibration", "create_pack",
+           "interviewer_json", "interviewer_label", "make_pack", "new_candidate",
+           "pack_roles", "pack_status", "panel_decision", "record", "record_decision",
+           "report", "role_ids", "status", "submit_scorecard"]
