@@ -500,3 +500,16 @@ def test_script_in_a_candidate_name_is_escaped_on_every_page(server: Server, pac
             assert "<script" not in page.text.lower(), path
             assert "&lt;script&gt;alert(1)&lt;/script&gt; Ann" in page.text, path
 
+
+def test_the_mirrors_folder_the_app_made_is_removed_when_it_stops(tmp_path: Path) -> None:
+    """Given no mirrors folder, the app makes a temporary one (copies of packs: candidates'
+    names, emails, scorecards) and removes it when the server stops."""
+    server = Server(tmp_path)
+    app = create_app(server.url, None, secret="test-secret", page_formats=("html",))
+    mirrors = app.state.team.store.mirrors
+    assert tmp_path not in mirrors.parents
+    with TestClient(app) as client:
+        made = server.new_pack(client, "Grace Hopper", "gh")
+        assert client.get(f"/api/packs/{made}", headers=server.auth(RECRUITER)).status_code == 200
+        assert [p.name for p in mirrors.iterdir()] != []
+    assert not mirrors.exists()
