@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from rubrics.cli import app as cli_app
+from rubrics.errors import InvalidInput
+from rubrics.packs import Candidate
 from rubrics.samples import fill_yaml, sample_email
 from rubrics.server import accounts, db, service
 from rubrics.server.app import create_app
@@ -432,6 +434,59 @@ def test_the_panel_reads_the_report_and_decides_from_the_page(server: Server,
         assert browser.get(f"/packs/{made}/decide").status_code == 403
 
 
+def test_service_create_pack_takes_a_role_id_never_a_path(server: Server) -> None:
+    """Any caller of service.create_pack, not only the API, is refused a role given as a
+    path to a file on the server's disk (the role field's problem); no pack is made."""
+    path = sorted(server.team.workspace.role_files())[0].resolve()
+    before = len(server.team.store.pack_ids())
+    with pytest.raises(InvalidInput) as caught:
+        service.create_pack(server.team, str(path), Candidate("Path Role", "pr-1", None))
+    assert [p.path for p in caught.value.problems] == ["role"]
+    assert caught.value.problems[0].message.startswith("no role '")
+    assert f"(known: {ROLE_ID}" in caught.value.problems[0].message
+    assert len(server.team.store.pack_ids()) == before
+
+
+def test_the_decide_page_and_the_api_read_level_and_resolutions_alike(
+        server: Server, client: TestClient) -> None:
+    """The page's level is a whole number or blank (422 naming the field otherwise); a
+    resolution given as (flag, text), as the page gives them, has its flag id stripped."""
+    made = server.new_pack(client, "Dorothy Vaughan", "dv")
+    server.submit_all(made)
+    with server.client() as browser:
+        token = signed_in(browser, PANEL)
+        fields = {"csrf": token, "decision": "no_hire", "reason": "Not now.", "by": "Panel"}
+        bad = browser.post(f"/packs/{made}/decide", data={**fields, "level": "three"})
+        assert bad.status_code == 422
+        assert "level: a whole number, or empty" in bad.text
+        answer = browser.post(f"/packs/{made}/decide", follow_redirects=False, data={
+            **fields, "level": " "})
+        assert answer.status_code == 303, answer.text
+    aggregate = json.loads(service.report(server.team, made, "json"))
+    assert aggregate["panel_decision"]["decision"] == "no_hire"
+    said = service.panel_decision("hire", "r", "Panel", "3", [(" f-1 ", "Discussed."),
+                                                             "f-2=Agreed."], None)
+    assert said.level == 3
+    assert [(r.flag, r.text) for r in said.resolutions] == [("f-2", "Agreed."),
+                                                            ("f-1", "Discussed.")]
+
+
+def test_a_page_for_the_other_role_says_who_may_use_it(tmp_path: Path) -> None:
+    """The pages refuse the wrong role (403) with the API's words: who may, and who you are."""
+    server = Server(tmp_path)  # its own sign-in limits
+    with server.client() as browser:
+        made = server.new_pack(browser, "Mary Jackson", "mj")
+        signed_in(browser, RECRUITER)
+        refused = browser.get(f"/packs/{made}/decide")
+        assert refused.status_code == 403
+        assert "only a panel may do this (you are signed in as a recruiter)" in refused.text
+    with server.client() as browser:
+        signed_in(browser, PANEL)
+        refused = browser.get("/packs/new")
+        assert refused.status_code == 403
+        assert "only a recruiter may do this (you are signed in as a panel)" in refused.text
+
+
 def test_script_in_a_candidate_name_is_escaped_on_every_page(server: Server, pack_id: str
                                                              ) -> None:
     """A candidate named with a <script> tag shows as text on the pipeline, candidate,
@@ -444,3 +499,17 @@ def test_script_in_a_candidate_name_is_escaped_on_every_page(server: Server, pac
             assert page.status_code == 200, path
             assert "<script" not in page.text.lower(), path
             assert "&lt;script&gt;alert(1)&lt;/script&gt; Ann" in page.text, path
+
+
+def test_the_mirrors_folder_the_app_made_is_removed_when_it_stops(tmp_path: Path) -> None:
+    """Given no mirrors folder, the app makes a temporary one (copies of packs: candidates'
+    names, emails, scorecards) and removes it when the server stops."""
+    server = Server(tmp_path)
+    app = create_app(server.url, None, secret="test-secret", page_formats=("html",))
+    mirrors = app.state.team.store.mirrors
+    assert tmp_path not in mirrors.parents
+    with TestClient(app) as client:
+        made = server.new_pack(client, "Grace Hopper", "gh")
+        assert client.get(f"/api/packs/{made}", headers=server.auth(RECRUITER)).status_code == 200
+        assert [p.name for p in mirrors.iterdir()] != []
+    assert not mirrors.exists()

@@ -20,6 +20,7 @@ from rubrics.errors import Conflict, InvalidInput, NotFound, Problem, problem, s
 from rubrics.server.db import ApiTokenRow, AuditEventRow, PackRow, UserRow, reader, utcnow
 
 ROLES = ("recruiter", "panel")
+RECRUITER, PANEL = ROLES
 MIN_PASSWORD = 12
 TOKEN_PREFIX = "rbk_"  # noqa: S105 (names a token in logs and scanners; no secret)
 

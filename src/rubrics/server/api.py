@@ -13,29 +13,19 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from rubrics.debrief import PanelDecision, Resolution, gather_resolutions
-from rubrics.errors import InvalidInput, problem, shorten
-from rubrics.packs import Candidate, candidate_problems
-from rubrics.server import links, mail, service
-from rubrics.server.accounts import User, audit
+from rubrics.server import links, service
+from rubrics.server.accounts import PANEL, RECRUITER, User
 from rubrics.server.db import utcnow
-from rubrics.server.security import api_user, require_role
-from rubrics.server.service import Team
+from rubrics.server.security import api_user, require_role, team_of
 
 router = APIRouter(prefix="/api", tags=["packs"])
 
-RECRUITER, PANEL = "recruiter", "panel"
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid API token as the bearer token"},
     403: {"description": "The token's user has the wrong role"},
     404: {"description": "No such pack"},
     422: {"description": "Invalid input: `{\"problems\": [{\"field\", \"message\"}]}`"},
 }
-
-
-def team_of(request: Request) -> Team:
-    team: Team = request.app.state.team
-    return team
 
 
 def recruiter(user: Annotated[User, Depends(api_user)]) -> User:
@@ -154,60 +144,6 @@ class DecisionMade(BaseModel):
     supersedes: int | None
 
 
-# --------------------------------------------------------------------------- shared
-
-
-def new_candidate(name: str, cid: str | None, email: str | None) -> Candidate:
-    """The candidate, or every problem with the fields as the API names them."""
-    cid = cid if cid else None
-    email = email if email else None
-    wrong = candidate_problems(name, cid, email)
-    fields = {None: "candidate", "name": "candidate", "id": "candidate_id",
-              "email": "candidate_email"}
-    if wrong:
-        raise InvalidInput([problem(fields.get(f, "candidate"), message) for f, message in wrong])
-    return Candidate(name, cid, email)
-
-
-def make_pack(team: Team, user: User, role: str, candidate: Candidate, *,
-              anonymous: bool = False, formats: tuple[str, ...] = ("html", "pdf")) -> str:
-    """``service.create_pack`` for ``user``, an unknown role named as the role field's
-    problem; audited."""
-    known = sorted(p.stem for p in team.workspace.role_files())
-    if role not in known:  # an id, never a path on the server's disk
-        raise InvalidInput([problem("role", f"no role '{shorten(role)}' (known: "
-                                            f"{', '.join(known) or 'none'})")])
-    pack_id = service.create_pack(team, role, candidate, anonymous=anonymous, formats=formats)
-    audit(team.engine, user.email, "pack.create", pack_id, role=role,
-          candidate_id=candidate.id)
-    return pack_id
-
-
-def pack_status(team: Team, pack_id: str) -> dict[str, Any]:
-    """``service.status`` and the pack's interviewers: who has returned nothing yet, and
-    for how long (since their link was made)."""
-    found = service.status(team, pack_id)
-    missing = set(found["missing"])
-    now = utcnow()
-    found["interviewers"] = [interviewer_json(link, link.stage not in missing, now)
-                             for link in links.links_of(team, pack_id)]
-    return found
-
-
-def interviewer_json(link: links.LinkInfo, returned: bool, now: datetime) -> dict[str, Any]:
-    waiting = link.usable and not returned
-    return {**link.as_json(), "usable": link.usable, "returned": returned,
-            "missing_seconds": int((now - link.created_at).total_seconds()) if waiting else None}
-
-
-def resolutions(given: list[str | ResolutionIn]) -> list[Resolution]:
-    """``resolve`` as ``rubrics decide`` reads ``--resolve``: "ID=TEXT" or {flag, text}."""
-    as_text = [item for item in given if isinstance(item, str)]
-    found = gather_resolutions(as_text, None)
-    return found + [Resolution(item.flag.strip(), item.text, "resolve")
-                    for item in given if isinstance(item, ResolutionIn)]
-
-
 # --------------------------------------------------------------------------- routes
 
 
@@ -216,8 +152,8 @@ def create_pack(body: NewPack, request: Request,
                 user: Annotated[User, Depends(recruiter)]) -> dict[str, Any]:
     """Make a candidate's pack as `rubrics pack` does (recruiters)."""
     team = team_of(request)
-    candidate = new_candidate(body.candidate, body.candidate_id, body.candidate_email)
-    pack_id = make_pack(team, user, body.role, candidate, anonymous=body.anonymous,
+    candidate = service.new_candidate(body.candidate, body.candidate_id, body.candidate_email)
+    pack_id = service.make_pack(team, user.email, body.role, candidate, anonymous=body.anonymous,
                         formats=tuple(dict.fromkeys(body.formats)) or ("html",))
     return {"pack_id": pack_id, "role": body.role, "candidate": candidate.name,
             "candidate_id": candidate.id, "status": f"/api/packs/{pack_id}"}
@@ -230,15 +166,11 @@ def add_interviewer(pack_id: str, body: NewInterviewer, request: Request,
     """Make an interviewer's personal link for one stage (recruiters); the link and its
     token are shown only in this answer."""
     team = team_of(request)
-    smtp = request.app.state.smtp
-    if body.send and smtp is None:
-        raise mail.not_configured()
-    token, link = links.create_link(team, pack_id, body.stage, body.name, body.email,
-                                    user.email, days=body.days)
-    url = str(request.base_url).rstrip("/") + links.link_path(token)
-    made = {**interviewer_json(link, False, utcnow()), "link": url, "token": token}
+    token, link, url, why_not = service.assign_interviewer(
+        team, request.app.state.smtp, str(request.base_url), pack_id, body.stage, body.name,
+        body.email, user.email, days=body.days, send=body.send)
+    made = {**service.interviewer_json(link, False, utcnow()), "link": url, "token": token}
     if body.send:
-        why_not = mail.send_link(team, smtp, link, url, user.email)
         made |= {"sent": why_not is None, "send_problem": why_not}
     return made
 
@@ -247,7 +179,7 @@ def add_interviewer(pack_id: str, body: NewInterviewer, request: Request,
 def get_status(pack_id: str, request: Request,
                _user: Annotated[User, Depends(anyone)]) -> dict[str, Any]:
     """Which stages have a scorecard, which are missing, and each interviewer's wait."""
-    return pack_status(team_of(request), pack_id)
+    return service.pack_status(team_of(request), pack_id)
 
 
 @router.get("/packs/{pack_id}/aggregate", responses={
@@ -266,19 +198,9 @@ def post_decision(pack_id: str, body: DecisionIn, request: Request,
                   user: Annotated[User, Depends(panel)]) -> dict[str, Any]:
     """Record the panel's decision as `rubrics decide` does (panel members)."""
     team = team_of(request)
-    return record(team, user, pack_id, PanelDecision(
-        decision=body.decision, reason=body.reason, by=body.by, level=body.level,
-        resolutions=tuple(resolutions(body.resolve)), force_unresolved=body.force_unresolved))
-
-
-def record(team: Team, user: User, pack_id: str, said: PanelDecision) -> dict[str, Any]:
-    """``service.record_decision``, audited; the record as JSON."""
-    done = service.record_decision(team, pack_id, said)
-    audit(team.engine, user.email, "decision", pack_id, seq=done.seq, decision=done.decision,
-          level=done.level, by=said.by)
-    return {"seq": done.seq, "decision": done.decision, "level": done.level,
-            "override": done.override, "left_open": done.left_open,
-            "supersedes": done.supersedes}
+    given = [item if isinstance(item, str) else (item.flag, item.text) for item in body.resolve]
+    return service.record(team, user.email, pack_id, service.panel_decision(
+        body.decision, body.reason, body.by, body.level, given, body.force_unresolved))
 
 
 @router.get("/calibration", tags=["calibration"], responses={

@@ -8,7 +8,11 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+import shutil
+import tempfile
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,17 +39,34 @@ def create_app(url: str, workspace: Path | None = None, *, secret: str | None = 
                page_formats: tuple[str, ...] = ("html", "pdf")) -> FastAPI:
     """The application on the database at ``url``, which must be migrated (NotMigrated),
     with frameworks, roles and templates from ``workspace`` (the bundled one if None);
-    packs made from the pages get the kit in ``page_formats``."""
+    packs made from the pages get the kit in ``page_formats``. Packs are read through
+    mirrors under ``mirrors``; if None, a temporary folder the app removes when it stops."""
     engine = connect(url)
     require_current(engine)
+    owned = None if mirrors is not None else Path(tempfile.mkdtemp(prefix="rubrics-mirrors-"))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        """The mirrors folder the app made (pack copies: names, emails, scorecards) is
+        removed when the server stops; it is only a cache of the database."""
+        if owned is not None:
+            owned.mkdir(parents=True, exist_ok=True)  # started again after a stop
+        try:
+            yield
+        finally:
+            if owned is not None:
+                shutil.rmtree(owned, ignore_errors=True)
+
     app = FastAPI(title="rubrics", version=__version__, docs_url=None, redoc_url=None,
+                  lifespan=lifespan,
                   description="The shared server of a hiring team: packs, interviewer "
                   "links, the panel's report and decision. Recruiters and panel members "
                   "call the API with an API token (`rubrics users token EMAIL`) as the "
                   "bearer token. (No /docs page: it would run scripts from a CDN, which "
                   "the pages' policy forbids; read /openapi.json.)")
-    app.state.team = Team.open(engine, Workspace.open(workspace), mirrors)
-    app.state.engine = engine
+    app.state.team = Team.open(engine, Workspace.open(workspace), mirrors or owned)
+    if owned is not None:  # an app never started (or not stopped) still leaves nothing behind
+        weakref.finalize(app, shutil.rmtree, owned, True)
     app.state.secret = secret or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
     app.state.sign_in_limiter = RateLimiter(limit=5, seconds=60)  # an email from an address
     app.state.sign_in_ip_limiter = RateLimiter(limit=30, seconds=60)  # any emails, one address
@@ -75,8 +96,6 @@ def create_app(url: str, workspace: Path | None = None, *, secret: str | None = 
     app.include_router(pages.router)
     return app
 
-
-signed_in = api_user  # the name this module gave it first
 
 _LINK_PATH = re.compile(r"/i/[^/?#\s\"]+")
 

@@ -28,7 +28,7 @@ from rubrics.server import links
 from rubrics.server.links import LinkInfo
 from rubrics.server.pages import templates as page_templates
 from rubrics.server.security import client_ip
-from rubrics.server.service import Team, submit_scorecard
+from rubrics.server.service import Team, interviewer_label, submit_scorecard
 from rubrics.verify import PackRecord, load_record
 
 MAX_BODY = 2_000_000
@@ -326,15 +326,11 @@ def _html(body: str, csp: str = PAGE_CSP) -> HTMLResponse:
 def kit(request: Request, token: str) -> HTMLResponse:
     """The interviewer's scorecard for their stage, posting to the server."""
     from rubrics import __version__
-    from rubrics.render import Templates
-    from rubrics.workspace import bundled_root
 
     team = _team(request)
     limit(request, token)
     link = granted(team, token)
     mine = own_submissions(team, link, blank=True)
-    templates = Templates.for_workspace(team.workspace.templates_dir, None,
-                                        bundled_root() / "templates")
     with team.store.reading(link.pack_id) as pack:
         loop = pack.loop
         stage = loop.role.stage(link.stage)
@@ -345,8 +341,7 @@ def kit(request: Request, token: str) -> HTMLResponse:
     context: dict[str, Any] = {
         "pack_id": link.pack_id, "role": loop.role, "framework": loop.framework,
         "candidate_name": candidate.get("name"),
-        "candidate_label": (f"Candidate {candidate.get('id')}" if anonymous
-                            else candidate.get("name")),
+        "candidate_label": interviewer_label(candidate),
         "candidate_id": candidate.get("id"), "anonymous": anonymous,
         "created": manifest.get("created_at"), "version": __version__,
         **scorecard_context(loop, stage),
@@ -355,7 +350,7 @@ def kit(request: Request, token: str) -> HTMLResponse:
                    "others": f"/i/{token}/others" if may_see_others(team, token)
                    else None},
     }
-    page, csp = templates.render_served_page(
+    page, csp = team.templates.render_served_page(
         "scorecard.html.j2", css="scorecard.css", js="scorecard-served.js", connect=True,
         for_pdf=False, form_font=None, **context)
     return _html(page, csp)

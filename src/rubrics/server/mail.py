@@ -136,12 +136,10 @@ def send_link(team: Team, settings: SmtpSettings, link: LinkInfo, url: str, by: 
     """Send ``link`` to its interviewer; None once sent, else why not. Either way an
     audit event (``link.send`` / ``link.send.failed``); the link stays made."""
     from rubrics.server.links import record_event
+    from rubrics.server.service import interviewer_label
 
     with team.store.reading(link.pack_id) as pack:
-        found = pack.candidate
-        anonymous = bool(found.get("anonymous"))
-        candidate = f"Candidate {found.get('id')}" if anonymous or not found.get("name") \
-            else str(found["name"])
+        candidate = interviewer_label(pack.candidate)
         stage_title = next(s.title for s in pack.loop.role.stages if s.id == link.stage)
         role_title = pack.loop.role.title
     detail = {"link": link.id, "stage": link.stage, "email": link.email}

@@ -20,21 +20,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from rubrics.debrief import PanelDecision
 from rubrics.errors import Conflict, InvalidInput, Problem, RubricsError, problem
 from rubrics.packs import read_candidates_csv
 from rubrics.render import Templates
-from rubrics.server import links, mail, service
-from rubrics.server.accounts import User, audit, sign_in
-from rubrics.server.api import (
-    PANEL,
-    RECRUITER,
-    make_pack,
-    new_candidate,
-    pack_status,
-    record,
-    team_of,
-)
+from rubrics.server import links, service
+from rubrics.server.accounts import PANEL, RECRUITER, User, audit, sign_in
 from rubrics.server.app import field_name
 from rubrics.server.security import (
     CSRF_FIELD,
@@ -43,9 +33,17 @@ from rubrics.server.security import (
     client_ip,
     csrf_ok,
     end_session,
+    require_role,
     start_session,
+    team_of,
 )
-from rubrics.workspace import bundled_root
+from rubrics.server.service import (
+    make_pack,
+    new_candidate,
+    pack_status,
+    record,
+    role_ids,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,10 +59,7 @@ class SignInNeeded(Exception):
 def templates(request: Request) -> Templates:
     found: Templates | None = getattr(request.app.state, "templates", None)
     if found is None:
-        team = team_of(request)
-        base = Templates.for_workspace(team.workspace.templates_dir, None,
-                                       bundled_root() / "templates")
-        found = Templates([*base.folders, PACKAGE_TEMPLATES])
+        found = Templates([*team_of(request).templates.folders, PACKAGE_TEMPLATES])
         request.app.state.templates = found
     return found
 
@@ -93,24 +88,21 @@ def signed_in_user(request: Request) -> User:
 
 
 def page_recruiter(user: Annotated[User, Depends(signed_in_user)]) -> User:
-    if user.role != RECRUITER:
-        raise HTTPException(403, "only a recruiter may do this")
-    return user
+    return require_role(user, RECRUITER)
 
 
 def page_panel(user: Annotated[User, Depends(signed_in_user)]) -> User:
-    if user.role != PANEL:
-        raise HTTPException(403, "only a panel member may do this")
-    return user
+    return require_role(user, PANEL)
 
 
 async def posted(request: Request, *, files: bool = False) -> FormData:
     """The form posted, refused (403) unless it carries the session's CSRF token. Files
     in it are closed at once unless the route takes ``files`` (and closes them)."""
     form = await request.form(max_files=1 if files else 0)
-    if not files or not csrf_ok(request, form.get(CSRF_FIELD)):
+    ok = csrf_ok(request, form.get(CSRF_FIELD))
+    if not (files and ok):
         await form.close()
-    if not csrf_ok(request, form.get(CSRF_FIELD)):
+    if not ok:
         raise HTTPException(403, CSRF_REFUSED)
     return form
 
@@ -207,10 +199,6 @@ def pipeline(request: Request, user: Annotated[User, Depends(signed_in_user)]) -
 # --------------------------------------------------------------------------- new candidates
 
 
-def role_ids(request: Request) -> list[str]:
-    return sorted(p.stem for p in team_of(request).workspace.role_files())
-
-
 @router.get("/packs/new")
 def new_pack_page(request: Request, _user: Annotated[User, Depends(page_recruiter)]
                   ) -> Response:
@@ -219,7 +207,7 @@ def new_pack_page(request: Request, _user: Annotated[User, Depends(page_recruite
 
 def new_page(request: Request, status: int = 200, problems: list[Problem] | None = None,
              form: dict[str, str] | None = None, made: list[str] | None = None) -> Response:
-    return page(request, "new-candidate", status, title="New candidate", roles=role_ids(request),
+    return page(request, "new-candidate", status, title="New candidate", roles=role_ids(team_of(request)),
                 problems=[shown_problem(p) for p in problems or []], form=form or {},
                 made=made or [])
 
@@ -238,7 +226,7 @@ async def new_pack_post(request: Request, user: Annotated[User, Depends(page_rec
     try:
         candidate = new_candidate(fields["candidate"], fields["candidate_id"] or None,
                                   fields["candidate_email"] or None)
-        pack_id = make_pack(team, user, fields["role"], candidate,
+        pack_id = make_pack(team, user.email, fields["role"], candidate,
                             anonymous=form.get("anonymous") == "on",
                             formats=request.app.state.page_formats)
     except InvalidInput as exc:
@@ -291,7 +279,7 @@ async def upload_post(request: Request, user: Annotated[User, Depends(page_recru
     made = []
     try:
         for candidate in candidates:
-            made.append(make_pack(team, user, role, candidate,
+            made.append(make_pack(team, user.email, role, candidate,
                                   formats=request.app.state.page_formats))
     except RubricsError as exc:  # e.g. the same candidate made meanwhile by another request
         problems = exc.problems if isinstance(exc, InvalidInput) else [problem("candidates", str(exc))]
@@ -332,19 +320,17 @@ async def assign(pack_id: str, request: Request,
     """Assign an interviewer to a stage: the page shows their personal link, once."""
     form = await posted(request)
     team = team_of(request)
-    smtp, send = request.app.state.smtp, form.get("send") == "on"
+    send = form.get("send") == "on"
     try:
-        if send and smtp is None:
-            raise mail.not_configured()
-        token, link = links.create_link(team, pack_id, text(form, "stage"), text(form, "name"),
-                                        text(form, "email"), user.email)
+        _, link, url, why_not = await run_in_threadpool(
+            service.assign_interviewer, team, request.app.state.smtp, str(request.base_url),
+            pack_id, text(form, "stage"), text(form, "name"), text(form, "email"), user.email,
+            send=send)
     except InvalidInput as exc:
         return candidate_page(request, pack_id, 422, problems=exc.problems)
-    url = str(request.base_url).rstrip("/") + links.link_path(token)
     shown: dict[str, Any] = {"url": url, "name": link.name, "stage": link.stage,
                              "email": link.email}
     if send:
-        why_not = await run_in_threadpool(mail.send_link, team, smtp, link, url, user.email)
         shown |= {"sent": why_not is None, "send_problem": why_not}
     return candidate_page(request, pack_id, 201, new_link=shown)
 
@@ -448,20 +434,14 @@ async def decide_post(pack_id: str, request: Request,
     fields = {k: text(form, k) for k in ("decision", "level", "reason", "by",
                                           "force_unresolved")}
     team = team_of(request)
-    resolutions = [(key[len("resolve-"):], text(form, key)) for key in form
-                   if key.startswith("resolve-") and text(form, key).strip()]
+    resolve: list[str | tuple[str, str]] = [
+        (key[len("resolve-"):], text(form, key)) for key in form
+        if key.startswith("resolve-") and text(form, key).strip()]  # blank: not resolved
     try:
-        level = int(fields["level"]) if fields["level"].strip() else None
-    except ValueError:
-        return decide_form(request, pack_id, 422, form=fields,
-                           problems=[problem("--level", "a whole number, or empty")])
-    from rubrics.debrief import Resolution
-
-    said = PanelDecision(decision=fields["decision"], reason=fields["reason"], by=fields["by"],
-                         level=level, resolutions=tuple(Resolution(f, t) for f, t in resolutions),
-                         force_unresolved=fields["force_unresolved"] or None)
-    try:
-        record(team, user, pack_id, said)
+        said = service.panel_decision(fields["decision"], fields["reason"], fields["by"],
+                                      fields["level"], resolve,
+                                      fields["force_unresolved"] or None)
+        record(team, user.email, pack_id, said)
     except InvalidInput as exc:
         return decide_form(request, pack_id, 422, problems=exc.problems, form=fields,
                            hint=exc.hint)

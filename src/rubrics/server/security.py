@@ -19,13 +19,16 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.engine import Engine
 
 from rubrics.server.accounts import User, end_sessions, user_by_email, user_for_token
+
+if TYPE_CHECKING:
+    from rubrics.server.service import Team
 
 SESSION_COOKIE = "rubrics_session"
 SESSION_SECONDS = 12 * 3600
@@ -57,6 +60,12 @@ def api_user(request: Request) -> User:
         raise HTTPException(401, "sign in: a valid API token as the bearer token",
                             headers={"WWW-Authenticate": "Bearer"})
     return user
+
+
+def team_of(request: Request) -> Team:
+    """The team the application serves."""
+    team: Team = request.app.state.team
+    return team
 
 
 def require_role(user: User, *roles: str) -> User:

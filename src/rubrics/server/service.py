@@ -13,28 +13,33 @@ import re
 import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from rubrics.debrief import PanelDecision, Recorded, decide
+from rubrics.debrief import PanelDecision, Recorded, Resolution, decide, gather_resolutions
 from rubrics.errors import Conflict, InvalidInput, NotFound, problem, shorten
 from rubrics.fsutil import sha256_bytes
 from rubrics.identity import email_key
 from rubrics.log import SUBMISSION, LogEntry
-from rubrics.packs import Candidate, PackOptions, build_pack, pack_templates
-from rubrics.server.db import AuditEventRow, PackRow, reader
+from rubrics.packs import Candidate, PackOptions, build_pack, candidate_problems, pack_templates
+from rubrics.render import Templates
+from rubrics.server import links
+from rubrics.server.accounts import audit
+from rubrics.server.db import AuditEventRow, PackRow, reader, utcnow
 from rubrics.server.store import SqlStore, import_pack
 from rubrics.submit import Accepted, check_writable, submit
 from rubrics.verify import load_record
-from rubrics.workspace import Workspace
+from rubrics.workspace import Workspace, bundled_root
 
 if TYPE_CHECKING:
     from rubrics.server.links import LinkInfo
+    from rubrics.server.mail import SmtpSettings
 
 SUBMISSION_NAME = "scorecard.json"
 """The name a scorecard posted to the server is logged under (as a file's name is)."""
@@ -52,6 +57,13 @@ class Team:
     @classmethod
     def open(cls, engine: Engine, workspace: Workspace, mirrors: Path | None = None) -> Team:
         return cls(engine, workspace, SqlStore(engine, mirrors))
+
+    @cached_property
+    def templates(self) -> Templates:
+        """The templates as the CLI looks them up: the workspace's ``templates/`` first,
+        then the bundled ones (built once)."""
+        return Templates.for_workspace(self.workspace.templates_dir, None,
+                                       bundled_root() / "templates")
 
 
 @dataclass
@@ -80,11 +92,33 @@ def already_made(candidate: Candidate, folder: str) -> str:
             f"'{folder}'): give a candidate id to tell two candidates apart")
 
 
+def role_ids(team: Team) -> list[str]:
+    """The ids of the workspace's roles (their files' stems), sorted."""
+    return sorted(p.stem for p in team.workspace.role_files())
+
+
+def new_candidate(name: str, cid: str | None, email: str | None) -> Candidate:
+    """The candidate, or every problem with the fields as the API and the pages name them."""
+    cid = cid if cid else None
+    email = email if email else None
+    wrong = candidate_problems(name, cid, email)
+    fields = {None: "candidate", "name": "candidate", "id": "candidate_id",
+              "email": "candidate_email"}
+    if wrong:
+        raise InvalidInput([problem(fields.get(f, "candidate"), message) for f, message in wrong])
+    return Candidate(name, cid, email)
+
+
 def create_pack(team: Team, role_id: str, candidate: Candidate, *, anonymous: bool = False,
                 formats: tuple[str, ...] = ("html", "pdf")) -> str:
     """Make a candidate's pack as ``rubrics pack`` does and keep it; return its pack id.
-    A pack for the same candidate is a Conflict (never naming the server's temporary
-    folder)."""
+    The role is one of :func:`role_ids`, never a path on the server's disk (else the role
+    field's problem). A pack for the same candidate is a Conflict (never naming the
+    server's temporary folder)."""
+    known = role_ids(team)
+    if role_id not in known:
+        raise InvalidInput([problem("role", f"no role '{shorten(role_id)}' (known: "
+                                            f"{', '.join(known) or 'none'})")])
     taken = pack_exists(team, candidate) if candidate.id is not None or not anonymous else None
     if taken:
         raise Conflict(taken)
@@ -97,6 +131,14 @@ def create_pack(team: Team, role_id: str, candidate: Candidate, *, anonymous: bo
             return import_pack(team.engine, made.path)
         except Conflict:  # made meanwhile by another request
             raise Conflict(already_made(candidate, made.path.name)) from None
+
+
+def make_pack(team: Team, actor: str, role: str, candidate: Candidate, *,
+              anonymous: bool = False, formats: tuple[str, ...] = ("html", "pdf")) -> str:
+    """:func:`create_pack` for ``actor``, audited as ``pack.create``."""
+    pack_id = create_pack(team, role, candidate, anonymous=anonymous, formats=formats)
+    audit(team.engine, actor, "pack.create", pack_id, role=role, candidate_id=candidate.id)
+    return pack_id
 
 
 def submit_scorecard(team: Team, pack_id: str, raw: bytes, *, amend: bool = False,
@@ -152,18 +194,39 @@ def record_decision(team: Team, pack_id: str, said: PanelDecision) -> Recorded:
         return decide(pack.path, said, hold=hold)
 
 
+def record(team: Team, actor: str, pack_id: str, said: PanelDecision) -> dict[str, Any]:
+    """:func:`record_decision` for ``actor``, audited as ``decision``; the record as JSON."""
+    done = record_decision(team, pack_id, said)
+    audit(team.engine, actor, "decision", pack_id, seq=done.seq, decision=done.decision,
+          level=done.level, by=said.by)
+    return {"seq": done.seq, "decision": done.decision, "level": done.level,
+            "override": done.override, "left_open": done.left_open,
+            "supersedes": done.supersedes}
+
+
+def panel_decision(decision: str, reason: str, by: str, level: str | int | None,
+                   resolve: list[str | tuple[str, str]], force: str | None) -> PanelDecision:
+    """The panel's decision as ``rubrics decide`` reads its options: ``level`` a whole
+    number (blank or None: the recommended one), each of ``resolve`` "FLAG_ID=TEXT" or
+    (flag, text)."""
+    if isinstance(level, str):
+        try:
+            level = int(level) if level.strip() else None
+        except ValueError:
+            raise InvalidInput([problem("--level", "a whole number, or empty")]) from None
+    found = gather_resolutions([item for item in resolve if isinstance(item, str)], None)
+    found += [Resolution(item[0].strip(), item[1], "resolve")
+              for item in resolve if not isinstance(item, str)]
+    return PanelDecision(decision=decision, reason=reason, by=by, level=level,
+                         resolutions=tuple(found), force_unresolved=force)
+
+
 def report(team: Team, pack_id: str, fmt: str = "json") -> bytes:
     """The pack's report in ``fmt``, byte for byte what ``rubrics aggregate`` gives."""
     from rubrics import panel
-    from rubrics.render import Templates
-    from rubrics.workspace import bundled_root
-
-    def templates() -> Templates:
-        return Templates.for_workspace(team.workspace.templates_dir, None,
-                                       bundled_root() / "templates")
 
     with team.store.reading(pack_id) as pack:
-        data, _ = panel.report([pack.path], fmt, templates)
+        data, _ = panel.report([pack.path], fmt, lambda: team.templates)
     return data
 
 
@@ -190,6 +253,50 @@ def status(team: Team, pack_id: str) -> dict[str, Any]:
             "decided": any(e.kind == "decision" for e in record.entries)}
 
 
+def interviewer_label(candidate: dict[str, Any]) -> str:
+    """The candidate as an interviewer's kit and email name them: "Candidate ID" when the
+    pack is anonymous (or has no name), else the name."""
+    if candidate.get("anonymous") or not candidate.get("name"):
+        return f"Candidate {candidate.get('id')}"
+    return str(candidate["name"])
+
+
+def pack_status(team: Team, pack_id: str) -> dict[str, Any]:
+    """:func:`status` and the pack's interviewers: who has returned nothing yet, and for
+    how long (since their link was made)."""
+    found = status(team, pack_id)
+    missing = set(found["missing"])
+    now = utcnow()
+    found["interviewers"] = [interviewer_json(link, link.stage not in missing, now)
+                             for link in links.links_of(team, pack_id)]
+    return found
+
+
+def interviewer_json(link: LinkInfo, returned: bool, now: datetime) -> dict[str, Any]:
+    """An interviewer's link as JSON: usable, returned, and how long they are waited for."""
+    waiting = link.usable and not returned
+    return {**link.as_json(), "usable": link.usable, "returned": returned,
+            "missing_seconds": int((now - link.created_at).total_seconds()) if waiting else None}
+
+
+def assign_interviewer(team: Team, smtp: SmtpSettings | None, base_url: str, pack_id: str,
+                       stage: str, name: str, email: str, by: str, *,
+                       days: int = links.DEFAULT_DAYS, send: bool = False
+                       ) -> tuple[str, LinkInfo, str, str | None]:
+    """Make an interviewer's personal link for one stage of ``pack_id`` and, with ``send``,
+    email it (refused before the link is made when the server has no SMTP settings).
+    Returns the token, the link, its URL under ``base_url``, and why it was not sent (None
+    once sent, or when not asked to)."""
+    from rubrics.server import mail
+
+    if send and smtp is None:
+        raise mail.not_configured()
+    token, link = links.create_link(team, pack_id, stage, name, email, by, days=days)
+    url = base_url.rstrip("/") + links.link_path(token)
+    why_not = mail.send_link(team, smtp, link, url, by) if send and smtp is not None else None
+    return token, link, url, why_not
+
+
 def calibration(team: Team, fmt: str = "json", *, role: str | None = None,
                 since: str | None = None) -> bytes:
     """``rubrics calibrate --format fmt [--role ROLE] [--since SINCE]`` over every pack the
@@ -210,17 +317,12 @@ def calibration(team: Team, fmt: str = "json", *, role: str | None = None,
     for skipped in data["packs"]["skipped"]:
         skipped["path"] = skipped["path"].replace(root, "")
     data["warnings"] = [w.replace(root, "") for w in data["warnings"]]
-    return report_bytes(data, fmt, lambda: _templates(team))
+    return report_bytes(data, fmt, lambda: team.templates)
 
 
 def pack_roles(team: Team) -> dict[str, int]:
     """The roles of the server's packs, each with how many packs it has."""
-    from sqlalchemy import func, select
-    from sqlalchemy.orm import Session
-
-    from rubrics.server.db import PackRow
-
-    with Session(team.engine) as session:
+    with Session(reader(team.engine)) as session:
         rows = session.execute(select(PackRow.role_id, func.count()).group_by(PackRow.role_id)
                                .order_by(PackRow.role_id)).all()
     return {str(r): int(n) for r, n in rows}
@@ -239,13 +341,7 @@ def _since(since: str | None) -> date | None:
                            ) from None
 
 
-def _templates(team: Team) -> Any:
-    from rubrics.render import Templates
-    from rubrics.workspace import bundled_root
-
-    return Templates.for_workspace(team.workspace.templates_dir, None,
-                                   bundled_root() / "templates")
-
-
-__all__ = ["InvalidInput", "Submitted", "Team", "calibration", "create_pack", "pack_roles",
-           "record_decision", "report", "status", "submit_scorecard"]
+__all__ = ["Submitted", "Team", "assign_interviewer", "calibration", "create_pack",
+           "interviewer_json", "interviewer_label", "make_pack", "new_candidate",
+           "pack_roles", "pack_status", "panel_decision", "record", "record_decision",
+           "report", "role_ids", "status", "submit_scorecard"]
