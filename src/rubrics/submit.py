@@ -169,6 +169,8 @@ class Accepted:
     stage: str
     interviewer: str
     folder: Path
+    entry: LogEntry
+    """The log entry the submission was kept under (as chained: hash and all)."""
     amends: int | None = None
     notes: list[str] = field(default_factory=list)
     """Things worth telling the interviewer; they do not stop a submission."""
@@ -298,7 +300,8 @@ def _replaces(record: PackRecord, sub: Submission, amend: bool, *,
 
 def _store(pack: Pack, write: PackWrite, entries: list[LogEntry], prepared: list[_Prepared],
            reason: str | None) -> list[Accepted]:
-    accepted, new = [], []
+    new: list[dict[str, Any]] = []
+    kept: list[tuple[_Prepared, Path]] = []
     manifest_sha = sha256_file(pack.path / "manifest.json")
     seq = next_seq(entries)
     for item in prepared:
@@ -326,12 +329,13 @@ def _store(pack: Pack, write: PackWrite, entries: list[LogEntry], prepared: list
             "manifest_sha256": manifest_sha,
             "reason": reason.strip() if (reason and item.amends) else None,
         })
-        accepted.append(Accepted(seq, sub.stage, sub.interviewer, pack.submissions_dir / folder,
-                                 item.amends.seq if item.amends else None,
-                                 review_notes(sub, pack)))
+        kept.append((item, pack.submissions_dir / folder))
         seq += 1
-    write.append(new)
-    return accepted
+    added = write.append(new)
+    return [Accepted(entry.seq, item.submission.stage, item.submission.interviewer, folder,
+                     entry, item.amends.seq if item.amends else None,
+                     review_notes(item.submission, pack))
+            for (item, folder), entry in zip(kept, added, strict=True)]
 
 
 def remove_orphans(pack: Pack, entries: list[LogEntry]) -> None:

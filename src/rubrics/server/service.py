@@ -29,7 +29,7 @@ from rubrics.log import SUBMISSION, LogEntry
 from rubrics.packs import Candidate, PackOptions, build_pack, pack_templates
 from rubrics.server.db import AuditEventRow, PackRow, reader
 from rubrics.server.store import SqlStore, import_pack
-from rubrics.submit import Accepted, check_writable, submit
+from rubrics.submit import check_writable, submit
 from rubrics.verify import load_record
 from rubrics.workspace import Workspace
 
@@ -129,7 +129,7 @@ def submit_scorecard(team: Team, pack_id: str, raw: bytes, *, amend: bool = Fals
                 if link is not None:
                     detail = {"link": link.id, **detail}
                 events.append(AuditEventRow(actor=actor, action="submission", detail=detail))
-        return Submitted(_entry(team, pack_id, accepted), again=False, notes=accepted.notes)
+        return Submitted(accepted.entry, again=False, notes=accepted.notes)
 
 
 def _name_for(raw: bytes) -> str:
@@ -138,12 +138,6 @@ def _name_for(raw: bytes) -> str:
     if raw.startswith(b"%PDF"):
         return "scorecard.pdf"
     return SUBMISSION_NAME if raw.lstrip().startswith(b"{") else "scorecard.yaml"
-
-
-def _entry(team: Team, pack_id: str, accepted: Accepted) -> LogEntry:
-    with team.store.reading(pack_id) as pack:
-        record = load_record(pack)
-    return next(e for e in record.entries if e.kind == SUBMISSION and e.seq == accepted.seq)
 
 
 def record_decision(team: Team, pack_id: str, said: PanelDecision) -> Recorded:
