@@ -11,15 +11,11 @@ from __future__ import annotations
 import difflib
 import json
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rubrics.errors import (
-    Conflict,
     IntegrityError,
     InvalidInput,
     Problem,
@@ -32,27 +28,10 @@ from rubrics.identity import email_key, same_person
 from rubrics.ids import pack_id_folder, slugify
 from rubrics.log import SUBMISSION, LogEntry, next_seq, now
 from rubrics.model import Submission
-from rubrics.packdir import Pack, writer_lock
+from rubrics.packdir import Pack
 from rubrics.store import Hold, PackWrite, Writer, folder_hold
 from rubrics.submissions import read_submission
 from rubrics.verify import Inspection, PackRecord, inspect, read_record
-from rubrics.yamlio import read_bytes
-
-
-@contextmanager
-def locked(pack: Pack) -> Iterator[None]:
-    """Hold the pack's writer lock, and make sure the pack is still the one opened (a
-    ``pack --force`` may have replaced it while this waited for the lock, under the same
-    pack id: so the whole manifest is compared, its time and file hashes too)."""
-    with writer_lock(pack.path):
-        try:
-            now = json.loads(read_bytes(pack.path / "manifest.json").decode("utf-8"))
-        except (OSError, ValueError, InvalidInput):
-            now = None
-        if not isinstance(now, dict) or now != pack.manifest:
-            raise Conflict(f"{pack.path}: the pack was replaced while this waited for it "
-                           "(pack --force); nothing was stored: run the command again")
-        yield
 
 
 def check_writable(pack: Pack) -> Inspection:
@@ -337,16 +316,3 @@ def _store(pack: Pack, write: PackWrite, entries: list[LogEntry], prepared: list
                      review_notes(item.submission, pack))
             for (item, folder), entry in zip(kept, added, strict=True)]
 
-
-def remove_orphans(pack: Pack, entries: list[LogEntry]) -> None:
-    """Folders an interrupted submit wrote but never logged were never accepted: move them
-    out of the way (into submissions/.interrupted/), never delete them."""
-    logged = {e.folder for e in entries if e.kind == SUBMISSION}
-    for child in pack.submissions_dir.iterdir():
-        if child.is_dir() and child.name not in logged and not child.name.startswith("."):
-            aside = pack.submissions_dir / ".interrupted"
-            aside.mkdir(exist_ok=True)
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-            child.rename(aside / f"{child.name}.{stamp}")
-        elif child.is_file() and child.name.startswith(".") and child.name.endswith(".tmp"):
-            child.unlink(missing_ok=True)
