@@ -23,6 +23,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from rubrics.aggregation.evidence import counts
 from rubrics.errors import Conflict, IntegrityError, InvalidInput, NotFound, Problem
 from rubrics.identity import email_key
 from rubrics.log import LogEntry
@@ -86,8 +87,10 @@ def own_submissions(team: Team, link: LinkInfo, *, blank: bool = False) -> list[
     open the others' scorecards (``blank``: those too)."""
     with team.store.reading(link.pack_id) as pack:
         record = load_record(pack)
-    return [e for e in _own(record, link) if blank or any(
-        v is not None for v in record.submissions[e.seq].ratings.values())]
+    stage = pack.loop.role.stage(link.stage)
+    assesses = stage.assesses if stage is not None else []
+    return [e for e in _own(record, link)
+            if blank or counts(record.submissions[e.seq], assesses)]
 
 
 def limit(request: Request, token: str) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from rubrics.aggregation.evidence import counts
 from rubrics.debrief import PanelDecision, Recorded, decide
 from rubrics.errors import Conflict, InvalidInput, NotFound, problem, shorten
 from rubrics.fsutil import sha256_bytes
@@ -171,8 +172,7 @@ def status(team: Team, pack_id: str) -> dict[str, Any]:
     returned: dict[str, list[dict[str, Any]]] = {}
     blank: dict[str, list[dict[str, Any]]] = {}
     for entry in record.effective:
-        ratings = record.submissions[entry.seq].ratings
-        rates = any(ratings.get(cid) is not None for cid in assesses.get(entry.stage, ()))
+        rates = counts(record.submissions[entry.seq], assesses.get(entry.stage, ()))
         (returned if rates else blank).setdefault(entry.stage, []).append(
             {"submission": entry.ref, "interviewer": entry.interviewer,
              "accepted_at": entry.data.get("accepted_at")})
