@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Awaitable, Callable
 from functools import cache
 from pathlib import Path
@@ -27,6 +26,7 @@ from rubrics.aggregation.evidence import counts
 from rubrics.errors import Conflict, IntegrityError, InvalidInput, NotFound, Problem
 from rubrics.identity import email_key
 from rubrics.log import LogEntry
+from rubrics.model import lone_surrogate
 from rubrics.packs import scorecard_context
 from rubrics.server import links
 from rubrics.server.links import LinkInfo
@@ -200,16 +200,12 @@ def surrogate_at(data: Any) -> dict[str, str | None] | None:
     while stack:
         path, value = stack.pop()
         if isinstance(value, str):
-            bad = next((ch for ch in value if unicodedata.category(ch) == "Cs"), None)
-            if bad is not None:
-                return {"field": path, "message": f"contains a lone surrogate "
-                                                  f"U+{ord(bad):04X}; remove it"}
+            if (said := lone_surrogate(value)) is not None:
+                return {"field": path, "message": said}
         elif isinstance(value, dict):
             for key in value:
-                bad = next((ch for ch in key if unicodedata.category(ch) == "Cs"), None)
-                if bad is not None:
-                    return {"field": path, "message": f"a key contains a lone surrogate "
-                                                      f"U+{ord(bad):04X}; remove it"}
+                if (said := lone_surrogate(key)) is not None:
+                    return {"field": path, "message": f"a key {said}"}
             stack.extend((f"{path}.{k}" if path else k, v) for k, v in reversed(value.items()))
         elif isinstance(value, list):
             stack.extend((f"{path}.{i}" if path else str(i), v)

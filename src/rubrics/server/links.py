@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from rubrics.errors import InvalidInput, NotFound, Problem, problem, shorten
-from rubrics.model import Submission
+from rubrics.model import Submission, lone_surrogate
 from rubrics.server.db import (
     AuditEventRow,
     DraftRow,
@@ -219,8 +219,10 @@ def save_draft(team: Team, link: LinkInfo, data: str) -> datetime:
         json.dumps(parsed, ensure_ascii=False).encode("utf-8")  # kept only if it reads back
     except RecursionError:
         raise InvalidInput([problem("draft", "nested too deeply")]) from None
-    except UnicodeEncodeError:
-        raise InvalidInput([problem("draft", "contains a lone surrogate; remove it")]) from None
+    except UnicodeEncodeError as exc:
+        said = lone_surrogate(exc.object[exc.start:exc.end])
+        raise InvalidInput([problem("draft", said or "contains a lone surrogate; remove it")]
+                           ) from None
     except ValueError:
         parsed = None
     if not isinstance(parsed, dict):
