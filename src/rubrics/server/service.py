@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -209,12 +209,7 @@ def calibration(team: Team, fmt: str = "json", *, role: str | None = None,
 
 def pack_roles(team: Team) -> dict[str, int]:
     """The roles of the server's packs, each with how many packs it has."""
-    from sqlalchemy import func, select
-    from sqlalchemy.orm import Session
-
-    from rubrics.server.db import PackRow
-
-    with Session(team.engine) as session:
+    with Session(reader(team.engine)) as session:
         rows = session.execute(select(PackRow.role_id, func.count()).group_by(PackRow.role_id)
                                .order_by(PackRow.role_id)).all()
     return {str(r): int(n) for r, n in rows}
