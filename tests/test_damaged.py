@@ -237,7 +237,7 @@ def test_pack_force_waits_for_a_submit_in_flight(blank_pack: Path, tmp_path: Pat
 
     from rubrics.errors import Conflict
     from rubrics.packdir import Pack, writer_lock
-    from rubrics.submit import locked
+    from rubrics.store import locked
 
     out = tmp_path / "packs"
     shutil.copytree(blank_pack, out / "ada")

@@ -313,6 +313,7 @@ def test_two_processes_submitting_one_pack_lose_nothing_and_log_nothing_twice(
 # before COMMIT; with "committed", just after COMMIT.
 KILLED = """
 import sys, time
+from contextlib import contextmanager
 from pathlib import Path
 from rubrics.server import db, service, store
 from rubrics.workspace import Workspace
@@ -330,7 +331,13 @@ if when == "flushed":
         return added
     store.SqlWrite.append = appended
 else:
-    service._entry = lambda *args: stop_here("committed")
+    writing = store.SqlStore.writing
+    @contextmanager
+    def held(self, *args, **kwargs):
+        with writing(self, *args, **kwargs) as pack_and_hold:
+            yield pack_and_hold
+        stop_here("committed")  # the block ended without an exception: COMMIT is done
+    store.SqlStore.writing = held
 engine = db.connect(url)
 team = service.Team.open(engine, Workspace.open(None), Path(mirrors))
 service.submit_scorecard(team, pack_id, Path(card).read_bytes(), actor="link:7")

@@ -821,6 +821,6 @@ def test_unsafe_text_names_a_lone_surrogate() -> None:
     from rubrics.model import unsafe_text
 
     assert unsafe_text("Hire \ud800", single_line=False) == (
-        "contains the lone surrogate U+D800 (not a character); remove it")
+        "contains a lone surrogate U+D800; remove it")
     assert unsafe_text("Hire \ud800", single_line=True) == (
-        "contains the lone surrogate U+D800 (not a character); remove it")
+        "contains a lone surrogate U+D800; remove it")

@@ -289,10 +289,11 @@ def log_line(entry: LogEntry) -> str:
     return json.dumps(entry.data, ensure_ascii=False, sort_keys=True)
 
 
-def head_record(entries: list[LogEntry]) -> bytes:
-    """``head.json`` for a log of ``entries``: their count and the last hash."""
-    last = entries[-1].data["hash"] if entries else GENESIS
-    return (json.dumps({"entries": len(entries), "hash": last}) + "\n").encode("utf-8")
+def head_record(entries: int, last_hash: str) -> bytes:
+    """``head.json`` for a log of ``entries`` entries, the last hashed ``last_hash``.
+    (Counts, not the entries themselves: the database store writes the head it holds, so
+    that a log row gone missing still disagrees with it.)"""
+    return (json.dumps({"entries": entries, "hash": last_hash}) + "\n").encode("utf-8")
 
 
 def append(folder: Path, entries: list[LogEntry], new: list[dict[str, Any]]) -> list[LogEntry]:
@@ -307,5 +308,7 @@ def append(folder: Path, entries: list[LogEntry], new: list[dict[str, Any]]) -> 
     added = chain(entries, new)
     text += "".join(log_line(e) + "\n" for e in added)
     atomic_write(log_path, text.encode("utf-8"))  # the commit point
-    atomic_write(folder / HEAD, head_record(entries + added))
+    logged = entries + added
+    atomic_write(folder / HEAD, head_record(len(logged),
+                                            logged[-1].data["hash"] if logged else GENESIS))
     return added

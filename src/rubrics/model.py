@@ -604,12 +604,21 @@ def unsafe_text(value: str, *, single_line: bool) -> str | None:
             continue
         if category == "Cc":
             return f"contains the control character U+{ord(ch):04X}; remove it"
-        if category == "Cs":  # no character: UTF-8 cannot write it, so nothing could keep it
-            return f"contains the lone surrogate U+{ord(ch):04X} (not a character); remove it"
+        if category == "Cs":
+            return lone_surrogate(ch)
         if ch in BIDI_CONTROLS or (single_line and category == "Cf"
                                    and not _spelling_joiner(value, at)):
             return f"contains the invisible character U+{ord(ch):04X}; remove it"
     return None
+
+
+def lone_surrogate(text: str) -> str | None:
+    """Why ``text`` cannot be kept: it holds a lone surrogate (no character; UTF-8 cannot
+    write it, so nothing could keep it), named by its first one; or None."""
+    if text.isascii():
+        return None
+    bad = next((ch for ch in text if unicodedata.category(ch) == "Cs"), None)
+    return None if bad is None else f"contains a lone surrogate U+{ord(bad):04X}; remove it"
 
 
 def _spelling_joiner(value: str, at: int) -> bool:

@@ -11,14 +11,18 @@ read a pack as a folder: the server reads through a mirror of its database rows
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from rubrics.errors import Conflict, InvalidInput
 from rubrics.fsutil import atomic_write
-from rubrics.log import LogEntry, append
-from rubrics.packdir import Pack
+from rubrics.log import SUBMISSION, LogEntry, append
+from rubrics.packdir import Pack, writer_lock
+from rubrics.yamlio import read_bytes
 
 
 class PackWrite(Protocol):
@@ -57,11 +61,39 @@ class FolderWrite:
 def folder_hold(pack: Pack) -> Iterator[Writer]:
     """Hold a pack folder: its writer lock (checking it was not replaced meanwhile); each
     write first moves an interrupted submit's unlogged folders aside."""
-    from rubrics.submit import locked, remove_orphans
-
     def writer(entries: list[LogEntry]) -> PackWrite:
         remove_orphans(pack, entries)  # an interrupted submit's folder would share our number
         return FolderWrite(pack, entries)
 
     with locked(pack):
         yield writer
+
+
+@contextmanager
+def locked(pack: Pack) -> Iterator[None]:
+    """Hold the pack's writer lock, and make sure the pack is still the one opened (a
+    ``pack --force`` may have replaced it while this waited for the lock, under the same
+    pack id: so the whole manifest is compared, its time and file hashes too)."""
+    with writer_lock(pack.path):
+        try:
+            now = json.loads(read_bytes(pack.path / "manifest.json").decode("utf-8"))
+        except (OSError, ValueError, InvalidInput):
+            now = None
+        if not isinstance(now, dict) or now != pack.manifest:
+            raise Conflict(f"{pack.path}: the pack was replaced while this waited for it "
+                           "(pack --force); nothing was stored: run the command again")
+        yield
+
+
+def remove_orphans(pack: Pack, entries: list[LogEntry]) -> None:
+    """Folders an interrupted submit wrote but never logged were never accepted: move them
+    out of the way (into submissions/.interrupted/), never delete them."""
+    logged = {e.folder for e in entries if e.kind == SUBMISSION}
+    for child in pack.submissions_dir.iterdir():
+        if child.is_dir() and child.name not in logged and not child.name.startswith("."):
+            aside = pack.submissions_dir / ".interrupted"
+            aside.mkdir(exist_ok=True)
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+            child.rename(aside / f"{child.name}.{stamp}")
+        elif child.is_file() and child.name.startswith(".") and child.name.endswith(".tmp"):
+            child.unlink(missing_ok=True)

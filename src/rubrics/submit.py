@@ -11,15 +11,11 @@ from __future__ import annotations
 import difflib
 import json
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rubrics.errors import (
-    Conflict,
     IntegrityError,
     InvalidInput,
     Problem,
@@ -32,27 +28,10 @@ from rubrics.identity import email_key, same_person
 from rubrics.ids import pack_id_folder, slugify
 from rubrics.log import SUBMISSION, LogEntry, next_seq, now
 from rubrics.model import Submission
-from rubrics.packdir import Pack, writer_lock
+from rubrics.packdir import Pack
 from rubrics.store import Hold, PackWrite, Writer, folder_hold
 from rubrics.submissions import read_submission
 from rubrics.verify import Inspection, PackRecord, inspect, read_record
-from rubrics.yamlio import read_bytes
-
-
-@contextmanager
-def locked(pack: Pack) -> Iterator[None]:
-    """Hold the pack's writer lock, and make sure the pack is still the one opened (a
-    ``pack --force`` may have replaced it while this waited for the lock, under the same
-    pack id: so the whole manifest is compared, its time and file hashes too)."""
-    with writer_lock(pack.path):
-        try:
-            now = json.loads(read_bytes(pack.path / "manifest.json").decode("utf-8"))
-        except (OSError, ValueError, InvalidInput):
-            now = None
-        if not isinstance(now, dict) or now != pack.manifest:
-            raise Conflict(f"{pack.path}: the pack was replaced while this waited for it "
-                           "(pack --force); nothing was stored: run the command again")
-        yield
 
 
 def check_writable(pack: Pack) -> Inspection:
@@ -169,6 +148,8 @@ class Accepted:
     stage: str
     interviewer: str
     folder: Path
+    entry: LogEntry
+    """The log entry the submission was kept under (as chained: hash and all)."""
     amends: int | None = None
     notes: list[str] = field(default_factory=list)
     """Things worth telling the interviewer; they do not stop a submission."""
@@ -298,7 +279,8 @@ def _replaces(record: PackRecord, sub: Submission, amend: bool, *,
 
 def _store(pack: Pack, write: PackWrite, entries: list[LogEntry], prepared: list[_Prepared],
            reason: str | None) -> list[Accepted]:
-    accepted, new = [], []
+    new: list[dict[str, Any]] = []
+    kept: list[tuple[_Prepared, Path]] = []
     manifest_sha = sha256_file(pack.path / "manifest.json")
     seq = next_seq(entries)
     for item in prepared:
@@ -326,23 +308,11 @@ def _store(pack: Pack, write: PackWrite, entries: list[LogEntry], prepared: list
             "manifest_sha256": manifest_sha,
             "reason": reason.strip() if (reason and item.amends) else None,
         })
-        accepted.append(Accepted(seq, sub.stage, sub.interviewer, pack.submissions_dir / folder,
-                                 item.amends.seq if item.amends else None,
-                                 review_notes(sub, pack)))
+        kept.append((item, pack.submissions_dir / folder))
         seq += 1
-    write.append(new)
-    return accepted
+    added = write.append(new)
+    return [Accepted(entry.seq, item.submission.stage, item.submission.interviewer, folder,
+                     entry, item.amends.seq if item.amends else None,
+                     review_notes(item.submission, pack))
+            for (item, folder), entry in zip(kept, added, strict=True)]
 
-
-def remove_orphans(pack: Pack, entries: list[LogEntry]) -> None:
-    """Folders an interrupted submit wrote but never logged were never accepted: move them
-    out of the way (into submissions/.interrupted/), never delete them."""
-    logged = {e.folder for e in entries if e.kind == SUBMISSION}
-    for child in pack.submissions_dir.iterdir():
-        if child.is_dir() and child.name not in logged and not child.name.startswith("."):
-            aside = pack.submissions_dir / ".interrupted"
-            aside.mkdir(exist_ok=True)
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-            child.rename(aside / f"{child.name}.{stamp}")
-        elif child.is_file() and child.name.startswith(".") and child.name.endswith(".tmp"):
-            child.unlink(missing_ok=True)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from rubrics.errors import InvalidInput, Problem, shorten
-from rubrics.model import ID_PATTERN
+from rubrics.model import ID_PATTERN, lone_surrogate
 from rubrics.yamlio import Document, Loc, dotted
 
 M = TypeVar("M", bound=BaseModel)
@@ -34,10 +33,8 @@ def _message(err: Any, model: Any = None) -> str:
         return "required field is missing"
     if kind == "string_unicode":  # a lone surrogate, which UTF-8 cannot carry
         value = err.get("input")
-        bad = next((ch for ch in value if unicodedata.category(ch) == "Cs"), None) \
-            if isinstance(value, str) else None
-        return (f"contains a lone surrogate U+{ord(bad):04X}; remove it" if bad
-                else "contains a lone surrogate; remove it")
+        return (lone_surrogate(value) if isinstance(value, str) else None) \
+            or "contains a lone surrogate; remove it"
     if loc and loc[0] == "ratings" and len(loc) >= 2:
         return ("must be 1, 2, 3 or 4 (no or contrary evidence, partial, demonstrated, "
                 f"strong), or null if not assessed (got {_shown(err.get('input'))})")

@@ -9,6 +9,7 @@ person, are one *independent observation*.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import NamedTuple
@@ -51,11 +52,18 @@ class Card:
 
     @property
     def counts(self) -> bool:
+        """See :func:`counts` (``ratings`` holds only the stage's criteria it rated)."""
         return bool(self.ratings)
 
     @property
     def recommendation(self) -> Recommendation:
         return self.submission.recommendation
+
+
+def counts(submission: Submission, assesses: Iterable[str]) -> bool:
+    """Whether a scorecard counts: it rates at least one of its stage's criteria
+    (``assesses``); a blank one counts as not returned."""
+    return any(submission.ratings.get(cid) is not None for cid in assesses)
 
 
 @dataclass

@@ -234,12 +234,11 @@ def reader(engine: Engine) -> Engine:
 # --------------------------------------------------------------------------- migrations
 
 
-def _alembic_config(url: str) -> Any:
+def _alembic_config() -> Any:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    config.attributes["url"] = url
     return config
 
 
@@ -247,7 +246,7 @@ def head_revision() -> str:
     """The newest migration shipped with this version of rubrics."""
     from alembic.script import ScriptDirectory
 
-    head = ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head
 
@@ -273,7 +272,7 @@ def upgrade(url: str) -> tuple[str | None, str]:
     engine = connect(url)
     try:
         before = current_revision(engine)
-        config = _alembic_config(url)
+        config = _alembic_config()
         with engine.begin() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,9 +19,11 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from rubrics.aggregation.evidence import counts
 from rubrics.errors import Conflict, IntegrityError, InvalidInput, NotFound, Problem
 from rubrics.identity import email_key
 from rubrics.log import LogEntry
+from rubrics.model import lone_surrogate
 from rubrics.packs import scorecard_context
 from rubrics.server import links
 from rubrics.server.links import LinkInfo
@@ -81,8 +82,10 @@ def own_submissions(team: Team, link: LinkInfo, *, blank: bool = False) -> list[
     open the others' scorecards (``blank``: those too)."""
     with team.store.reading(link.pack_id) as pack:
         record = load_record(pack)
-    return [e for e in _own(record, link) if blank or any(
-        v is not None for v in record.submissions[e.seq].ratings.values())]
+    stage = pack.loop.role.stage(link.stage)
+    assesses = stage.assesses if stage is not None else []
+    return [e for e in _own(record, link)
+            if blank or counts(record.submissions[e.seq], assesses)]
 
 
 def limit(request: Request, token: str) -> None:
@@ -192,16 +195,12 @@ def surrogate_at(data: Any) -> dict[str, str | None] | None:
     while stack:
         path, value = stack.pop()
         if isinstance(value, str):
-            bad = next((ch for ch in value if unicodedata.category(ch) == "Cs"), None)
-            if bad is not None:
-                return {"field": path, "message": f"contains a lone surrogate "
-                                                  f"U+{ord(bad):04X}; remove it"}
+            if (said := lone_surrogate(value)) is not None:
+                return {"field": path, "message": said}
         elif isinstance(value, dict):
             for key in value:
-                bad = next((ch for ch in key if unicodedata.category(ch) == "Cs"), None)
-                if bad is not None:
-                    return {"field": path, "message": f"a key contains a lone surrogate "
-                                                      f"U+{ord(bad):04X}; remove it"}
+                if (said := lone_surrogate(key)) is not None:
+                    return {"field": path, "message": f"a key {said}"}
             stack.extend((f"{path}.{k}" if path else k, v) for k, v in reversed(value.items()))
         elif isinstance(value, list):
             stack.extend((f"{path}.{i}" if path else str(i), v)

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from rubrics.errors import InvalidInput, NotFound, Problem, problem, shorten
-from rubrics.model import Submission
+from rubrics.model import Submission, lone_surrogate
 from rubrics.server.db import (
     AuditEventRow,
     DraftRow,
@@ -30,6 +30,7 @@ from rubrics.server.db import (
     SettingRow,
     utcnow,
 )
+from rubrics.server.store import pack_row
 from rubrics.validation import _message
 
 if TYPE_CHECKING:
@@ -132,15 +133,15 @@ def create_link(team: Team, pack_id: str, stage: str, name: str, email: str, by:
     token = secrets.token_urlsafe(32)
     now = utcnow()
     with Session(team.engine) as session, session.begin():
-        pack_row = _pack_row(session, pack_id)
-        row = InterviewerLinkRow(pack=pack_row.id, stage=stage, name=name.strip(),
+        of_pack = pack_row(session, pack_id)
+        row = InterviewerLinkRow(pack=of_pack.id, stage=stage, name=name.strip(),
                                  email=email.strip(), token_hash=token_hash(token),
                                  created_at=now, created_by=by,
                                  expires_at=now + timedelta(days=days))
         session.add(row)
         session.flush()
         info = _info(row, pack_id)
-        session.add(AuditEventRow(actor=by, action="link.create", pack=pack_row.id, detail={
+        session.add(AuditEventRow(actor=by, action="link.create", pack=of_pack.id, detail={
             "link": row.id, "stage": stage, "name": info.name, "email": info.email,
             "expires_at": info.expires_at.isoformat()}))
     return token, info
@@ -181,17 +182,10 @@ def link_for_token(team: Team, token: str) -> LinkInfo | None:
 def links_of(team: Team, pack_id: str) -> list[LinkInfo]:
     """Every link made for the pack, revoked and expired ones too, oldest first."""
     with Session(team.engine) as session:
-        pack_row = _pack_row(session, pack_id)
+        of_pack = pack_row(session, pack_id)
         rows = session.scalars(select(InterviewerLinkRow).where(
-            InterviewerLinkRow.pack == pack_row.id).order_by(InterviewerLinkRow.id)).all()
+            InterviewerLinkRow.pack == of_pack.id).order_by(InterviewerLinkRow.id)).all()
         return [_info(row, pack_id) for row in rows]
-
-
-def _pack_row(session: Session, pack_id: str) -> PackRow:
-    row = session.scalars(select(PackRow).where(PackRow.pack_id == pack_id)).first()
-    if row is None:
-        raise NotFound(f"no pack '{pack_id}'")
-    return row
 
 
 def record_event(team: Team, actor: str, action: str, pack_id: str | None,
@@ -199,7 +193,7 @@ def record_event(team: Team, actor: str, action: str, pack_id: str | None,
     """Add an event to the audit log (an event of its own: one that belongs to a pack's
     write goes in that write's transaction: ``SqlStore.writing(audit=...)``)."""
     with Session(team.engine) as session, session.begin():
-        pack = _pack_row(session, pack_id).id if pack_id else None
+        pack = pack_row(session, pack_id).id if pack_id else None
         session.add(AuditEventRow(actor=actor, action=action, pack=pack, detail=detail))
 
 
@@ -225,8 +219,10 @@ def save_draft(team: Team, link: LinkInfo, data: str) -> datetime:
         json.dumps(parsed, ensure_ascii=False).encode("utf-8")  # kept only if it reads back
     except RecursionError:
         raise InvalidInput([problem("draft", "nested too deeply")]) from None
-    except UnicodeEncodeError:
-        raise InvalidInput([problem("draft", "contains a lone surrogate; remove it")]) from None
+    except UnicodeEncodeError as exc:
+        said = lone_surrogate(exc.object[exc.start:exc.end])
+        raise InvalidInput([problem("draft", said or "contains a lone surrogate; remove it")]
+                           ) from None
     except ValueError:
         parsed = None
     if not isinstance(parsed, dict):

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from rubrics.aggregation.evidence import counts
 from rubrics.debrief import PanelDecision, Recorded, Resolution, decide, gather_resolutions
 from rubrics.errors import Conflict, InvalidInput, NotFound, problem, shorten
 from rubrics.fsutil import sha256_bytes
@@ -33,7 +34,7 @@ from rubrics.server import links
 from rubrics.server.accounts import audit
 from rubrics.server.db import AuditEventRow, PackRow, reader, utcnow
 from rubrics.server.store import SqlStore, import_pack
-from rubrics.submit import Accepted, check_writable, submit
+from rubrics.submit import check_writable, submit
 from rubrics.verify import load_record
 from rubrics.workspace import Workspace, bundled_root
 
@@ -171,7 +172,7 @@ def submit_scorecard(team: Team, pack_id: str, raw: bytes, *, amend: bool = Fals
                 if link is not None:
                     detail = {"link": link.id, **detail}
                 events.append(AuditEventRow(actor=actor, action="submission", detail=detail))
-        return Submitted(_entry(team, pack_id, accepted), again=False, notes=accepted.notes)
+        return Submitted(accepted.entry, again=False, notes=accepted.notes)
 
 
 def _name_for(raw: bytes) -> str:
@@ -180,12 +181,6 @@ def _name_for(raw: bytes) -> str:
     if raw.startswith(b"%PDF"):
         return "scorecard.pdf"
     return SUBMISSION_NAME if raw.lstrip().startswith(b"{") else "scorecard.yaml"
-
-
-def _entry(team: Team, pack_id: str, accepted: Accepted) -> LogEntry:
-    with team.store.reading(pack_id) as pack:
-        record = load_record(pack)
-    return next(e for e in record.entries if e.kind == SUBMISSION and e.seq == accepted.seq)
 
 
 def record_decision(team: Team, pack_id: str, said: PanelDecision) -> Recorded:
@@ -240,8 +235,7 @@ def status(team: Team, pack_id: str) -> dict[str, Any]:
     returned: dict[str, list[dict[str, Any]]] = {}
     blank: dict[str, list[dict[str, Any]]] = {}
     for entry in record.effective:
-        ratings = record.submissions[entry.seq].ratings
-        rates = any(ratings.get(cid) is not None for cid in assesses.get(entry.stage, ()))
+        rates = counts(record.submissions[entry.seq], assesses.get(entry.stage, ()))
         (returned if rates else blank).setdefault(entry.stage, []).append(
             {"submission": entry.ref, "interviewer": entry.interviewer,
              "accepted_at": entry.data.get("accepted_at")})

@@ -13,7 +13,6 @@ any time, and is made again from the rows.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -30,8 +29,8 @@ from sqlalchemy.exc import IntegrityError as DuplicateRow
 from sqlalchemy.orm import Session
 
 from rubrics.errors import Conflict, IntegrityError, InvalidInput, NotFound, Problem, RubricsError
-from rubrics.fsutil import sha256_bytes
-from rubrics.log import GENESIS, LOG, SUBMISSION, LogEntry, chain, log_line
+from rubrics.fsutil import fsync_dir, fsync_file, sha256_bytes
+from rubrics.log import GENESIS, LOG, SUBMISSION, LogEntry, chain, head_record, log_line
 from rubrics.packdir import Pack
 from rubrics.server.db import AuditEventRow, LogEntryRow, PackFileRow, PackRow, reader
 from rubrics.store import Hold, PackWrite, Writer
@@ -56,9 +55,7 @@ class SqlWrite:
 
     def append(self, new: list[dict[str, Any]]) -> list[LogEntry]:
         added = chain(self.entries, new)
-        for entry in added:
-            self.session.add(LogEntryRow(pack=self.row.id, seq=entry.seq, kind=entry.kind,
-                                         data=log_line(entry), hash=entry.data["hash"]))
+        self.session.add_all(entry_rows(self.row, added))
         self.row.head_entries = len(self.entries) + len(added)
         self.row.head_hash = added[-1].data["hash"] if added else self.row.head_hash
         self.session.flush()  # a second writer that slipped past the lock fails on (pack, seq)
@@ -70,7 +67,6 @@ class SqlStore:
 
     def __init__(self, engine: Engine, mirrors: Path | None = None) -> None:
         self.engine = engine
-        self._writer_engine = engine.execution_options(rubrics_write=True)
         self._reader_engine = reader(engine)
         self.mirrors = mirrors or Path(tempfile.mkdtemp(prefix="rubrics-mirrors-"))
         self._synced: dict[str, str] = {}
@@ -84,7 +80,7 @@ class SqlStore:
         """The pack as last committed, as a folder the domain code reads; no write of this
         process changes it meanwhile."""
         with self._lock(pack_id), Session(self._reader_engine) as session:
-            row = self._row(session, pack_id)
+            row = pack_row(session, pack_id)
             folder = self._sync(session, row)
             session.rollback()  # only read: end the transaction before the work
             yield Pack.open(folder)
@@ -98,10 +94,10 @@ class SqlStore:
         puts in ``audit`` are inserted in the same transaction, just before COMMIT (their
         ``pack`` set to this pack when unset): the write and its audit event are kept
         together or not at all."""
-        with self._lock(pack_id), Session(self._writer_engine) as session:
+        with self._lock(pack_id), Session(self.engine) as session:
             try:
                 with session.begin():
-                    row = self._row(session, pack_id, for_update=True)
+                    row = pack_row(session, pack_id, for_update=True)
                     folder = self._sync(session, row)
 
                     @contextmanager
@@ -127,14 +123,6 @@ class SqlStore:
         with self._locks_lock:
             return self._locks.setdefault(pack_id, threading.Lock())
 
-    @staticmethod
-    def _row(session: Session, pack_id: str, *, for_update: bool = False) -> PackRow:
-        query = select(PackRow).where(PackRow.pack_id == pack_id)
-        row = session.scalars(query.with_for_update() if for_update else query).first()
-        if row is None:
-            raise NotFound(f"no pack '{pack_id}'")
-        return row
-
     def _sync(self, session: Session, row: PackRow) -> Path:
         """Bring the pack's mirror up to the rows read in ``session``: files are only ever
         added, so only the missing ones are fetched; anything else there is removed."""
@@ -146,27 +134,42 @@ class SqlStore:
         return folder
 
 
+def pack_row(session: Session, pack_id: str, *, for_update: bool = False) -> PackRow:
+    """The row of pack ``pack_id`` (held for this transaction ``for_update``); NotFound if
+    there is none."""
+    query = select(PackRow).where(PackRow.pack_id == pack_id)
+    row = session.scalars(query.with_for_update() if for_update else query).first()
+    if row is None:
+        raise NotFound(f"no pack '{pack_id}'")
+    return row
+
+
+def entry_rows(row: PackRow, entries: list[LogEntry]) -> list[LogEntryRow]:
+    """The ``log_entries`` rows of the pack of ``row`` keeping ``entries`` (each as its log
+    line, the text it was hashed from)."""
+    return [LogEntryRow(pack=row.id, seq=e.seq, kind=e.kind, data=log_line(e),
+                        hash=e.data["hash"]) for e in entries]
+
+
 def pack_ids(engine: Engine) -> list[str]:
     """Every pack's id, oldest first."""
     with Session(reader(engine)) as session:
         return list(session.scalars(select(PackRow.pack_id).order_by(PackRow.id)))
 
 
-def _files_in(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` by its path relative to it (empty if there is none)."""
-    found: dict[str, bytes] = {}
-    for path in folder.rglob("*") if folder.is_dir() else ():
-        if path.is_file():
-            found[path.relative_to(folder).as_posix()] = b""
-    return found
+def _files_in(folder: Path) -> set[str]:
+    """Every file under ``folder``, as its path relative to it (none if there is none)."""
+    if not folder.is_dir():
+        return set()
+    return {path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()}
 
 
 def materialise(session: Session, row: PackRow, folder: Path, *,
-                have: dict[str, bytes] | None = None) -> None:
+                have: set[str] | None = None) -> None:
     """Write the pack of ``row`` into ``folder`` as the folder store keeps it: its files,
     the manifest, ``log.jsonl`` and ``head.json``. Paths in ``have`` are already there and
     are not fetched again (pack files never change once stored); others are removed."""
-    have = have or {}
+    have = have or set()
     stored = dict(session.execute(select(PackFileRow.path, PackFileRow.id)
                                   .where(PackFileRow.pack == row.id)).all())
     wanted = set(stored) | {"manifest.json"}
@@ -174,7 +177,7 @@ def materialise(session: Session, row: PackRow, folder: Path, *,
         select(LogEntryRow.data).where(LogEntryRow.pack == row.id).order_by(LogEntryRow.seq))]
     if entries:
         wanted |= {LOG_REL, HEAD_REL}
-    for rel in set(have) - wanted - {LOG_REL, HEAD_REL}:
+    for rel in have - wanted - {LOG_REL, HEAD_REL}:
         (folder / rel).unlink()
     missing = [stored[rel] for rel in stored if rel not in have]
     for start in range(0, len(missing), 200):
@@ -184,8 +187,7 @@ def materialise(session: Session, row: PackRow, folder: Path, *,
     _write(folder, "manifest.json", row.manifest)
     if entries:
         _write(folder, LOG_REL, "".join(line + "\n" for line in entries).encode("utf-8"))
-        head = {"entries": row.head_entries, "hash": row.head_hash}
-        _write(folder, HEAD_REL, (json.dumps(head) + "\n").encode("utf-8"))
+        _write(folder, HEAD_REL, head_record(row.head_entries, row.head_hash))
 
 
 def _write(folder: Path, rel: str, data: bytes) -> None:
@@ -210,9 +212,10 @@ def import_pack(engine: Engine, folder: Path, *, actor: str | None = None) -> st
         raise IntegrityError(f"{folder}: not imported, it fails verification: {found.errors[0]}")
     entries = found.entries
     files = pack_file_paths(pack, entries)
+    manifest = (folder / "manifest.json").read_bytes()
     row = PackRow(pack_id=pack.pack_id, folder=folder.name, role_id=str(pack.loop.role.id),
-                  candidate=pack.candidate, manifest=(folder / "manifest.json").read_bytes(),
-                  manifest_sha256=sha256_bytes((folder / "manifest.json").read_bytes()),
+                  candidate=pack.candidate, manifest=manifest,
+                  manifest_sha256=sha256_bytes(manifest),
                   head_entries=len(entries),
                   head_hash=entries[-1].data["hash"] if entries else GENESIS)
     try:
@@ -222,9 +225,7 @@ def import_pack(engine: Engine, folder: Path, *, actor: str | None = None) -> st
             for rel in files:
                 data = (folder / rel).read_bytes()
                 session.add(PackFileRow(pack=row.id, path=rel, data=data, sha256=sha256_bytes(data)))
-            for entry in entries:
-                session.add(LogEntryRow(pack=row.id, seq=entry.seq, kind=entry.kind,
-                                        data=log_line(entry), hash=entry.data["hash"]))
+            session.add_all(entry_rows(row, entries))
             if actor is not None:
                 session.add(AuditEventRow(actor=actor, action="pack.import", pack=row.id,
                                           detail={"folder": str(folder),
@@ -253,7 +254,7 @@ def export_pack(engine: Engine, pack_id: str, out: Path) -> Path:
     """Write the pack as a folder under ``out`` (staged, then renamed into place); an
     existing folder is never replaced."""
     with Session(reader(engine)) as session:
-        row = SqlStore._row(session, pack_id)
+        row = pack_row(session, pack_id)
         target = out / row.folder
         if target.exists():
             raise Conflict(f"{target}: already exists; export into an empty folder")
@@ -263,6 +264,7 @@ def export_pack(engine: Engine, pack_id: str, out: Path) -> Path:
             materialise(session, row, staging)
             _fsync_tree(staging)
             os.rename(staging, target)
+            fsync_dir(out)  # the rename itself survives a crash
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -272,13 +274,10 @@ def export_pack(engine: Engine, pack_id: str, out: Path) -> Path:
 def _fsync_tree(folder: Path) -> None:
     for path in sorted(folder.rglob("*")):
         if path.is_file():
-            atomic_sync(path)
-
-
-def atomic_sync(path: Path) -> None:
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
-
+            fsync_file(path)
+        elif path.is_dir():
+            fsync_dir(path)
+    fsync_dir(folder)
 
 
 @dataclass
@@ -319,7 +318,7 @@ def export_packs(engine: Engine, out: Path, wanted: list[str] | None = None, *,
                           submissions=sum(1 for e in entries if e.kind == SUBMISSION),
                           decisions=sum(1 for e in entries if e.kind == DECISION))
         with Session(engine) as session, session.begin():
-            row = SqlStore._row(session, pack_id)
+            row = pack_row(session, pack_id)
             session.add(AuditEventRow(actor=actor, action="pack.export", pack=row.id, detail={
                 "folder": str(target), "entries": len(entries), "verified": result.ok}))
         done.append(result)
